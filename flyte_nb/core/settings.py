@@ -1,0 +1,217 @@
+"""Value objects a task is defined and compiled with: resources, metadata, serialization settings.
+
+All of them are immutable dataclasses: they are passed down explicitly, never read from ambient state.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Union
+
+from flyteidl.core import literals_pb2, tasks_pb2
+from google.protobuf import duration_pb2, wrappers_pb2
+
+from flyte_nb._version import __version__
+from flyte_nb.errors import TaskDefinitionError
+
+__all__ = [
+    "DEFAULT_DOMAIN",
+    "DEFAULT_PROJECT",
+    "ImageConfig",
+    "Resources",
+    "SerializationSettings",
+    "TaskMetadata",
+    "default_image",
+]
+
+DEFAULT_PROJECT = "flytesnacks"
+DEFAULT_DOMAIN = "development"
+
+Quantity = Union[str, int, float]  # noqa: UP007 - a runtime alias; `|` needs 3.10 objects
+
+
+def default_image() -> str:
+    """The container image a task runs in when none is configured.
+
+    ``$FLYTE_NB_IMAGE`` when set; otherwise ``flyte-nb:py<major>.<minor>-<version>``, the image built from
+    this project's instructions (README, "Running on a cluster"). It must contain flyte_nb and the same
+    Python minor version as the kernel that pickles the task.
+    """
+    env = os.environ.get("FLYTE_NB_IMAGE")
+    if env:
+        return env
+    return f"flyte-nb:py{sys.version_info.major}.{sys.version_info.minor}-{__version__}"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Kubernetes resource quantities for a task (``cpu="1"``, ``mem="2Gi"``, ``gpu=1``…)."""
+
+    cpu: Quantity | None = None
+    mem: Quantity | None = None
+    gpu: Quantity | None = None
+    ephemeral_storage: Quantity | None = None
+
+    def entries(self) -> list[tasks_pb2.Resources.ResourceEntry]:
+        """The non-empty entries as flyteidl ``ResourceEntry`` messages, in flytekit's order."""
+        names = (
+            (self.cpu, tasks_pb2.Resources.CPU),
+            (self.mem, tasks_pb2.Resources.MEMORY),
+            (self.gpu, tasks_pb2.Resources.GPU),
+            (self.ephemeral_storage, tasks_pb2.Resources.EPHEMERAL_STORAGE),
+        )
+        return [
+            tasks_pb2.Resources.ResourceEntry(name=name, value=str(value))
+            for value, name in names
+            if value is not None
+        ]
+
+
+def _as_timedelta(timeout: datetime.timedelta | int | float | None) -> datetime.timedelta | None:
+    if timeout is None or isinstance(timeout, datetime.timedelta):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TaskDefinitionError(
+            f"timeout: expected seconds (int/float) or a datetime.timedelta, got {timeout!r} "
+            f"({type(timeout).__name__}). Pass e.g. timeout=600 or timeout=timedelta(minutes=10)."
+        )
+    return datetime.timedelta(seconds=timeout)
+
+
+@dataclass(frozen=True)
+class TaskMetadata:
+    """Cluster-side behaviour of a task: caching, retries, timeout, interruptibility…
+
+    Mirrors flytekit's ``TaskMetadata``; :meth:`to_flyte_idl` gives the ``tasks_pb2.TaskMetadata`` that
+    goes into the ``TaskTemplate`` (with ``retries`` always present, as Flyte needs).
+    """
+
+    cache: bool = False
+    cache_version: str = ""
+    cache_serialize: bool = False
+    retries: int = 0
+    interruptible: bool | None = None
+    deprecated: str = ""
+    timeout: datetime.timedelta | int | float | None = None
+    pod_template_name: str | None = None
+    cache_ignore_input_vars: tuple[str, ...] = ()
+    generates_deck: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timeout", _as_timedelta(self.timeout))
+        object.__setattr__(self, "cache_ignore_input_vars", tuple(self.cache_ignore_input_vars))
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise TaskDefinitionError(
+                f"retries: expected a non-negative int, got {self.retries!r} ({type(self.retries).__name__})."
+            )
+        if self.cache_serialize and not self.cache:
+            raise TaskDefinitionError("cache_serialize=True needs cache=True as well.")
+        if self.cache_ignore_input_vars and not self.cache:
+            raise TaskDefinitionError("cache_ignore_input_vars needs cache=True as well.")
+
+    @property
+    def timeout_delta(self) -> datetime.timedelta | None:
+        """The timeout as a ``timedelta`` (``None`` when unset)."""
+        assert not isinstance(self.timeout, (int, float))
+        return self.timeout
+
+    def to_flyte_idl(self) -> tasks_pb2.TaskMetadata:
+        """The flyteidl ``TaskMetadata`` (runtime FLYTE_SDK / python / flyte_nb's version)."""
+        md = tasks_pb2.TaskMetadata(
+            discoverable=self.cache,
+            runtime=tasks_pb2.RuntimeMetadata(
+                type=tasks_pb2.RuntimeMetadata.FLYTE_SDK, version=__version__, flavor="python"
+            ),
+            retries=_retry_strategy(self.retries),
+            discovery_version=self.cache_version,
+            deprecated_error_message=self.deprecated,
+            cache_serializable=self.cache_serialize,
+            pod_template_name=self.pod_template_name or "",
+            cache_ignore_input_vars=list(self.cache_ignore_input_vars),
+            generates_deck=wrappers_pb2.BoolValue(value=self.generates_deck),
+            metadata=tasks_pb2.K8sObjectMetadata(),
+        )
+        td = self.timeout_delta
+        if td is not None:
+            md.timeout.CopyFrom(_duration(td))
+        if self.interruptible is not None:
+            md.interruptible = self.interruptible
+        return md
+
+
+def _retry_strategy(retries: int) -> literals_pb2.RetryStrategy:
+    return literals_pb2.RetryStrategy(retries=retries)
+
+
+def _duration(td: datetime.timedelta) -> duration_pb2.Duration:
+    d = duration_pb2.Duration()
+    d.FromTimedelta(td)
+    return d
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """Which container image each task uses.
+
+    ``default_image`` is used unless a task names one of ``images`` (by key) or a full image reference.
+    """
+
+    default_image: str = field(default_factory=default_image)
+    images: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def auto(cls, img_name: str | None = None) -> ImageConfig:
+        """An ``ImageConfig`` whose default is ``img_name`` (or :func:`default_image`)."""
+        return cls(default_image=img_name or default_image())
+
+    def find(self, name_or_ref: str | None) -> str:
+        """Resolve a task's ``container_image`` (None, a name in ``images``, or a reference)."""
+        if name_or_ref is None:
+            return self.default_image
+        return self.images.get(name_or_ref, name_or_ref)
+
+
+@dataclass(frozen=True)
+class SerializationSettings:
+    """What a template is compiled against.
+
+    Parameters
+    ----------
+    project, domain:
+        Where the task is registered.
+    version:
+        The task version. ``None`` means the content hash of the task (stable across re-runs of an
+        unchanged notebook cell; see :func:`flyte_nb.serialize_task`).
+    image:
+        An image reference, an :class:`ImageConfig`, or ``None`` for :func:`default_image`.
+    env:
+        Environment variables added to every task's container.
+    payload_uri:
+        Where the task's pickled payload is (or will be) stored, for resolvers that ship one (the
+        notebook resolver). ``None`` means a file next to the working directory of the container, which
+        is how the process sandbox runs it.
+    """
+
+    project: str = DEFAULT_PROJECT
+    domain: str = DEFAULT_DOMAIN
+    version: str | None = None
+    image: str | ImageConfig | None = None
+    env: Mapping[str, str] | None = None
+    payload_uri: str | None = None
+
+    @property
+    def image_config(self) -> ImageConfig:
+        """The settings' image as an :class:`ImageConfig`."""
+        if isinstance(self.image, ImageConfig):
+            return self.image
+        return ImageConfig.auto(self.image)
+
+    def with_(self, **changes: object) -> SerializationSettings:
+        """A copy with some fields changed."""
+        from dataclasses import replace
+
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,57 @@
+"""The transformer contract: one Python type family ⇄ one Flyte literal family.
+
+This keeps flytekit's ``TypeTransformer[T]`` shape (literal type, to literal, to python, guess python
+type) without its ambient context: the raw-data store is an explicit argument.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Generic, TypeVar
+
+from flyteidl.core import literals_pb2, types_pb2
+
+from flyte_nb.core.storage import RawStore
+
+__all__ = ["TypeTransformer"]
+
+T = TypeVar("T")
+
+
+class TypeTransformer(abc.ABC, Generic[T]):
+    """Converts one family of Python types to and from Flyte literals.
+
+    Attributes
+    ----------
+    name:
+        flytekit's transformer name; it is the ``structure.tag`` written on union variants, so it must be
+        exactly flytekit's (``"int"``, ``"Typed List"``, ``"Object-Dataclass-Transformer"`` …).
+    """
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def handles(self, python_type: Any) -> bool:
+        """True when this transformer is responsible for ``python_type`` (already unwrapped of Annotated)."""
+
+    @abc.abstractmethod
+    def get_literal_type(self, python_type: Any) -> types_pb2.LiteralType:
+        """The Flyte ``LiteralType`` for ``python_type``; raise ``UnsupportedTypeError`` if impossible."""
+
+    @abc.abstractmethod
+    def to_literal(
+        self, value: Any, python_type: Any, expected: types_pb2.LiteralType, store: RawStore
+    ) -> literals_pb2.Literal:
+        """Encode ``value`` (raise ``FlyteTypeError`` naming expected and received on mismatch)."""
+
+    @abc.abstractmethod
+    def to_python_value(self, literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
+        """Decode ``literal`` into ``python_type`` (leniently, as flytekit does)."""
+
+    def guess_python_type(self, literal_type: types_pb2.LiteralType) -> Any:
+        """The Python type for a literal type this transformer produced, if it can tell."""
+        raise NotImplementedError(f"{type(self).__name__} cannot guess a Python type from a literal type")
+
+    def describe(self, python_type: Any) -> str:
+        """A short human name of the Flyte type, for interface views (``int``, ``list[int]``, ``pickle``)."""
+        return getattr(python_type, "__name__", repr(python_type))

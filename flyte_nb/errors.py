@@ -1,0 +1,201 @@
+"""The one exception hierarchy of flyte_nb.
+
+Every error flyte_nb raises on purpose is a :class:`FlyteNbError`. Each class also subclasses the single
+builtin exception closest to its meaning, so ``except TypeError`` keeps working for callers that do not
+know flyte_nb::
+
+    FlyteNbError (Exception)
+    ├── FlyteTypeError (TypeError)              a value or annotation does not fit a Flyte type
+    │   └── UnsupportedTypeError                  an annotation that can never work (bare list, tuple input…)
+    ├── TaskDefinitionError (ValueError)        a function cannot become a task (missing annotation…)
+    ├── TaskInputError (TypeError)              a call with missing, unknown or colliding arguments
+    ├── TaskOutputError (TypeError)             the function returned the wrong number/type of outputs
+    ├── TaskExecutionError (RuntimeError)       the task itself failed; carries its own traceback text
+    │   └── TaskTimeoutError                      … because it ran past its timeout
+    ├── RecoverableError (RuntimeError)         raised *by user code* to ask for a retry (Flyte RECOVERABLE)
+    ├── ResolverError (RuntimeError)            a task payload cannot be built or loaded
+    │   ├── PayloadDigestError                    the payload's sha256 does not match its loader args
+    │   ├── PythonVersionMismatchError            the payload was pickled by another Python minor version
+    │   └── PayloadTooLargeError                  the payload is over the configured size limit
+    ├── StorageError (OSError)                  reading/writing inputs, outputs or raw data failed
+    ├── ConfigError (ValueError)                bad configuration (remote endpoint, auth, config file)
+    ├── RemoteError (ConnectionError)           FlyteAdmin answered with an error; keeps code and message
+    │   ├── RemoteNotFoundError
+    │   ├── RemoteAlreadyExistsError
+    │   ├── RemoteInvalidArgumentError
+    │   ├── RemoteUnauthenticatedError
+    │   └── RemoteUnavailableError
+    └── InternalError (AssertionError)          "can't happen": a bug in flyte_nb, please report it
+
+Messages follow one rule: say what was expected, what was received (value and type), and what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "FlyteNbError",
+    "FlyteTypeError",
+    "InternalError",
+    "PayloadDigestError",
+    "PayloadTooLargeError",
+    "PythonVersionMismatchError",
+    "RecoverableError",
+    "RemoteAlreadyExistsError",
+    "RemoteError",
+    "RemoteInvalidArgumentError",
+    "RemoteNotFoundError",
+    "RemoteUnauthenticatedError",
+    "RemoteUnavailableError",
+    "ResolverError",
+    "StorageError",
+    "TaskDefinitionError",
+    "TaskExecutionError",
+    "TaskInputError",
+    "TaskOutputError",
+    "TaskTimeoutError",
+    "UnsupportedTypeError",
+]
+
+BUG_REPORT = "This is a bug in flyte_nb; please report it with the code that triggered it."
+
+
+class FlyteNbError(Exception):
+    """Base class of every error flyte_nb raises on purpose."""
+
+
+class FlyteTypeError(FlyteNbError, TypeError):
+    """A Python value or annotation does not fit the Flyte type it must be converted to or from."""
+
+
+class UnsupportedTypeError(FlyteTypeError):
+    """An annotation that cannot be used at all (bare ``list``, a tuple input, an int-valued Enum…)."""
+
+
+class TaskDefinitionError(FlyteNbError, ValueError):
+    """A function cannot become a task as written."""
+
+
+class TaskInputError(FlyteNbError, TypeError):
+    """A task was called with missing, unknown, colliding or ill-typed arguments."""
+
+
+class TaskOutputError(FlyteNbError, TypeError):
+    """A task function returned something that does not match its declared outputs."""
+
+
+class TaskExecutionError(FlyteNbError, RuntimeError):
+    """A task failed while running.
+
+    Attributes
+    ----------
+    task_name:
+        Name of the task that failed.
+    traceback_text:
+        The task's own traceback (user frames only), as text. Empty when there is none.
+    code, kind, origin:
+        The Flyte ``ContainerError`` fields: e.g. ``"USER:ValueError"``, ``"NON_RECOVERABLE"``, ``"USER"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        task_name: str = "",
+        traceback_text: str = "",
+        code: str = "",
+        kind: str = "NON_RECOVERABLE",
+        origin: str = "USER",
+    ) -> None:
+        super().__init__(message)
+        self.task_name = task_name
+        self.traceback_text = traceback_text
+        self.code = code
+        self.kind = kind
+        self.origin = origin
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.traceback_text and self.traceback_text not in text:
+            text = f"{text}\n\n{self.traceback_text.rstrip()}"
+        return text
+
+
+class TaskTimeoutError(TaskExecutionError):
+    """A task ran past its ``timeout`` and was stopped."""
+
+
+class RecoverableError(FlyteNbError, RuntimeError):
+    """Raise this from task code for a failure worth retrying.
+
+    It maps to Flyte's RECOVERABLE error kind (flytekit's ``FlyteRecoverableException``): the attempt
+    fails, and the task is retried if it has ``retries`` left.
+    """
+
+
+class ResolverError(FlyteNbError, RuntimeError):
+    """A task payload could not be built or loaded."""
+
+
+class PayloadDigestError(ResolverError):
+    """The payload's sha256 differs from the digest recorded in the task's loader args."""
+
+
+class PythonVersionMismatchError(ResolverError):
+    """The payload was pickled by a different Python minor version than the one loading it."""
+
+
+class PayloadTooLargeError(ResolverError):
+    """The task payload is larger than the configured limit."""
+
+
+class StorageError(FlyteNbError, OSError):
+    """Reading or writing task inputs, outputs or raw data failed."""
+
+
+class ConfigError(FlyteNbError, ValueError):
+    """Configuration (endpoint, auth, config file) is missing or malformed."""
+
+
+class RemoteError(FlyteNbError, ConnectionError):
+    """FlyteAdmin (or the data proxy) answered with an error.
+
+    Attributes
+    ----------
+    code:
+        The gRPC status code name, e.g. ``"INVALID_ARGUMENT"``.
+    details:
+        The server's own message, kept verbatim.
+    """
+
+    def __init__(self, message: str, *, code: str = "", details: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details
+
+
+class RemoteNotFoundError(RemoteError):
+    """The requested entity (task, execution…) does not exist on the server."""
+
+
+class RemoteAlreadyExistsError(RemoteError):
+    """The entity already exists (with different content, when raised to a user)."""
+
+
+class RemoteInvalidArgumentError(RemoteError):
+    """The server rejected the request as invalid."""
+
+
+class RemoteUnauthenticatedError(RemoteError):
+    """The server requires (valid) credentials."""
+
+
+class RemoteUnavailableError(RemoteError):
+    """The server could not be reached, even after retries."""
+
+
+class InternalError(FlyteNbError, AssertionError):
+    """Something that cannot happen did: a bug in flyte_nb."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message} {BUG_REPORT}")
