@@ -29,6 +29,11 @@ class TypeTransformer(abc.ABC, Generic[T]):
     """
 
     name: str = ""
+    #: When True the engine passes ``Annotated[T, ...]`` unstripped, because the metadata changes the
+    #: encoding (dataframe columns, ``allow_pickle``); otherwise transformers only ever see ``T``.
+    wants_annotated: bool = False
+    #: flytekit refuses ``Annotated[T, FlyteAnnotation(...)]`` for some families (dataclasses).
+    flyte_annotation_allowed: bool = True
 
     @abc.abstractmethod
     def handles(self, python_type: Any) -> bool:
@@ -51,6 +56,10 @@ class TypeTransformer(abc.ABC, Generic[T]):
     def guess_python_type(self, literal_type: types_pb2.LiteralType) -> Any:
         """The Python type for a literal type this transformer produced, if it can tell."""
         raise NotImplementedError(f"{type(self).__name__} cannot guess a Python type from a literal type")
+
+    def is_pickled(self, python_type: Any) -> bool:
+        """True when values of ``python_type`` travel as Python pickles (containers ask their items)."""
+        return False
 
     def describe(self, python_type: Any) -> str:
         """A short human name of the Flyte type, for interface views (``int``, ``list[int]``, ``pickle``)."""

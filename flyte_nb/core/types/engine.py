@@ -1,22 +1,35 @@
-"""``TypeEngine``: dispatch from a Python type to its transformer.
+"""``TypeEngine``: dispatch from a Python type to its transformer, with a per-type cache.
 
-PLACEHOLDER (skeleton): only int/float/str/bool/NoneType are wired here; the full engine replaces this.
+The engine itself knows no encodings. It finds the transformer for an annotation (once per annotation:
+the lookup, the transformer and the LiteralType are cached, so converting two ints in the kernel costs a
+dict lookup and two protobuf constructions), applies what flytekit applies around every transformer
+(``Annotated`` unwrapping and ``FlyteAnnotation`` merging, offloaded-literal resolution), and raises the
+errors that an annotation alone decides (bare ``list``, tuples).
+
+Transformer modules are imported on first use, never by ``import flyte_nb``.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 import types
+import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.storage import LocalStore, RawStore
+from flyte_nb.core.types._common import CACHE_KEY_METADATA, received, strip_annotated, struct_from
+from flyte_nb.core.types.annotations import FlyteAnnotation
 from flyte_nb.core.types.base import TypeTransformer
-from flyte_nb.errors import FlyteTypeError
+from flyte_nb.errors import FlyteTypeError, UnsupportedTypeError
 
-__all__ = ["TypeEngine"]
+__all__ = ["TypeEngine", "default_store"]
+
+_NoneType = type(None)
 
 
 @functools.cache
@@ -25,70 +38,225 @@ def default_store() -> RawStore:
     return LocalStore()
 
 
-class _Simple(TypeTransformer[Any]):
-    def __init__(self, py: type, name: str, simple: int, field: str) -> None:
-        self.py, self.name, self.simple, self.field = py, name, simple, field
+@dataclass(frozen=True)
+class _Entry:
+    """Everything the engine needs per annotation, computed once."""
 
-    def handles(self, python_type: Any) -> bool:
-        return python_type is self.py
-
-    def get_literal_type(self, python_type: Any) -> types_pb2.LiteralType:
-        return types_pb2.LiteralType(simple=self.simple)
-
-    def to_literal(self, value: Any, python_type: Any, expected: types_pb2.LiteralType, store: RawStore) -> literals_pb2.Literal:
-        if type(value) is not self.py:
-            raise FlyteTypeError(f"Expected value of type {self.py.__name__}, got {value!r} ({type(value).__name__}).")
-        if self.py is type(None):
-            return literals_pb2.Literal(scalar=literals_pb2.Scalar(none_type=literals_pb2.Void()))
-        return literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(**{self.field: value})))
-
-    def to_python_value(self, literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
-        if self.py is type(None):
-            return None
-        return getattr(literal.scalar.primitive, self.field)
+    transformer: TypeTransformer[Any]
+    #: What the transformer is given: the annotation without ``Annotated`` unless it asked for it.
+    py: Any
+    #: The LiteralType of the annotation, FlyteAnnotation merged in (the interface type).
+    literal_type: types_pb2.LiteralType
+    #: The transformer's own LiteralType (no FlyteAnnotation): what union literals store.
+    base_literal_type: types_pb2.LiteralType
 
 
-_TRANSFORMERS: list[TypeTransformer[Any]] = [
-    _Simple(int, "int", types_pb2.INTEGER, "integer"),
-    _Simple(float, "float", types_pb2.FLOAT, "float_value"),
-    _Simple(str, "str", types_pb2.STRING, "string_value"),
-    _Simple(bool, "bool", types_pb2.BOOLEAN, "boolean"),
-    _Simple(type(None), "none", types_pb2.NONE, ""),
-]
+_ENTRIES: dict[Any, _Entry] = {}
+
+
+def _entry(python_type: Any) -> _Entry:
+    try:
+        return _ENTRIES[python_type]
+    except KeyError:
+        entry = _build_entry(python_type)
+        _ENTRIES[python_type] = entry
+        return entry
+    except TypeError:  # unhashable Annotated metadata (e.g. a dict of dataframe columns)
+        return _build_entry(python_type)
+
+
+def _build_entry(python_type: Any) -> _Entry:
+    from flyte_nb.core.types import registry
+
+    inner, metadata = strip_annotated(python_type)
+    if inner is None:
+        inner = _NoneType
+    transformer = registry.find_transformer(inner)
+    py = python_type if (transformer.wants_annotated and metadata) else inner
+    base = transformer.get_literal_type(py)
+    flyte_annotations = [m for m in metadata if isinstance(m, FlyteAnnotation)]
+    if not flyte_annotations:
+        return _Entry(transformer, py, base, base)
+    if len(flyte_annotations) > 1:
+        raise UnsupportedTypeError(
+            f"expected at most one FlyteAnnotation in {python_type!r}, got {len(flyte_annotations)}. "
+            "Merge them into a single FlyteAnnotation({...})."
+        )
+    if not transformer.flyte_annotation_allowed:
+        raise UnsupportedTypeError(
+            f"FlyteAnnotation is not supported on {transformer.describe(inner)} (as in flytekit), got "
+            f"{python_type!r}. Drop the FlyteAnnotation or put the information in the class docstring."
+        )
+    data = dict(flyte_annotations[0].data)
+    if CACHE_KEY_METADATA in data:
+        raise UnsupportedTypeError(
+            f"FlyteAnnotation cannot contain the reserved key {CACHE_KEY_METADATA!r}, got {data!r}. "
+            "Rename that key."
+        )
+    from google.protobuf.json_format import MessageToDict
+
+    if base.HasField("annotation"):
+        # flytekit merges the type's own annotation over the user's (its keys win).
+        data.update(MessageToDict(base.annotation.annotations))
+    full = types_pb2.LiteralType()
+    full.CopyFrom(base)
+    full.annotation.annotations.CopyFrom(struct_from(data))
+    return _Entry(transformer, py, full, base)
+
+
+def _resolve_offloaded(literal: literals_pb2.Literal, store: RawStore) -> literals_pb2.Literal:
+    """The literal an ``offloaded_metadata`` literal points to (Flyte offloads big outputs)."""
+    out = literals_pb2.Literal()
+    out.ParseFromString(store.read_bytes(literal.offloaded_metadata.uri))
+    return out
 
 
 class TypeEngine:
-    """Converts between Python values/types and Flyte literals/literal types."""
+    """Converts between Python values/types and Flyte literals/literal types (flytekit 1.16 formats).
+
+    Every method is a classmethod; there is no instance state apart from the per-annotation cache.
+    ``store`` is where raw data (pickles, arrays, dataframes) is written to and read from; ``None`` means a
+    local temporary directory created on first use.
+    """
 
     @classmethod
     def get_transformer(cls, python_type: Any) -> TypeTransformer[Any]:
-        if python_type is None:
-            python_type = types.NoneType
-        for t in _TRANSFORMERS:
-            if t.handles(python_type):
-                return t
-        raise FlyteTypeError(f"No transformer for {python_type!r}")
+        """The transformer responsible for ``python_type`` (raises ``UnsupportedTypeError`` if none can be)."""
+        return _entry(python_type).transformer
 
     @classmethod
     def to_literal_type(cls, python_type: Any) -> types_pb2.LiteralType:
-        return cls.get_transformer(python_type).get_literal_type(python_type)
+        """The Flyte ``LiteralType`` of ``python_type``, as flytekit's ``TypeEngine.to_literal_type``."""
+        out = types_pb2.LiteralType()
+        out.CopyFrom(_entry(python_type).literal_type)
+        return out
 
     @classmethod
-    def to_literal(cls, python_value: Any, python_type: Any, *, store: RawStore | None = None) -> literals_pb2.Literal:
-        t = cls.get_transformer(python_type)
-        return t.to_literal(python_value, python_type, t.get_literal_type(python_type), store or default_store())
+    def base_literal_type(cls, python_type: Any) -> types_pb2.LiteralType:
+        """The LiteralType without ``FlyteAnnotation`` data (what a union literal stores as its type)."""
+        out = types_pb2.LiteralType()
+        out.CopyFrom(_entry(python_type).base_literal_type)
+        return out
 
     @classmethod
-    def to_python_value(cls, literal: literals_pb2.Literal, python_type: Any, *, store: RawStore | None = None) -> Any:
-        return cls.get_transformer(python_type).to_python_value(literal, python_type, store or default_store())
+    def to_literal(
+        cls, python_value: Any, python_type: Any, *, store: RawStore | None = None
+    ) -> literals_pb2.Literal:
+        """Encode ``python_value`` as the Literal flytekit would produce for ``python_type``."""
+        e = _entry(python_type)
+        return e.transformer.to_literal(python_value, e.py, e.literal_type, store or default_store())
 
     @classmethod
-    def to_literal_map(cls, values: Mapping[str, Any], python_types: Mapping[str, Any], *, store: RawStore | None = None) -> literals_pb2.LiteralMap:
+    def to_python_value(
+        cls, literal: literals_pb2.Literal, python_type: Any, *, store: RawStore | None = None
+    ) -> Any:
+        """Decode ``literal`` into a value of ``python_type`` (as leniently as flytekit does)."""
+        store = store or default_store()
+        if literal.HasField("offloaded_metadata"):
+            literal = _resolve_offloaded(literal, store)
+        e = _entry(python_type)
+        return e.transformer.to_python_value(literal, e.py, store)
+
+    @classmethod
+    def to_literal_map(
+        cls,
+        values: Mapping[str, Any],
+        python_types: Mapping[str, Any],
+        *,
+        store: RawStore | None = None,
+    ) -> literals_pb2.LiteralMap:
+        """Encode every ``values[name]`` with ``python_types[name]`` into one ``LiteralMap``.
+
+        Errors are re-raised with the variable name in front (``'x': expected int, …``).
+        """
+        store = store or default_store()
         lm = literals_pb2.LiteralMap()
-        for k, v in values.items():
-            lm.literals[k].CopyFrom(cls.to_literal(v, python_types[k], store=store))
+        for name, value in values.items():
+            if name not in python_types:
+                raise FlyteTypeError(
+                    f"expected one of the variables {sorted(python_types)}, got a value for {name!r}. "
+                    "Remove it or add it to the interface."
+                )
+            try:
+                lit = cls.to_literal(value, python_types[name], store=store)
+            except FlyteTypeError as exc:
+                raise type(exc)(f"{name!r}: {exc}") from exc
+            lm.literals[name].CopyFrom(lit)
         return lm
 
     @classmethod
-    def literal_map_to_python(cls, literal_map: literals_pb2.LiteralMap, python_types: Mapping[str, Any], *, store: RawStore | None = None) -> dict[str, Any]:
-        return {k: cls.to_python_value(v, python_types[k], store=store) for k, v in literal_map.literals.items()}
+    def literal_map_to_python(
+        cls,
+        literal_map: literals_pb2.LiteralMap,
+        python_types: Mapping[str, Any],
+        *,
+        store: RawStore | None = None,
+    ) -> dict[str, Any]:
+        """Decode every literal of ``literal_map`` with its type from ``python_types``.
+
+        Keys come out in ``python_types`` order (a LiteralMap has none); extra literals are an error.
+        """
+        store = store or default_store()
+        extra = set(literal_map.literals) - set(python_types)
+        if extra:
+            raise FlyteTypeError(
+                f"expected only the variables {sorted(python_types)}, got literals for {sorted(extra)}. "
+                "The literal map was produced for another interface."
+            )
+        out: dict[str, Any] = {}
+        for name, python_type in python_types.items():
+            if name in literal_map.literals:
+                try:
+                    out[name] = cls.to_python_value(literal_map.literals[name], python_type, store=store)
+                except FlyteTypeError as exc:
+                    raise type(exc)(f"{name!r}: {exc}") from exc
+        return out
+
+    # -- questions about annotations ---------------------------------------------------------------
+    @classmethod
+    def describe(cls, python_type: Any) -> str:
+        """A short human name for the Flyte type: ``int``, ``list[int]``, ``Optional[int]``, ``pickle (Model)``."""
+        e = _entry(python_type)
+        return e.transformer.describe(e.py)
+
+    @classmethod
+    def is_pickled(cls, python_type: Any) -> bool:
+        """True when values of ``python_type`` (or anything nested in it) travel as Python pickles."""
+        e = _entry(python_type)
+        return e.transformer.is_pickled(e.py)
+
+    @classmethod
+    def validate_annotation(cls, python_type: Any) -> None:
+        """Raise ``UnsupportedTypeError`` when ``python_type`` can never be converted.
+
+        The message does not name the variable: callers prefix it (``Task 'f' input 'x': …``).
+        """
+        try:
+            _entry(python_type)
+        except UnsupportedTypeError:
+            raise
+        except FlyteTypeError as exc:
+            raise UnsupportedTypeError(str(exc)) from exc
+
+    @classmethod
+    def guess_python_type(cls, literal_type: types_pb2.LiteralType) -> Any:
+        """A Python type that decodes literals of ``literal_type`` (for interfaces known only remotely)."""
+        from flyte_nb.core.types import registry
+
+        return registry.guess_python_type(literal_type)
+
+    @classmethod
+    def named_type(cls, value: Any) -> str:
+        """``repr(value) (type)`` as the engine's messages show a received value."""
+        return received(value)
+
+
+def is_union(python_type: Any) -> bool:
+    """True for ``Union[...]``, ``Optional[...]`` and ``A | B``."""
+    origin = typing.get_origin(python_type)
+    return origin is typing.Union or origin is types.UnionType
+
+
+def lazy_module(name: str) -> Any:
+    """``sys.modules[name]`` if that module is already imported, else ``None`` (never imports it)."""
+    return sys.modules.get(name)
