@@ -1,0 +1,344 @@
+"""``flyte-nb-execute``: Flyte's container task contract, implemented for flyte_nb tasks.
+
+What propeller expects of a container (PROTOCOL §1.4-1.6), step by step:
+
+1. read ``inputs.pb`` (a ``LiteralMap``; an empty file is an empty map; offloaded literals are fetched);
+2. load the task through ``--resolver`` and the loader args after ``--``;
+3. run ``dispatch_execute`` in a ``TASK_EXECUTION`` context whose store writes large values under
+   ``--raw-output-data-prefix`` and whose :class:`~flyte_nb.ExecutionParameters` come from the
+   ``FLYTE_INTERNAL_*`` variables propeller sets;
+4. write ``outputs.pb``, ``futures.pb`` (a dynamic task's ``DynamicJobSpec``) or ``error.pb`` under
+   ``--output-prefix`` (see :mod:`flyte_nb.runtime.error_document` for the error mapping), last, and
+   atomically, so a killed process never leaves a readable partial file;
+5. exit 0 — also when the task failed, because propeller reads ``error.pb`` only after a successful
+   exit. Only a failure to write the results (or a malformed command line) exits non-zero, and
+   ``FLYTE_FAIL_ON_ERROR=true`` makes a task failure exit 1, as in flytekit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flyteidl.core import dynamic_job_pb2, literals_pb2
+from google.protobuf.message import DecodeError
+
+from flyte_nb.core.context import ExecutionMode, ExecutionParameters, FlyteContext, FlyteContextManager
+from flyte_nb.errors import (
+    FlyteTypeError,
+    InternalError,
+    RecoverableError,
+    StorageError,
+    TaskInputError,
+    TaskOutputError,
+)
+from flyte_nb.runtime import storage
+from flyte_nb.runtime.cli import ExecuteArgs, UsageError, parse_args
+from flyte_nb.runtime.error_document import (
+    RECOVERABLE,
+    SYSTEM,
+    ErrorInfo,
+    _ours,
+    error_document,
+    system_error,
+    user_error,
+)
+
+if TYPE_CHECKING:
+    from flyte_nb.core.resolver import TaskResolverMixin
+    from flyte_nb.core.task import Task
+
+__all__ = ["ERROR_FILE", "FUTURES_FILE", "OUTPUTS_FILE", "main", "run"]
+
+OUTPUTS_FILE = "outputs.pb"
+ERROR_FILE = "error.pb"
+FUTURES_FILE = "futures.pb"
+
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Results:
+    """The files one run leaves under the output prefix, in the order they must be written."""
+
+    files: list[tuple[str, bytes]]
+    failed: bool
+
+
+def _env(*names: str, default: str = "") -> str:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return default
+
+
+def execution_params(args: ExecuteArgs, raw_prefix: str, working_dir: str) -> ExecutionParameters:
+    """The :class:`ExecutionParameters` of this run, from propeller's environment (PROTOCOL §1.8)."""
+    attempt = _env("FLYTE_ATTEMPT_NUMBER", default="0")
+    return ExecutionParameters(
+        execution_id=_env("FLYTE_INTERNAL_EXECUTION_ID", "_F_NM", default="local"),
+        project=_env("FLYTE_INTERNAL_EXECUTION_PROJECT", "_F_PRJ", default="local"),
+        domain=_env("FLYTE_INTERNAL_EXECUTION_DOMAIN", "_F_DM", default="local"),
+        task_name=_env("FLYTE_INTERNAL_TASK_NAME", "_F_TK_NM"),
+        task_version=_env("FLYTE_INTERNAL_TASK_VERSION", "_F_TK_V"),
+        attempt_number=int(attempt) if attempt.isdigit() else 0,
+        execution_date=datetime.datetime.now(datetime.timezone.utc),
+        working_directory=working_dir,
+        raw_output_prefix=raw_prefix,
+        checkpoint_path=args.checkpoint_path,
+        prev_checkpoint=args.prev_checkpoint,
+        execution_url=os.environ.get("FLYTE_EXECUTION_URL") or None,
+        extra={
+            "task_project": _env("FLYTE_INTERNAL_TASK_PROJECT", "_F_TK_PRJ"),
+            "task_domain": _env("FLYTE_INTERNAL_TASK_DOMAIN", "_F_TK_DM"),
+            "workflow": _env("FLYTE_INTERNAL_EXECUTION_WORKFLOW", "_F_WF"),
+        },
+    )
+
+
+def _serialization_settings(params: ExecutionParameters) -> Any:
+    """Settings a dynamic task compiles its sub-tasks against: the parent's project/domain/version."""
+    from flyte_nb.core.settings import SerializationSettings
+
+    return SerializationSettings(
+        project=params.extra.get("task_project") or params.project,
+        domain=params.extra.get("task_domain") or params.domain,
+        version=params.task_version or None,
+    )
+
+
+# ---- loading --------------------------------------------------------------------------------------
+
+
+def load_resolver(location: str) -> TaskResolverMixin:
+    """Import the resolver instance at dotted path ``location`` (``package.module.attribute``)."""
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())  # notebook payloads and local modules sit in the working directory
+    module_name, _, attr = location.rpartition(".")
+    if not module_name:
+        raise ImportError(
+            f"--resolver must be a dotted path like 'package.module.resolver', got {location!r}."
+        )
+    module = importlib.import_module(module_name)
+    try:
+        resolver: TaskResolverMixin = getattr(module, attr)
+    except AttributeError:
+        raise ImportError(
+            f"--resolver {location!r}: module {module_name!r} has no attribute {attr!r}. "
+            "Check the task's container args and the flyte_nb version in the image."
+        ) from None
+    return resolver
+
+
+def load_task(args: ExecuteArgs) -> Task:
+    """The task named by the resolver and loader args."""
+    return load_resolver(args.resolver).load_task(list(args.loader_args))
+
+
+# ---- inputs ---------------------------------------------------------------------------------------
+
+
+def _resolve_offloaded(lit: literals_pb2.Literal) -> literals_pb2.Literal:
+    which = lit.WhichOneof("value")
+    if which == "offloaded_metadata":
+        full = literals_pb2.Literal()
+        full.ParseFromString(storage.read_bytes(lit.offloaded_metadata.uri))
+        return _resolve_offloaded(full)
+    if which == "collection":
+        for i, sub in enumerate(lit.collection.literals):
+            lit.collection.literals[i].CopyFrom(_resolve_offloaded(sub))
+    elif which == "map":
+        for key in list(lit.map.literals):
+            lit.map.literals[key].CopyFrom(_resolve_offloaded(lit.map.literals[key]))
+    return lit
+
+
+def read_inputs(uri: str) -> literals_pb2.LiteralMap:
+    """The ``LiteralMap`` at ``uri`` with offloaded literals fetched (an empty file is an empty map)."""
+    data = storage.read_bytes(uri)
+    lm = literals_pb2.LiteralMap()
+    lm.ParseFromString(data)
+    for key in list(lm.literals):
+        lm.literals[key].CopyFrom(_resolve_offloaded(lm.literals[key]))
+    return lm
+
+
+# ---- classification -------------------------------------------------------------------------------
+
+
+def _has_user_frame(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if not _ours(tb.tb_frame.f_code.co_filename):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _raised_by_user(exc: BaseException, task: Task) -> bool:
+    fn = getattr(task, "task_function", None)
+    code = getattr(fn, "__code__", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if code is not None and tb.tb_frame.f_code is code:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def classify(exc: BaseException, task: Task) -> ErrorInfo:
+    """The ``error.pb`` content for an exception raised by ``dispatch_execute``."""
+    if isinstance(exc, RecoverableError) or _raised_by_user(exc, task):
+        return user_error(exc)
+    if isinstance(exc, TaskOutputError):
+        return user_error(exc)  # the function returned something its annotations do not allow
+    if isinstance(exc, (TaskInputError, FlyteTypeError)):
+        # The inputs could not be converted: retrying cannot help, and it is not the code's fault.
+        return system_error(exc, recoverable=False, with_traceback=False)
+    if isinstance(exc, (StorageError, InternalError)) or not _has_user_frame(exc):
+        return system_error(exc, recoverable=True, with_traceback=True)
+    return user_error(exc)
+
+
+# ---- outputs --------------------------------------------------------------------------------------
+
+
+def _offload(
+    lm: literals_pb2.LiteralMap, task: Task, output_prefix: str
+) -> tuple[list[tuple[str, bytes]], ErrorInfo | None]:
+    """flytekit's literal offloading (PROTOCOL §1.9), active only when ``_F_L_MIN_SIZE_MB`` is set."""
+    min_mb = os.environ.get("_F_L_MIN_SIZE_MB")
+    if not min_mb:
+        return [], None
+    max_mb = float(os.environ.get("_F_L_MAX_SIZE_MB") or 1000)
+    files: list[tuple[str, bytes]] = []
+    variables = task.interface.outputs.variables
+    for name in list(lm.literals):
+        data = lm.literals[name].SerializeToString(deterministic=True)
+        if len(data) >= max_mb * _MB:
+            return [], ErrorInfo(
+                "USER:OutputTooLarge",
+                f"Output {name!r} is {len(data) / _MB:.1f} MB, over the {max_mb:g} MB literal limit of this "
+                "cluster. Return a smaller value, or a file/array type that is stored as raw data.",
+            )
+        if len(data) < float(min_mb) * _MB:
+            continue
+        filename = f"{name}_offloaded_metadata.pb"
+        files.append((filename, data))
+        meta = literals_pb2.LiteralOffloadedMetadata(
+            uri=storage.join(output_prefix, filename), size_bytes=len(data)
+        )
+        if name in variables:
+            meta.inferred_type.CopyFrom(variables[name].type)
+        old_hash = lm.literals[name].hash
+        lm.literals[name].Clear()
+        lm.literals[name].offloaded_metadata.CopyFrom(meta)
+        lm.literals[name].hash = old_hash or hashlib.sha256(data).hexdigest()
+    return files, None
+
+
+def _result_files(result: Any, task: Task, output_prefix: str) -> Results:
+    if isinstance(result, dynamic_job_pb2.DynamicJobSpec):
+        return Results([(FUTURES_FILE, result.SerializeToString())], failed=False)
+    if result is None or type(result).__name__ == "VoidPromise":
+        result = literals_pb2.LiteralMap()
+    if isinstance(result, literals_pb2.LiteralMap):
+        extra, error = _offload(result, task, output_prefix)
+        if error is not None:
+            return _error(error)
+        return Results([*extra, (OUTPUTS_FILE, result.SerializeToString())], failed=False)
+    return _error(
+        ErrorInfo(
+            "UNKNOWN_OUTPUT",
+            f"dispatch_execute of task {getattr(task, 'name', '?')!r} returned {type(result).__name__}; "
+            "expected a LiteralMap, a DynamicJobSpec or nothing.",
+            RECOVERABLE,
+            SYSTEM,
+        )
+    )
+
+
+def _error(info: ErrorInfo) -> Results:
+    return Results([(ERROR_FILE, error_document(info).SerializeToString())], failed=True)
+
+
+def _execute(args: ExecuteArgs, task: Task, store: storage.UriStore, working_dir: str) -> Results:
+    try:
+        inputs = read_inputs(args.inputs)
+    except DecodeError as exc:
+        return _error(
+            ErrorInfo(
+                "SYSTEM:DecodeError",
+                f"--inputs {args.inputs!r} is not a serialized LiteralMap ({exc}). "
+                "It must be the inputs.pb Flyte wrote for this execution.",
+                origin=SYSTEM,
+            )
+        )
+    except StorageError as exc:
+        return _error(system_error(exc, recoverable=True, with_traceback=False))
+    params = execution_params(args, store.raw_prefix, working_dir)
+    ctx = FlyteContext(
+        store=store,
+        execution_params=params,
+        mode=ExecutionMode.TASK_EXECUTION,
+        serialization_settings=_serialization_settings(params),
+    )
+    if args.test:
+        return Results([], failed=False)
+    try:
+        with FlyteContextManager.with_context(ctx):
+            result = task.dispatch_execute(ctx, inputs)
+    except Exception as exc:
+        return _error(classify(exc, task))
+    return _result_files(result, task, args.output_prefix)
+
+
+def run(args: ExecuteArgs) -> Results:
+    """Load and run the task described by ``args``; every task failure becomes an ``error.pb``."""
+    try:
+        task = load_task(args)
+    except Exception as exc:
+        return _error(user_error(exc))
+    raw_prefix = args.raw_output_data_prefix or storage.join(args.output_prefix, "raw")
+    working_dir = tempfile.mkdtemp(prefix="flyte-nb-work-")
+    try:
+        return _execute(args, task, storage.UriStore(raw_prefix), working_dir)
+    finally:
+        shutil.rmtree(working_dir, ignore_errors=True)
+
+
+def write_results(output_prefix: str, results: Results) -> None:
+    """Write each file atomically, in order (``outputs.pb`` last, after any offloaded literal)."""
+    for name, data in results.files:
+        storage.write_bytes_atomic(storage.join(output_prefix, name), data)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``flyte-nb-execute``; returns the process exit code."""
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    results = run(args)
+    try:
+        write_results(args.output_prefix, results)
+    except StorageError as exc:
+        print(f"flyte-nb-execute: could not write the task's results: {exc}", file=sys.stderr)
+        return 1
+    if results.failed and os.environ.get("FLYTE_FAIL_ON_ERROR", "").lower() == "true":
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""``error.pb``: turning a failed task run into Flyte's ``ErrorDocument``, and back into an exception.
+
+Propeller reads ``error.pb`` only when the container exits 0 (PROTOCOL §1.6), and decides from it
+whether the attempt is retried (``kind``) and whose fault it was (``origin``). The mapping:
+
+=================================  ============================  ===============  ======
+failure                            code                          kind             origin
+=================================  ============================  ===============  ======
+user code raised ``E``             ``USER:E``                    NON_RECOVERABLE  USER
+user code raised a                 ``USER:E``                    RECOVERABLE      USER
+:class:`~flyte_nb.RecoverableError`
+the task could not be loaded       ``USER:E``                    NON_RECOVERABLE  USER
+inputs could not be converted      ``SYSTEM:E``                  NON_RECOVERABLE  SYSTEM
+anything else (a flyte_nb bug)     ``SYSTEM:E``                  RECOVERABLE      SYSTEM
+the task returned something odd    ``UNKNOWN_OUTPUT``            RECOVERABLE      SYSTEM
+=================================  ============================  ===============  ======
+
+A user error's message is the user's own traceback, with flyte_nb's frames removed, ending in the
+usual ``Type: message`` line, so what a notebook user reads is what they would see had they called the
+function directly.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import traceback
+from dataclasses import dataclass
+
+from flyteidl.core import errors_pb2, execution_pb2
+
+import flyte_nb
+from flyte_nb.errors import RecoverableError, TaskExecutionError, TaskTimeoutError
+
+__all__ = [
+    "ErrorInfo",
+    "error_document",
+    "format_user_traceback",
+    "to_task_execution_error",
+]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(flyte_nb.__file__))
+_RUNPY = ("<frozen runpy>", "runpy.py")
+
+NON_RECOVERABLE = errors_pb2.ContainerError.NON_RECOVERABLE
+RECOVERABLE = errors_pb2.ContainerError.RECOVERABLE
+USER = execution_pb2.ExecutionError.USER
+SYSTEM = execution_pb2.ExecutionError.SYSTEM
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What goes into a ``ContainerError``: code, message, kind and origin."""
+
+    code: str
+    message: str
+    kind: int = NON_RECOVERABLE
+    origin: int = USER
+
+
+def _ours(filename: str) -> bool:
+    """True for frames the user did not write: flyte_nb itself and the interpreter's start-up code."""
+    path = os.path.abspath(filename) if not filename.startswith("<") else filename
+    return path.startswith(_PACKAGE_DIR + os.sep) or filename.endswith(_RUNPY)
+
+
+def _strip(tbe: traceback.TracebackException, seen: set[int]) -> None:
+    if id(tbe) in seen:
+        return
+    seen.add(id(tbe))
+    kept = [frame for frame in tbe.stack if not _ours(frame.filename)]
+    # When every frame is ours (e.g. a conversion error), keep the last one so the line is not empty.
+    tbe.stack = traceback.StackSummary.from_list(kept or list(tbe.stack)[-1:])
+    for chained in (tbe.__cause__, tbe.__context__):
+        if chained is not None:
+            _strip(chained, seen)
+
+
+def format_user_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` (and its chained causes) without flyte_nb's own frames.
+
+    Ends with the ``Type: message`` line of ``exc``.
+    """
+    tbe = traceback.TracebackException.from_exception(exc)
+    _strip(tbe, set())
+    return "".join(tbe.format())
+
+
+def _type_name(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+def user_error(exc: BaseException) -> ErrorInfo:
+    """The error for an exception raised by the task's own code (or while loading it)."""
+    kind = RECOVERABLE if isinstance(exc, RecoverableError) else NON_RECOVERABLE
+    return ErrorInfo(f"USER:{_type_name(exc)}", format_user_traceback(exc), kind, USER)
+
+
+def system_error(exc: BaseException, *, recoverable: bool, with_traceback: bool) -> ErrorInfo:
+    """The error for a failure outside the user's code (input conversion, a flyte_nb bug)."""
+    if with_traceback:
+        message = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    else:
+        message = f"{_type_name(exc)}: {exc}"
+    return ErrorInfo(f"SYSTEM:{_type_name(exc)}", message, RECOVERABLE if recoverable else NON_RECOVERABLE, SYSTEM)
+
+
+def error_document(info: ErrorInfo, *, now: datetime.datetime | None = None) -> errors_pb2.ErrorDocument:
+    """The ``ErrorDocument`` for ``info``, time-stamped ``now`` (UTC) and with the worker name, if any."""
+    err = errors_pb2.ContainerError(
+        code=info.code,
+        message=info.message,
+        kind=info.kind,  # type: ignore[arg-type]
+        origin=info.origin,  # type: ignore[arg-type]
+        worker=os.environ.get("_F_WN", ""),
+    )
+    err.timestamp.FromDatetime(now or datetime.datetime.now(datetime.timezone.utc))
+    return errors_pb2.ErrorDocument(error=err)
+
+
+def kind_name(kind: int) -> str:
+    """``"RECOVERABLE"`` or ``"NON_RECOVERABLE"``."""
+    return str(errors_pb2.ContainerError.Kind.Name(kind))  # type: ignore[arg-type]
+
+
+def origin_name(origin: int) -> str:
+    """``"USER"``, ``"SYSTEM"`` or ``"UNKNOWN"``."""
+    return str(execution_pb2.ExecutionError.ErrorKind.Name(origin))  # type: ignore[arg-type]
+
+
+def to_task_execution_error(
+    error: errors_pb2.ContainerError, *, task_name: str, attempts: int = 1, timeout: bool = False
+) -> TaskExecutionError:
+    """The :class:`~flyte_nb.TaskExecutionError` a caller sees for a ``ContainerError``."""
+    kind, origin = kind_name(error.kind), origin_name(error.origin)
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    who = "the task's code" if origin == "USER" else "flyte_nb or the platform, not the task's code"
+    summary = error.message.strip().splitlines()[-1] if error.message.strip() else error.code
+    message = f"Task {task_name!r} failed{tries} with {error.code} ({kind}, raised by {who}): {summary}"
+    cls = TaskTimeoutError if timeout else TaskExecutionError
+    return cls(
+        message,
+        task_name=task_name,
+        traceback_text=error.message,
+        code=error.code,
+        kind=kind,
+        origin=origin,
+    )
