@@ -34,7 +34,7 @@ _ANNOTATED = type(typing.Annotated[int, "x"])
 def strip_annotated(python_type: Any) -> tuple[Any, tuple[Any, ...]]:
     """``(T, metadata)`` for ``Annotated[T, *metadata]``; ``(python_type, ())`` otherwise."""
     if type(python_type) is _ANNOTATED:
-        return python_type.__origin__, python_type.__metadata__
+        return getattr(python_type, "__origin__"), getattr(python_type, "__metadata__")  # noqa: B009
     return python_type, ()
 
 
@@ -64,7 +64,9 @@ def with_tag(literal_type: types_pb2.LiteralType, tag: str) -> types_pb2.Literal
 
 def binary_literal(data: bytes) -> literals_pb2.Literal:
     """``{"scalar": {"binary": {"value": data, "tag": "msgpack"}}}``."""
-    return literals_pb2.Literal(scalar=literals_pb2.Scalar(binary=literals_pb2.Binary(value=data, tag=MSGPACK)))
+    return literals_pb2.Literal(
+        scalar=literals_pb2.Scalar(binary=literals_pb2.Binary(value=data, tag=MSGPACK))
+    )
 
 
 def scalar_kind(literal: literals_pb2.Literal) -> str:

@@ -126,7 +126,9 @@ class TypedDictTransformer(TypeTransformer[dict[str, Any]]):
         self, value: Any, python_type: Any, expected: types_pb2.LiteralType, store: RawStore
     ) -> literals_pb2.Literal:
         if type(value) is not dict:
-            raise FlyteTypeError(f"expected {self.describe(python_type)}, got {received(value)}. Pass a dict.")
+            raise FlyteTypeError(
+                f"expected {self.describe(python_type)}, got {received(value)}. Pass a dict."
+            )
         value_type = self.value_type(python_type)
         lit = literals_pb2.Literal()
         literals = lit.map.literals

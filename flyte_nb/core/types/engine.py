@@ -144,14 +144,16 @@ class TypeEngine:
     ) -> literals_pb2.Literal:
         """Encode ``python_value`` as the Literal flytekit would produce for ``python_type``."""
         e = _entry(python_type)
-        return e.transformer.to_literal(python_value, e.py, e.literal_type, store or default_store())
+        return e.transformer.to_literal(
+            python_value, e.py, e.literal_type, default_store() if store is None else store
+        )
 
     @classmethod
     def to_python_value(
         cls, literal: literals_pb2.Literal, python_type: Any, *, store: RawStore | None = None
     ) -> Any:
         """Decode ``literal`` into a value of ``python_type`` (as leniently as flytekit does)."""
-        store = store or default_store()
+        store = default_store() if store is None else store
         if literal.HasField("offloaded_metadata"):
             literal = _resolve_offloaded(literal, store)
         e = _entry(python_type)
@@ -169,7 +171,7 @@ class TypeEngine:
 
         Errors are re-raised with the variable name in front (``'x': expected int, …``).
         """
-        store = store or default_store()
+        store = default_store() if store is None else store
         lm = literals_pb2.LiteralMap()
         for name, value in values.items():
             if name not in python_types:
@@ -196,7 +198,7 @@ class TypeEngine:
 
         Keys come out in ``python_types`` order (a LiteralMap has none); extra literals are an error.
         """
-        store = store or default_store()
+        store = default_store() if store is None else store
         extra = set(literal_map.literals) - set(python_types)
         if extra:
             raise FlyteTypeError(

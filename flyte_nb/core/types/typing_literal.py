@@ -72,7 +72,7 @@ class LiteralValuesTransformer(TypeTransformer[Any]):
         values = literal_type.annotation.annotations.fields["literal_values"].list_value
         from google.protobuf.json_format import MessageToDict
 
-        return typing.Literal[tuple(MessageToDict(values))]  # type: ignore[misc]
+        return typing.Literal[tuple(MessageToDict(values))]
 
     def describe(self, python_type: Any) -> str:
         return "Literal[" + ", ".join(repr(v) for v in typing.get_args(python_type)) + "]"
