@@ -16,11 +16,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from flyte_nb.errors import ResolverError
+
 if TYPE_CHECKING:
     from flyte_nb.core.settings import SerializationSettings
     from flyte_nb.core.task import Task
 
-__all__ = ["Payload", "TaskResolverMixin"]
+__all__ = ["DefaultTaskResolver", "Payload", "TaskResolverMixin", "default_task_resolver"]
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,73 @@ class TaskResolverMixin(abc.ABC):
         payload is stored, on cell execution counters or on file names.
         """
         return ""
+
+
+class DefaultTaskResolver(TaskResolverMixin):
+    """Loads tasks defined in importable modules: loader args ``task-module M task-name N``.
+
+    The container imports module ``M`` (the image must contain it) and takes its attribute ``N``.
+    """
+
+    @property
+    def location(self) -> str:
+        return "flyte_nb.core.resolver.default_task_resolver"
+
+    def name(self) -> str:
+        return "DefaultTaskResolver"
+
+    def loader_args(self, settings: SerializationSettings, task: Task) -> list[str]:
+        fn = getattr(task, "task_function", None)
+        module = getattr(fn, "__module__", None)
+        if not module or module == "__main__":
+            raise ResolverError(
+                f"Task '{task.name}' is defined in {module or 'an unknown module'!r}, which a container "
+                "cannot import. Use the notebook resolver (the default for notebook tasks), or move the "
+                "function into an importable module."
+            )
+        find_lhs = getattr(task, "find_lhs", None)
+        attr = find_lhs() if find_lhs is not None else task.name.rsplit(".", 1)[-1]
+        return ["task-module", module, "task-name", attr]
+
+    def load_task(self, loader_args: list[str]) -> Task:
+        import importlib
+
+        from flyte_nb.core.task import Task
+
+        if len(loader_args) != 4 or loader_args[0] != "task-module" or loader_args[2] != "task-name":
+            raise ResolverError(
+                f"DefaultTaskResolver: expected loader args ['task-module', M, 'task-name', N], got "
+                f"{loader_args!r}. The template was compiled for another resolver; re-serialize it."
+            )
+        module_name, attr = loader_args[1], loader_args[3]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ResolverError(
+                f"DefaultTaskResolver: cannot import module {module_name!r} ({exc}). Install the code in "
+                "the container image, or use the notebook resolver to ship it with the task."
+            ) from exc
+        task = getattr(module, attr, None)
+        if not isinstance(task, Task):
+            raise ResolverError(
+                f"DefaultTaskResolver: {module_name}.{attr} is {task!r} ({type(task).__name__}), not a task. "
+                "Check that the module defines the task under that name."
+            )
+        return task
+
+    def content_hash(self, task: Task) -> str:
+        """The sha256 of the function's source (or bytecode), so code changes change the version."""
+        import inspect
+
+        fn = getattr(task, "task_function", None)
+        if fn is None:
+            return ""
+        try:
+            data = inspect.getsource(fn).encode()
+        except (OSError, TypeError):
+            code = getattr(fn, "__code__", None)
+            data = code.co_code if code is not None else repr(fn).encode()
+        return hashlib.sha256(data).hexdigest()
+
+
+default_task_resolver = DefaultTaskResolver()

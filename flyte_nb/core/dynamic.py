@@ -1,0 +1,308 @@
+"""Dynamic tasks: compiling a ``@dynamic`` body into a ``DynamicJobSpec``.
+
+On a cluster, a dynamic task does not run its sub-tasks itself: its body is run once with the task's
+native inputs while a :class:`CompilationState` is current, every task call inside it adds a node
+(``n0``, ``n1``…) and returns :class:`Promise` objects standing for that node's outputs, and the result
+is a ``DynamicJobSpec`` (nodes, the sub-tasks' templates, output bindings) that FlytePropeller runs.
+
+In the kernel (``local_execute``) the body simply runs, and the sub-tasks run for real. This module is
+only about the compiled form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from flyteidl.core import dynamic_job_pb2, literals_pb2, tasks_pb2, types_pb2, workflow_pb2
+
+from flyte_nb.core import execution
+from flyte_nb.core.context import FlyteContext, FlyteContextManager
+from flyte_nb.core.settings import SerializationSettings
+from flyte_nb.core.storage import RawStore
+from flyte_nb.core.types import TypeEngine
+from flyte_nb.errors import TaskDefinitionError, TaskInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from flyte_nb.core.interface import PythonInterface
+    from flyte_nb.core.task import Task
+
+__all__ = ["CompilationState", "Promise", "compile_dynamic", "create_node"]
+
+
+@dataclass
+class CompilationState:
+    """What a dynamic body being compiled has produced so far.
+
+    Attributes
+    ----------
+    task_name:
+        The dynamic task whose body is compiled (for error messages).
+    settings:
+        The settings the sub-tasks' templates are compiled with.
+    store:
+        Where literals of constant inputs put their raw data (pickles…).
+    nodes:
+        The nodes created so far, in call order.
+    templates:
+        Sub-task templates by task identity (one per task object).
+    """
+
+    task_name: str
+    settings: SerializationSettings
+    store: RawStore
+    nodes: list[workflow_pb2.Node] = field(default_factory=list)
+    templates: dict[int, tasks_pb2.TaskTemplate] = field(default_factory=dict)
+    prefix: str = ""
+
+    def next_node_id(self) -> str:
+        """The id of the next node: ``n0``, ``n1``…"""
+        return f"{self.prefix}n{len(self.nodes)}"
+
+    def template_for(self, task: Task) -> tasks_pb2.TaskTemplate:
+        """The sub-task's template, compiled once per task object."""
+        key = id(task)
+        if key not in self.templates:
+            from flyte_nb.core.serialize import serialize_task
+
+            self.templates[key] = serialize_task(task, self.settings)
+        return self.templates[key]
+
+
+class Promise:
+    """The future output ``var`` of node ``node_id``, returned by task calls in a compiled dynamic body.
+
+    A promise can be passed to another task call or returned from the body. It has no value yet, so
+    anything else (arithmetic, ``if``, iteration, formatting…) raises a :class:`TaskDefinitionError`
+    that says so.
+    """
+
+    __slots__ = ("_dynamic_name", "_task_name", "node_id", "python_type", "var")
+
+    def __init__(self, node_id: str, var: str, python_type: Any, task_name: str, dynamic_name: str) -> None:
+        self.node_id = node_id
+        self.var = var
+        self.python_type = python_type
+        self._task_name = task_name
+        self._dynamic_name = dynamic_name
+
+    def ref(self) -> literals_pb2.BindingData:
+        """The binding that reads this output."""
+        return literals_pb2.BindingData(
+            promise=types_pb2.OutputReference(node_id=self.node_id, var=self.var)
+        )
+
+    def _misuse(self, what: str) -> NoReturn:
+        raise TaskDefinitionError(
+            f"Dynamic task '{self._dynamic_name}': {what} on the output '{self.var}' of task "
+            f"'{self._task_name}' (node {self.node_id}), which is a promise, not a value: while a "
+            "@dynamic body is compiled for a cluster, task calls return promises that get their values "
+            "only when the nodes run. Pass it straight to another task or return it; to compute with "
+            "it, move that code into a @task and call that task instead."
+        )
+
+    def __repr__(self) -> str:
+        return f"Promise({self.node_id}.{self.var}: {getattr(self.python_type, '__name__', self.python_type)})"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        self._misuse(f"reading attribute '.{name}'")
+
+    def __bool__(self) -> bool:
+        self._misuse("a truth test (if/while/and/or)")
+
+    def __iter__(self) -> Any:
+        self._misuse("iterating")
+
+    def __len__(self) -> int:
+        self._misuse("len()")
+
+    def __getitem__(self, item: Any) -> Any:
+        self._misuse("indexing")
+
+    def __contains__(self, item: Any) -> bool:
+        self._misuse("'in'")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self._misuse("calling")
+
+    def __format__(self, spec: str) -> str:
+        self._misuse("formatting (f-string/format)")
+
+    def __int__(self) -> int:
+        self._misuse("int()")
+
+    def __float__(self) -> float:
+        self._misuse("float()")
+
+    def __index__(self) -> int:
+        self._misuse("using it as an index")
+
+    def __eq__(self, other: object) -> bool:
+        self._misuse("comparing (==)")
+
+    def __ne__(self, other: object) -> bool:
+        self._misuse("comparing (!=)")
+
+    __hash__ = object.__hash__
+
+
+def _binary_op(symbol: str) -> Callable[..., Any]:
+    def op(self: Promise, *args: Any) -> Any:
+        self._misuse(f"the operator {symbol}")
+
+    return op
+
+
+for _name, _symbol in {
+    "add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%", "pow": "**",
+    "matmul": "@", "and": "&", "or": "|", "xor": "^", "lshift": "<<", "rshift": ">>",
+}.items():
+    setattr(Promise, f"__{_name}__", _binary_op(_symbol))
+    setattr(Promise, f"__r{_name}__", _binary_op(_symbol))
+for _name, _symbol in {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "neg": "unary -", "pos": "unary +",
+                       "abs": "abs()", "invert": "~", "round": "round()"}.items():
+    setattr(Promise, f"__{_name}__", _binary_op(_symbol))
+
+
+def _literal_binding(lit: literals_pb2.Literal) -> literals_pb2.BindingData:
+    if lit.HasField("collection"):
+        return literals_pb2.BindingData(
+            collection=literals_pb2.BindingDataCollection(
+                bindings=[_literal_binding(x) for x in lit.collection.literals]
+            )
+        )
+    if lit.HasField("map"):
+        bdm = literals_pb2.BindingDataMap()
+        for k, v in lit.map.literals.items():
+            bdm.bindings[k].CopyFrom(_literal_binding(v))
+        return literals_pb2.BindingData(map=bdm)
+    return literals_pb2.BindingData(scalar=lit.scalar)
+
+
+def _has_promise(value: Any) -> bool:
+    if isinstance(value, Promise):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_promise(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_promise(v) for v in value.values())
+    return False
+
+
+def _binding_data(
+    value: Any, t: Any, state: CompilationState, upstream: set[str], where: str
+) -> literals_pb2.BindingData:
+    """Bind ``value`` (a constant, a promise, or a list/dict holding promises) to type ``t``."""
+    import typing
+
+    if isinstance(value, Promise):
+        upstream.add(value.node_id)
+        return value.ref()
+    if _has_promise(value):
+        origin, args = typing.get_origin(t), typing.get_args(t)
+        if origin is list and isinstance(value, (list, tuple)) and args:
+            return literals_pb2.BindingData(
+                collection=literals_pb2.BindingDataCollection(
+                    bindings=[_binding_data(v, args[0], state, upstream, where) for v in value]
+                )
+            )
+        if origin is dict and isinstance(value, dict) and len(args) == 2:
+            bdm = literals_pb2.BindingDataMap()
+            for k, v in value.items():
+                bdm.bindings[k].CopyFrom(_binding_data(v, args[1], state, upstream, where))
+            return literals_pb2.BindingData(map=bdm)
+        raise TaskDefinitionError(
+            f"Dynamic task '{state.task_name}': {where} mixes promises into a {type(value).__name__} "
+            f"whose declared type is {t!r}. Only list[T] and dict[str, T] values may hold promises; "
+            "collect the values in a @task instead."
+        )
+    try:
+        lit = TypeEngine.to_literal(value, t, store=state.store)
+    except TypeError as exc:
+        raise TaskInputError(f"Dynamic task '{state.task_name}': {where}: {exc}") from exc
+    return _literal_binding(lit)
+
+
+def _node_metadata(task: Task) -> workflow_pb2.NodeMetadata:
+    construct = getattr(task, "construct_node_metadata", None)
+    if construct is not None:
+        md: workflow_pb2.NodeMetadata = construct()
+        return md
+    return workflow_pb2.NodeMetadata(name=task.name.rsplit(".", 1)[-1])
+
+
+def create_node(ctx: FlyteContext, task: Task, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+    """Add a node calling ``task`` to the compilation in ``ctx``; return promises for its outputs."""
+    state = ctx.compilation_state
+    if not isinstance(state, CompilationState):
+        raise TaskDefinitionError(
+            f"Task '{task.name}': compile() needs a dynamic compilation in progress, and none is. "
+            "Call the task normally to run it."
+        )
+    iface: PythonInterface = task._require_python_interface()
+    bound = execution.bind_arguments(task.name, list(iface.inputs), args, kwargs)
+    execution.check_input_names(task.name, iface.inputs, iface.defaults, list(bound))
+    node_id = state.next_node_id()
+    upstream: set[str] = set()
+    bindings = [
+        literals_pb2.Binding(
+            var=var,
+            binding=_binding_data(
+                bound[var] if var in bound else iface.defaults[var], t, state, upstream,
+                f"input '{var}' of task '{task.name}' (node {node_id})",
+            ),
+        )
+        for var, t in iface.inputs.items()
+    ]
+    template = state.template_for(task)
+    state.nodes.append(
+        workflow_pb2.Node(
+            id=node_id,
+            metadata=_node_metadata(task),
+            inputs=bindings,
+            upstream_node_ids=sorted(upstream),
+            task_node=workflow_pb2.TaskNode(reference_id=template.id),
+        )
+    )
+    promises = {
+        var: Promise(node_id, var, t, task.name, state.task_name) for var, t in iface.outputs.items()
+    }
+    return execution.shape_outputs(iface, promises)
+
+
+def compile_dynamic(
+    ctx: FlyteContext,
+    task: Task,
+    task_function: Callable[..., Any],
+    kwargs: Mapping[str, Any],
+) -> dynamic_job_pb2.DynamicJobSpec:
+    """Run ``task_function`` under a compilation state and return the resulting ``DynamicJobSpec``."""
+    iface: PythonInterface = task._require_python_interface()
+    state = CompilationState(
+        task_name=task.name,
+        settings=ctx.serialization_settings or SerializationSettings(),
+        store=ctx.store,
+    )
+    with FlyteContextManager.with_context(ctx.with_(compilation_state=state)):
+        rval = task_function(**kwargs)
+    names = list(iface.outputs)
+    if not names:
+        if rval is not None and not _has_promise(rval):
+            execution.outputs_to_literal_map(task.name, iface, rval, ctx.store)  # raises the clear error
+        values: list[Any] = []
+    else:
+        values = list(execution._split_outputs(task.name, iface, names, rval))
+    outputs: list[literals_pb2.Binding] = []
+    for var, value in zip(names, values, strict=True):
+        bd = _binding_data(value, iface.outputs[var], state, set(), f"output '{var}'")
+        outputs.append(literals_pb2.Binding(var=var, binding=bd))
+    return dynamic_job_pb2.DynamicJobSpec(
+        nodes=state.nodes,
+        min_successes=len(state.nodes),
+        outputs=outputs,
+        tasks=list(state.templates.values()),
+    )

@@ -1,0 +1,341 @@
+"""In-process execution: binding call arguments, the literal round trip, and the kernel cache.
+
+Calling a task in the kernel goes through the same conversions as a cluster run: Python values →
+``LiteralMap`` → the task body → ``LiteralMap`` → Python values. This module holds the pieces of that
+round trip that do not depend on the task class: argument binding (positional and keyword), conversion
+with error messages that name the task and the variable, the shape of a call's return value, and
+:class:`LocalCache`, the in-process memo for ``cache=True`` tasks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flyteidl.core import literals_pb2
+
+from flyte_nb.core.storage import RawStore
+from flyte_nb.core.types import TypeEngine
+from flyte_nb.errors import StorageError, TaskInputError, TaskOutputError
+
+if TYPE_CHECKING:
+    from flyte_nb.core.interface import PythonInterface
+
+__all__ = [
+    "CacheEntry",
+    "LocalCache",
+    "bind_arguments",
+    "cache_key",
+    "check_input_names",
+    "inputs_to_literal_map",
+    "literal_map_to_inputs",
+    "literal_map_to_outputs",
+    "outputs_to_literal_map",
+    "shape_outputs",
+]
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def bind_arguments(
+    task_name: str, input_names: Sequence[str], args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Map a call's positional and keyword arguments onto the task's input names.
+
+    Raises
+    ------
+    TaskInputError
+        Too many positional arguments, or an input given both positionally and by keyword.
+    """
+    if len(args) > len(input_names):
+        raise TaskInputError(
+            f"Task '{task_name}' takes {len(input_names)} input(s) {list(input_names)}, got {len(args)} "
+            f"positional argument(s). Pass at most {len(input_names)}, or use keywords."
+        )
+    bound = dict(zip(input_names, args, strict=False))  # fewer args than inputs is fine
+    for key, value in kwargs.items():
+        if key in bound:
+            raise TaskInputError(
+                f"Task '{task_name}' input '{key}': given both positionally ({_show(bound[key])}) and by "
+                f"keyword ({_show(value)}). Pass it only once."
+            )
+        bound[key] = value
+    return bound
+
+
+def check_input_names(
+    task_name: str, inputs: Mapping[str, Any], defaults: Mapping[str, Any], given: Sequence[str]
+) -> None:
+    """Reject unknown inputs and missing inputs that have no default (one message lists them all)."""
+    unknown = [k for k in given if k not in inputs]
+    if unknown:
+        raise TaskInputError(
+            f"Task '{task_name}': unknown input(s) {unknown}; its inputs are {list(inputs)}. "
+            "Check the spelling, or add the parameter to the function."
+        )
+    missing = [k for k in inputs if k not in given and k not in defaults]
+    if missing:
+        raise TaskInputError(
+            f"Task '{task_name}': missing input(s) {missing} (no default). "
+            f"Pass {', '.join(f'{k}=...' for k in missing)}, or give the parameter a default."
+        )
+
+
+def _with_fix(message: str, var: str, annotation: str) -> str:
+    if "annotate" in message.lower() or "pass " in message.lower():
+        return message
+    return f"{message} Pass a value of type {annotation}, or change the annotation of '{var}'."
+
+
+def inputs_to_literal_map(
+    task_name: str, types: Mapping[str, Any], values: Mapping[str, Any], store: RawStore
+) -> literals_pb2.LiteralMap:
+    """Convert native input values (a subset of ``types``) to a ``LiteralMap``.
+
+    Raises
+    ------
+    TaskInputError
+        A value does not fit its input's type; the message names task, input, expected and received.
+    """
+    from flyte_nb.core.interface import describe_type
+
+    def encode(var: str, value: Any) -> literals_pb2.Literal:
+        try:
+            return TypeEngine.to_literal(value, types[var], store=store)
+        except (TaskInputError, TaskOutputError):
+            raise
+        except (TypeError, ValueError) as exc:
+            msg = _with_fix(str(exc), var, describe_type(types[var]))
+            raise TaskInputError(f"Task '{task_name}' input '{var}': {msg}") from exc
+
+    lm = literals_pb2.LiteralMap()
+    for var, value in values.items():
+        lm.literals[var].CopyFrom(encode(var, value))
+    return lm
+
+
+def literal_map_to_inputs(
+    task_name: str,
+    types: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    literal_map: literals_pb2.LiteralMap,
+    store: RawStore,
+) -> dict[str, Any]:
+    """Decode a task's input ``LiteralMap``; inputs missing from it keep their Python default."""
+    check_input_names(task_name, types, defaults, list(literal_map.literals))
+
+    def decode(var: str, lit: literals_pb2.Literal) -> Any:
+        try:
+            return TypeEngine.to_python_value(lit, types[var], store=store)
+        except (TypeError, ValueError) as exc:
+            raise TaskInputError(
+                f"Task '{task_name}' input '{var}': the literal cannot be read as "
+                f"{types[var]!r} ({type(exc).__name__}: {exc}). Send a value of the declared type."
+            ) from exc
+
+    return {var: decode(var, lit) for var, lit in literal_map.literals.items()}
+
+
+def outputs_to_literal_map(
+    task_name: str, iface: PythonInterface, rval: Any, store: RawStore
+) -> literals_pb2.LiteralMap:
+    """Convert what the task function returned into its output ``LiteralMap``.
+
+    Raises
+    ------
+    TaskOutputError
+        The function returned the wrong number of values, or a value of the wrong type.
+    """
+    names = list(iface.outputs)
+    if not names:
+        if rval is not None:
+            raise TaskOutputError(
+                f"Task '{task_name}' returned {_show(rval)} but declares no outputs. Annotate the return "
+                "type (e.g. -> int) to make it an output, or return None."
+            )
+        return literals_pb2.LiteralMap()
+    values = _split_outputs(task_name, iface, names, rval)
+    from flyte_nb.core.interface import describe_type
+
+
+    def encode(var: str, value: Any) -> literals_pb2.Literal:
+        t = iface.outputs[var]
+        try:
+            return TypeEngine.to_literal(value, t, store=store)
+        except (TaskInputError, TaskOutputError):
+            raise
+        except (TypeError, ValueError) as exc:
+            raise TaskOutputError(
+                f"Task '{task_name}' output '{var}': expected {describe_type(t)}, got {_show(value)} "
+                f"({exc}). Return a {describe_type(t)} value, or change the return annotation."
+            ) from exc
+
+    lm = literals_pb2.LiteralMap()
+    for var, value in zip(names, values, strict=True):
+        lm.literals[var].CopyFrom(encode(var, value))
+    return lm
+
+
+def _split_outputs(task_name: str, iface: PythonInterface, names: list[str], rval: Any) -> Sequence[Any]:
+    if len(names) == 1:
+        # A one-field NamedTuple may be returned as the tuple or as its only value.
+        if iface.output_tuple_type is not None and isinstance(rval, tuple) and len(rval) == 1:
+            return [rval[0]]
+        return [rval]
+    if not isinstance(rval, (tuple, list)) or len(rval) != len(names):
+        count = len(rval) if isinstance(rval, (tuple, list)) else 1
+        declared = ", ".join(names)
+        raise TaskOutputError(
+            f"Task '{task_name}' returned {count} value(s) ({_show(rval)}) but declares {len(names)} "
+            f"outputs ({declared}). Return a tuple of {len(names)} values in that order."
+        )
+    return list(rval)
+
+
+def literal_map_to_outputs(
+    task_name: str, iface: PythonInterface, literal_map: literals_pb2.LiteralMap, store: RawStore
+) -> Any:
+    """Decode an output ``LiteralMap`` into what calling the task returns (see :func:`shape_outputs`)."""
+    values: dict[str, Any] = {}
+    for var, t in iface.outputs.items():
+        if var not in literal_map.literals:
+            raise TaskOutputError(
+                f"Task '{task_name}' output '{var}' is missing from its outputs "
+                f"(got {sorted(literal_map.literals)}). Return a value for every declared output."
+            )
+        values[var] = TypeEngine.to_python_value(literal_map.literals[var], t, store=store)
+    return shape_outputs(iface, values)
+
+
+def shape_outputs(iface: PythonInterface, values: Mapping[str, Any]) -> Any:
+    """flytekit's return convention: ``None``, the single value, the NamedTuple, or a tuple."""
+    names = list(iface.outputs)
+    if not names:
+        return None
+    if iface.output_tuple_type is not None:
+        return iface.output_tuple_type(*(values[k] for k in names))
+    if len(names) == 1:
+        return values[names[0]]
+    return tuple(values[k] for k in names)
+
+
+# --------------------------------------------------------------------------------------------- cache
+
+
+def _content_digest(uri: str, store: RawStore) -> str | None:
+    def read(candidate: str) -> bytes | None:
+        try:
+            return store.read_bytes(candidate)
+        except (StorageError, OSError):
+            return None
+
+    for candidate in (uri, uri.rstrip("/") + "/00000"):
+        data = read(candidate)
+        if data is not None:
+            return hashlib.sha256(data).hexdigest()
+    return None
+
+
+def _normalize(lit: literals_pb2.Literal, store: RawStore) -> None:
+    """Replace raw-data URIs by the digest of their bytes, so equal values give equal cache keys."""
+    if lit.HasField("collection"):
+        for item in lit.collection.literals:
+            _normalize(item, store)
+    elif lit.HasField("map"):
+        for item in lit.map.literals.values():
+            _normalize(item, store)
+    elif lit.HasField("scalar"):
+        scalar = lit.scalar
+        if scalar.HasField("union"):
+            _normalize(scalar.union.value, store)
+        elif scalar.HasField("blob") and (digest := _content_digest(scalar.blob.uri, store)):
+            scalar.blob.uri = f"sha256:{digest}"
+        elif scalar.HasField("structured_dataset") and (
+            digest := _content_digest(scalar.structured_dataset.uri, store)
+        ):
+            scalar.structured_dataset.uri = f"sha256:{digest}"
+
+
+def cache_key(
+    task_name: str,
+    cache_version: str,
+    interface_bytes: bytes,
+    inputs: literals_pb2.LiteralMap,
+    store: RawStore,
+    ignore: Sequence[str] = (),
+) -> str:
+    """The memo key of a call: task name, cache version, interface and inputs (minus ignored ones).
+
+    Like Flyte's catalog, the key does not include the function body: change ``cache_version`` when
+    the code changes in a way that matters.
+    """
+    kept = literals_pb2.LiteralMap()
+    for var, lit in inputs.literals.items():
+        if var not in ignore:
+            kept.literals[var].CopyFrom(lit)
+            _normalize(kept.literals[var], store)
+    h = hashlib.sha256()
+    for part in (task_name.encode(), cache_version.encode(), interface_bytes):
+        h.update(len(part).to_bytes(8, "big") + part)
+    h.update(kept.SerializeToString(deterministic=True))
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A memoised result: the output literals and the store their raw data lives in."""
+
+    outputs: literals_pb2.LiteralMap
+    store: RawStore
+
+
+class LocalCache:
+    """In-process memo of ``cache=True`` task results, keyed by :func:`cache_key`.
+
+    Each task has one (``task.local_cache``); the notebook extension replaces it with a kernel-wide
+    instance so that every re-definition of a cell's task shares results. Thread-safe: the kernel runs
+    tasks from widget threads too.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, CacheEntry] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The entry for ``key``, or ``None`` (counted as a hit or a miss)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+            return entry
+
+    def put(self, key: str, outputs: literals_pb2.LiteralMap, store: RawStore) -> None:
+        """Remember ``outputs`` (and the store holding their raw data) under ``key``."""
+        with self._lock:
+            self._entries[key] = CacheEntry(outputs, store)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __repr__(self) -> str:
+        return f"LocalCache({len(self)} entries, {self.hits} hits, {self.misses} misses)"

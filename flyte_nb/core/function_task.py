@@ -1,0 +1,530 @@
+"""``PythonFunctionTask``: a Python function as a Flyte container task (flytekit's class of that name).
+
+The function's signature and docstring give the interface (:mod:`flyte_nb.core.interface`); the task
+compiles to a ``python-task`` ``TaskTemplate`` whose container runs ``flyte-nb-execute`` with the
+resolver's loader args (:mod:`flyte_nb.core.serialize`); calling it runs it in-process.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from flyteidl.admin import description_entity_pb2
+from flyteidl.core import dynamic_job_pb2, literals_pb2, security_pb2, tasks_pb2, workflow_pb2
+
+from flyte_nb.core.context import ExecutionMode, ExecutionParameters, FlyteContext
+from flyte_nb.core.docstring import Docstring
+from flyte_nb.core.interface import PythonInterface, to_typed_interface, transform_function_to_interface
+from flyte_nb.core.resolver import TaskResolverMixin
+from flyte_nb.core.settings import Resources, SerializationSettings, TaskMetadata
+from flyte_nb.core.task import Task
+from flyte_nb.errors import TaskDefinitionError
+
+__all__ = ["PythonFunctionTask", "parse_quantity", "task_name_for"]
+
+T = TypeVar("T")
+
+DEFAULT_COMMAND_PREFIX = "flyte-nb-execute"
+
+
+def task_name_for(fn: Callable[..., Any]) -> str:
+    """The task name of ``fn``: the bare name in a notebook/``__main__``, else ``module.name``."""
+    module = getattr(fn, "__module__", None) or "__main__"
+    fname: str = getattr(fn, "__name__", None) or type(fn).__name__
+    if module == "__main__":
+        return fname
+    return f"{module}.{fname}"
+
+
+def _is_importable(fn: Callable[..., Any]) -> bool:
+    """True when a container can re-import ``fn`` by module and name (not ``__main__``, not nested)."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", "")
+    return bool(module) and module != "__main__" and "<locals>" not in qualname
+
+
+# ------------------------------------------------------------------------------------ resource checks
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
+            "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
+            "P": Decimal("1e15"), "E": Decimal("1e18")}
+
+
+def parse_quantity(value: object) -> Decimal:
+    """Parse a Kubernetes resource quantity (``"500m"``, ``"2Gi"``, ``"1e3"``, ``4``) into a number.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is not a quantity Kubernetes (and so FlyteAdmin) accepts.
+    """
+    import re
+
+    text = str(value).strip()
+    m = re.fullmatch(r"([+-]?(?:\d+\.?\d*|\.\d+))([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE]?)", text)
+    if isinstance(value, bool) or m is None:
+        raise ValueError(f"{value!r} is not a Kubernetes quantity")
+    number, suffix = Decimal(m.group(1)), m.group(2)
+    if suffix in _BINARY:
+        return number * _BINARY[suffix]
+    if suffix in _DECIMAL:
+        return number * _DECIMAL[suffix]
+    return number * (Decimal(10) ** int(suffix[1:]))
+
+
+_RESOURCE_FIELDS = ("cpu", "mem", "gpu", "ephemeral_storage")
+
+
+def _check_resources(name: str, requests: Resources | None, limits: Resources | None) -> None:
+    parsed: dict[str, dict[str, Decimal]] = {"requests": {}, "limits": {}}
+    for label, res in (("requests", requests), ("limits", limits)):
+        if res is None:
+            continue
+        if not isinstance(res, Resources):
+            raise TaskDefinitionError(
+                f"Task '{name}' {label}: expected flyte_nb.Resources, got {res!r} ({type(res).__name__}). "
+                f"Pass e.g. {label}=Resources(cpu='1', mem='2Gi')."
+            )
+        for fld in _RESOURCE_FIELDS:
+            value = getattr(res, fld)
+            if value is None:
+                continue
+            try:
+                parsed[label][fld] = parse_quantity(value)
+            except ValueError:
+                raise TaskDefinitionError(
+                    f"Task '{name}' {label} {fld}: expected a Kubernetes quantity such as '500m', '2', "
+                    f"'4Gi' or 8, got {value!r} ({type(value).__name__}). Fix the value."
+                ) from None
+            if parsed[label][fld] < 0:
+                raise TaskDefinitionError(
+                    f"Task '{name}' {label} {fld}: expected a non-negative quantity, got {value!r}."
+                )
+    for fld, req in parsed["requests"].items():
+        lim = parsed["limits"].get(fld)
+        if lim is not None and req > lim:
+            raise TaskDefinitionError(
+                f"Task '{name}' {fld}: the request ({getattr(requests, fld)!r}) is larger than the limit "
+                f"({getattr(limits, fld)!r}). Lower the request or raise the limit."
+            )
+    gpus = {label: p["gpu"] for label, p in parsed.items() if "gpu" in p}
+    for label, value in gpus.items():
+        if value != value.to_integral_value():
+            raise TaskDefinitionError(
+                f"Task '{name}' {label} gpu: expected a whole number of GPUs, got {value}. Use e.g. gpu=1."
+            )
+    if len(gpus) == 2 and gpus["requests"] != gpus["limits"]:
+        raise TaskDefinitionError(
+            f"Task '{name}' gpu: request ({gpus['requests']}) and limit ({gpus['limits']}) must be equal "
+            "(Kubernetes does not overcommit GPUs). Give the same number, or only one of them."
+        )
+
+
+# ------------------------------------------------------------------------------------------ the class
+
+
+class PythonFunctionTask(Task, Generic[T]):
+    """A task whose body is a Python function (flytekit's ``PythonFunctionTask``).
+
+    Usually made with :func:`flyte_nb.task` / :func:`flyte_nb.dynamic`.
+
+    Parameters
+    ----------
+    task_config:
+        Plugin configuration (unused by plain Python tasks; kept for the seed API).
+    task_function:
+        The function to run.
+    task_type:
+        ``TaskTemplate.type``; ``"python-task"``.
+    ignore_input_vars:
+        Parameters left out of the interface (the function must give them defaults).
+    execution_mode:
+        :attr:`ExecutionBehavior.DEFAULT` or :attr:`ExecutionBehavior.DYNAMIC`.
+    task_resolver:
+        How a container finds the task again. ``None`` picks the notebook resolver for functions
+        defined in ``__main__`` (a notebook) or inside another function, else
+        :data:`flyte_nb.core.resolver.default_task_resolver`.
+    node_dependency_hints:
+        Tasks a dynamic body may call that cannot be discovered otherwise (recorded, not required).
+    pickle_untyped:
+        Accept unannotated parameters/returns as ``typing.Any`` (sent as Python pickles).
+    **kwargs:
+        ``name``, ``metadata`` (:class:`TaskMetadata`), ``container_image``, ``environment``,
+        ``requests``, ``limits``, ``accelerator``, ``security_ctx``, ``docs``, ``task_type_version``.
+    """
+
+    class ExecutionBehavior(enum.Enum):
+        """How the body runs: as a plain function, or as a dynamic workflow generator."""
+
+        DEFAULT = 1
+        DYNAMIC = 2
+
+    def __init__(
+        self,
+        task_config: T | None = None,
+        task_function: Callable[..., Any] | None = None,
+        task_type: str = "python-task",
+        ignore_input_vars: list[str] | None = None,
+        execution_mode: ExecutionBehavior = ExecutionBehavior.DEFAULT,
+        task_resolver: TaskResolverMixin | None = None,
+        node_dependency_hints: Iterable[Any] | None = None,
+        pickle_untyped: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if task_function is None or not callable(task_function):
+            raise TaskDefinitionError(
+                f"PythonFunctionTask: task_function must be a function, got {task_function!r} "
+                f"({type(task_function).__name__}). Decorate a function with @task."
+            )
+        name: str = kwargs.pop("name", None) or task_name_for(task_function)
+        container_image: str | None = kwargs.pop("container_image", None)
+        environment: Mapping[str, str] | None = kwargs.pop("environment", None)
+        requests: Resources | None = kwargs.pop("requests", None)
+        limits: Resources | None = kwargs.pop("limits", None)
+        accelerator: str | tasks_pb2.GPUAccelerator | None = kwargs.pop("accelerator", None)
+        metadata: TaskMetadata | None = kwargs.pop("metadata", None)
+        docs: description_entity_pb2.DescriptionEntity | None = kwargs.pop("docs", None)
+        security_ctx: security_pb2.SecurityContext | None = kwargs.pop("security_ctx", None)
+        task_type_version: int = kwargs.pop("task_type_version", 0)
+        _check_resources(name, requests, limits)
+        self._check_environment(name, environment)
+        if not isinstance(execution_mode, PythonFunctionTask.ExecutionBehavior):
+            raise TaskDefinitionError(
+                f"Task '{name}' execution_mode: expected PythonFunctionTask.ExecutionBehavior.DEFAULT or "
+                f".DYNAMIC, got {execution_mode!r}."
+            )
+
+        docstring = Docstring(callable_=task_function)
+        native = transform_function_to_interface(
+            task_function, docstring, pickle_untyped=pickle_untyped,
+            ignore_input_vars=ignore_input_vars, name=name,
+        )
+        self._check_ignored_have_defaults(name, task_function, ignore_input_vars)
+        super().__init__(
+            task_type=task_type,
+            name=name,
+            interface=to_typed_interface(native),
+            metadata=metadata,
+            task_type_version=task_type_version,
+            security_ctx=security_ctx,
+            docs=docs if docs is not None else self._docs_from(docstring),
+            **kwargs,
+        )
+        self._python_interface: PythonInterface = native
+        self._task_config = task_config
+        self._task_function = task_function
+        self._ignore_input_vars = list(ignore_input_vars or [])
+        self._execution_mode = execution_mode
+        self._task_resolver = task_resolver
+        self._node_dependency_hints = list(node_dependency_hints) if node_dependency_hints else None
+        self._pickle_untyped = pickle_untyped
+        self._container_image = container_image
+        self._environment = dict(environment or {})
+        self._requests = requests
+        self._limits = limits
+        self._accelerator = accelerator
+        self._get_command_fn: Callable[[SerializationSettings], list[str]] = self.get_default_command
+        self.__doc__ = task_function.__doc__
+        self.__wrapped__ = task_function
+
+    @staticmethod
+    def _check_environment(name: str, environment: Mapping[str, str] | None) -> None:
+        if environment is None:
+            return
+        bad = {k: v for k, v in dict(environment).items() if not isinstance(k, str) or not isinstance(v, str)}
+        if bad:
+            raise TaskDefinitionError(
+                f"Task '{name}' environment: expected str keys and values, got {bad!r}. "
+                "Convert them, e.g. environment={'N': str(n)}."
+            )
+
+    @staticmethod
+    def _check_ignored_have_defaults(
+        name: str, fn: Callable[..., Any], ignore_input_vars: list[str] | None
+    ) -> None:
+        import inspect
+
+        params = inspect.signature(fn).parameters
+        missing = [v for v in ignore_input_vars or () if params[v].default is inspect.Parameter.empty]
+        if missing:
+            raise TaskDefinitionError(
+                f"Task '{name}': ignore_input_vars {missing} have no default, so the function could never "
+                "be called without them. Give them defaults, or stop ignoring them."
+            )
+
+    @staticmethod
+    def _docs_from(docstring: Docstring) -> description_entity_pb2.DescriptionEntity:
+        return description_entity_pb2.DescriptionEntity(
+            short_description=docstring.short_description or "",
+            long_description=description_entity_pb2.Description(
+                value=docstring.long_description or "",
+                format=description_entity_pb2.DESCRIPTION_FORMAT_RST,
+            ),
+        )
+
+    # ------------------------------------------------------------------------------------ properties
+
+    @property
+    def python_interface(self) -> PythonInterface:
+        """The native interface (inputs, outputs, defaults, pickled variables…)."""
+        return self._python_interface
+
+    @property
+    def task_config(self) -> T | None:
+        """The plugin configuration given at construction."""
+        return self._task_config
+
+    @property
+    def task_function(self) -> Callable[..., Any]:
+        """The Python function this task runs."""
+        return self._task_function
+
+    @property
+    def ignore_input_vars(self) -> list[str]:
+        """Parameters left out of the interface."""
+        return list(self._ignore_input_vars)
+
+    @property
+    def execution_mode(self) -> ExecutionBehavior:
+        """``ExecutionBehavior.DEFAULT`` or ``ExecutionBehavior.DYNAMIC``."""
+        return self._execution_mode
+
+    @property
+    def task_resolver(self) -> TaskResolverMixin:
+        """The resolver whose location and loader args end the container command."""
+        if self._task_resolver is None:
+            if _is_importable(self._task_function):
+                from flyte_nb.core.resolver import default_task_resolver
+
+                self._task_resolver = default_task_resolver
+            else:
+                from flyte_nb.core.notebook_resolver import notebook_task_resolver
+
+                self._task_resolver = notebook_task_resolver
+        return self._task_resolver
+
+    @property
+    def node_dependency_hints(self) -> list[Any] | None:
+        """Tasks a dynamic body may call, declared up front."""
+        return self._node_dependency_hints
+
+    @property
+    def pickle_untyped(self) -> bool:
+        """Whether unannotated values are accepted as pickles."""
+        return self._pickle_untyped
+
+    @property
+    def pickled(self) -> dict[str, str]:
+        """Variable → why it travels as a Python pickle (empty when nothing is pickled)."""
+        return dict(self._python_interface.pickled)
+
+    @property
+    def container_image(self) -> str | None:
+        """The image the task asked for (a reference or an ``ImageConfig`` name), if any."""
+        return self._container_image
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """Environment variables set in the task's container."""
+        return dict(self._environment)
+
+    @property
+    def resources(self) -> tuple[Resources | None, Resources | None]:
+        """``(requests, limits)``."""
+        return self._requests, self._limits
+
+    @property
+    def accelerator(self) -> str | tasks_pb2.GPUAccelerator | None:
+        """The GPU type asked for, if any."""
+        return self._accelerator
+
+    # ------------------------------------------------------------------------------ compile targets
+
+    def set_resolver(self, resolver: TaskResolverMixin) -> None:
+        """Use ``resolver`` to find this task in its container."""
+        if not isinstance(resolver, TaskResolverMixin):
+            raise TypeError(
+                f"Task '{self.name}': expected a TaskResolverMixin, got {resolver!r} "
+                f"({type(resolver).__name__})."
+            )
+        self._task_resolver = resolver
+
+    def get_default_command(self, settings: SerializationSettings) -> list[str]:
+        """``flyte-nb-execute --inputs {{.input}} … --resolver <location> -- <loader args>``."""
+        resolver = self.task_resolver
+        return [
+            DEFAULT_COMMAND_PREFIX,
+            "--inputs", "{{.input}}",
+            "--output-prefix", "{{.outputPrefix}}",
+            "--raw-output-data-prefix", "{{.rawOutputDataPrefix}}",
+            "--checkpoint-path", "{{.checkpointOutputPrefix}}",
+            "--prev-checkpoint", "{{.prevCheckpointPrefix}}",
+            "--resolver", resolver.location,
+            "--", *resolver.loader_args(settings, self),
+        ]
+
+    def get_command(self, settings: SerializationSettings) -> list[str]:
+        """The container args (the default command unless :meth:`set_command_fn` replaced it)."""
+        return self._get_command_fn(settings)
+
+    def set_command_fn(
+        self, get_command_fn: Callable[[SerializationSettings], list[str]] | None = None
+    ) -> None:
+        """Replace the function that builds the container args (``None`` restores the default)."""
+        self._get_command_fn = get_command_fn if get_command_fn is not None else self.get_default_command
+
+    def reset_command_fn(self) -> None:
+        """Go back to the default container args."""
+        self._get_command_fn = self.get_default_command
+
+    def get_image(self, settings: SerializationSettings) -> str:
+        """The container image: the task's own (a reference or an ``ImageConfig`` name) or the default."""
+        return settings.image_config.find(self._container_image)
+
+    def _resources(self) -> tasks_pb2.Resources:
+        requests = self._requests.entries() if self._requests else []
+        limits = self._limits.entries() if self._limits else []
+        # Kubernetes does not overcommit GPUs: a GPU given on one side only is the same on the other,
+        # which FlyteAdmin requires (request == limit).
+        req_gpu = [e for e in requests if e.name == tasks_pb2.Resources.GPU]
+        lim_gpu = [e for e in limits if e.name == tasks_pb2.Resources.GPU]
+        if req_gpu and not lim_gpu:
+            limits.append(tasks_pb2.Resources.ResourceEntry(name=tasks_pb2.Resources.GPU, value=req_gpu[0].value))
+        if lim_gpu and not req_gpu:
+            requests.append(tasks_pb2.Resources.ResourceEntry(name=tasks_pb2.Resources.GPU, value=lim_gpu[0].value))
+        return tasks_pb2.Resources(requests=requests, limits=limits)
+
+    def get_container(self, settings: SerializationSettings) -> tasks_pb2.Container:
+        """The container: image, ``flyte-nb-execute`` args, resources and environment."""
+        env: dict[str, str] = {}
+        for part in (settings.env, self._environment):
+            if part:
+                env.update(part)
+        return tasks_pb2.Container(
+            image=self.get_image(settings),
+            args=self.get_command(settings),
+            resources=self._resources(),
+            env=[literals_pb2.KeyValuePair(key=k, value=v) for k, v in env.items()],
+        )
+
+    def get_config(self, settings: SerializationSettings) -> dict[str, str]:
+        """``TaskTemplate.config``: empty for plain Python tasks."""
+        return {}
+
+    def get_custom(self, settings: SerializationSettings) -> dict[str, Any] | None:
+        """No plugin data for plain Python tasks."""
+        return None
+
+    def get_extended_resources(self, settings: SerializationSettings) -> tasks_pb2.ExtendedResources | None:
+        """The GPU accelerator asked for with ``accelerator=``, if any."""
+        if self._accelerator is None:
+            return None
+        if isinstance(self._accelerator, tasks_pb2.GPUAccelerator):
+            return tasks_pb2.ExtendedResources(gpu_accelerator=self._accelerator)
+        return tasks_pb2.ExtendedResources(gpu_accelerator=tasks_pb2.GPUAccelerator(device=self._accelerator))
+
+    # ------------------------------------------------------------------------------------ execution
+
+    def execute(self, **kwargs: Any) -> Any:
+        """Run the function (a dynamic task runs its body for real here, sub-tasks included)."""
+        if self._execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC:
+            return self.dynamic_execute(self._task_function, **kwargs)
+        return self._task_function(**kwargs)
+
+    def dynamic_execute(self, task_function: Callable[..., Any], **kwargs: Any) -> Any:
+        """Run a dynamic body on native values; the sub-task calls inside it run in this process."""
+        return task_function(**kwargs)
+
+    def dispatch_execute(self, ctx: FlyteContext, input_literal_map: literals_pb2.LiteralMap) -> Any:
+        """As :meth:`Task.dispatch_execute`; a dynamic task in a container (``TASK_EXECUTION``) returns
+        the compiled ``DynamicJobSpec`` instead of running its sub-tasks."""
+        if (
+            self._execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC
+            and ctx.mode is ExecutionMode.TASK_EXECUTION
+        ):
+            from flyte_nb.core import execution
+
+            iface = self._python_interface
+            native = execution.literal_map_to_inputs(
+                self.name, iface.inputs, iface.defaults, input_literal_map, ctx.store
+            )
+            user_params = self.pre_execute(ctx.execution_params)
+            if isinstance(user_params, ExecutionParameters):
+                ctx = ctx.with_(execution_params=user_params)
+            return self.compile_into_workflow(ctx, self._task_function, **native)
+        return super().dispatch_execute(ctx, input_literal_map)
+
+    def compile_into_workflow(
+        self, ctx: FlyteContext, task_function: Callable[..., Any], **kwargs: Any
+    ) -> dynamic_job_pb2.DynamicJobSpec:
+        """Compile the dynamic body (called with native ``kwargs``) into a ``DynamicJobSpec``."""
+        from flyte_nb.core.dynamic import compile_dynamic
+
+        return compile_dynamic(ctx, self, task_function, kwargs)
+
+    def construct_node_metadata(self) -> workflow_pb2.NodeMetadata:
+        """The metadata of a node that runs this task (name, timeout, retries, interruptible)."""
+        md = workflow_pb2.NodeMetadata(
+            name=self.name.rsplit(".", 1)[-1],
+            retries=literals_pb2.RetryStrategy(retries=self.metadata.retries),
+        )
+        td = self.metadata.timeout_delta
+        if td is not None:
+            md.timeout.FromTimedelta(td)
+        if self.metadata.interruptible is not None:
+            md.interruptible = self.metadata.interruptible
+        return md
+
+    def find_lhs(self) -> str:
+        """The name this task is bound to in its module (what a container imports it by)."""
+        module = sys.modules.get(getattr(self._task_function, "__module__", "") or "")
+        if module is not None:
+            for key, value in list(vars(module).items()):
+                if value is self:
+                    return key
+        return str(getattr(self._task_function, "__name__", self.name.rsplit(".", 1)[-1]))
+
+    # ----------------------------------------------------------------------------------------- reprs
+
+    def __repr__(self) -> str:
+        try:
+            from flyte_nb.notebook.views import task_text
+
+            return task_text(self)
+        except Exception:  # the kernel layer is optional; never fail a repr
+            return self._plain_repr()
+
+    def _plain_repr(self) -> str:
+        iface = self._python_interface
+        from flyte_nb.core.interface import describe_type
+
+        ins = ", ".join(f"{k}: {describe_type(t)}" for k, t in iface.inputs.items())
+        outs = ", ".join(f"{k}: {describe_type(t)}" for k, t in iface.outputs.items()) or "None"
+        kind = "dynamic" if self._execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC else "task"
+        text = f"<{kind} {self.name}({ins}) -> ({outs})>"
+        if iface.pickled:
+            text += " pickled: " + ", ".join(sorted(iface.pickled))
+        return text
+
+    def _repr_html_(self) -> str:
+        try:
+            from flyte_nb.notebook.views import task_html
+
+            return task_html(self)
+        except Exception:
+            import html
+
+            return f"<pre>{html.escape(self._plain_repr())}</pre>"
+
+    def _ipython_display_(self) -> None:
+        try:
+            from flyte_nb.notebook.views import display_task
+        except Exception:
+            print(self._plain_repr())
+            return
+        display_task(self)
