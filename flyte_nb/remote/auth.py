@@ -1,0 +1,386 @@
+"""Credentials for FlyteAdmin: none, a static token, client credentials, device flow, external command.
+
+As in flytekit, a client sends a token only once it has one: the first call goes out bare, and when the
+server answers ``UNAUTHENTICATED`` the authenticator obtains credentials (discovering the token endpoint
+through the anonymous ``AuthMetadataService``) and the call is retried once. The header key comes from
+the server's public client config (``authorization_metadata_key``, FlyteAdmin's default
+``flyte-authorization``), falling back to ``authorization``.
+
+Tokens and secrets are :class:`~flyte_nb.remote.config.Secret` values: they never appear in a repr, a
+log line or an error message, and authenticators refuse to be pickled.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from flyte_nb.errors import ConfigError, RemoteError, RemoteUnauthenticatedError
+from flyte_nb.remote.config import RemoteConfig, Secret
+from flyte_nb.remote.http import HttpSettings, http_request
+
+if TYPE_CHECKING:
+    from flyte_nb.remote.client import AdminClient
+
+__all__ = [
+    "Authenticator",
+    "ClientCredentials",
+    "DeviceCode",
+    "DeviceFlow",
+    "ExternalCommand",
+    "NoAuth",
+    "StaticToken",
+    "authenticator_for",
+]
+
+DEFAULT_HEADER_KEY = "authorization"
+
+
+class Authenticator:
+    """Base class: holds the current access token and the header key; subclasses fetch tokens."""
+
+    def __init__(self, *, header_key: str | None = None) -> None:
+        self._header_key = header_key
+        self._token: Secret | None = None
+
+    def __repr__(self) -> str:
+        state = "with token" if self._token else "no token yet"
+        return f"{type(self).__name__}({state})"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(
+            f"{type(self).__name__} holds credentials and cannot be pickled. Recreate the Remote from its "
+            "configuration in the other process instead."
+        )
+
+    def header_key(self, client: AdminClient) -> str:
+        """The metadata key the server reads the token from (discovered once, anonymously)."""
+        if self._header_key is None:
+            try:
+                key = client.public_client_config().authorization_metadata_key
+            except RemoteError:
+                key = ""  # no AuthMetadataService: flytekit's fallback
+            self._header_key = key or DEFAULT_HEADER_KEY
+        return self._header_key
+
+    def header(self, client: AdminClient) -> tuple[str, str] | None:
+        """The ``(key, "Bearer <token>")`` metadata pair, or ``None`` while there is no token."""
+        if not self._token:
+            return None
+        return (self.header_key(client), f"Bearer {self._token.reveal()}")
+
+    def refresh(self, client: AdminClient) -> None:
+        """Obtain a new access token (called when the server answers ``UNAUTHENTICATED``)."""
+        self._token = Secret(self.fetch_token(client))
+
+    def fetch_token(self, client: AdminClient) -> str:
+        """Return a fresh access token; raise :class:`RemoteUnauthenticatedError` when impossible."""
+        raise NotImplementedError
+
+
+class NoAuth(Authenticator):
+    """No credentials: an ``UNAUTHENTICATED`` answer is reported with what to configure."""
+
+    def fetch_token(self, client: AdminClient) -> str:
+        raise RemoteUnauthenticatedError(
+            f"FlyteAdmin at {client.config.endpoint} requires credentials, but none are configured. "
+            "Set admin.authType (ClientSecret with admin.clientId/clientSecretLocation, DeviceFlow, or "
+            "ExternalCommand with admin.command) in the config file or FLYTE_CREDENTIALS_* variables, or pass "
+            "Remote(auth=StaticToken(...)).",
+            code="UNAUTHENTICATED",
+        )
+
+
+class StaticToken(Authenticator):
+    """A bearer token obtained elsewhere (e.g. ``flytectl``); sent from the first call on."""
+
+    def __init__(self, token: str | Secret, *, header_key: str | None = None) -> None:
+        super().__init__(header_key=header_key)
+        self._token = token if isinstance(token, Secret) else Secret(token)
+
+    def refresh(self, client: AdminClient) -> None:
+        raise RemoteUnauthenticatedError(
+            f"FlyteAdmin at {client.config.endpoint} rejected the static token (expired or invalid). Get a new "
+            "token and pass it again, or configure a flow that can refresh (ClientSecret, DeviceFlow).",
+            code="UNAUTHENTICATED",
+        )
+
+
+@dataclass(frozen=True)
+class _OAuthServer:
+    token_endpoint: str
+    device_endpoint: str
+    client_id: str
+    scopes: tuple[str, ...]
+    audience: str
+
+
+def _discover(client: AdminClient, client_id: str, scopes: Sequence[str], audience: str) -> _OAuthServer:
+    public = client.public_client_config()
+    metadata = client.oauth2_metadata()
+    return _OAuthServer(
+        token_endpoint=metadata.token_endpoint,
+        device_endpoint=metadata.device_authorization_endpoint,
+        client_id=client_id or public.client_id,
+        scopes=tuple(scopes) or tuple(public.scopes),
+        audience=audience or public.audience,
+    )
+
+
+def _post_form(url: str, fields: dict[str, str], settings: HttpSettings, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    body = urllib.parse.urlencode({k: v for k, v in fields.items() if v}).encode()
+    all_headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+    all_headers.update(headers or {})
+    try:
+        response = http_request("POST", url, data=body, headers=all_headers, settings=settings)
+    except OSError as exc:
+        raise RemoteUnauthenticatedError(
+            f"Could not reach the OAuth endpoint {url}: {exc}. Check the network, and admin.httpProxyURL if "
+            "a proxy is needed.",
+            code="UNAUTHENTICATED",
+        ) from exc
+    try:
+        payload = json.loads(response.body or b"{}")
+    except ValueError:
+        payload = {}
+    return response.status, payload if isinstance(payload, dict) else {}
+
+
+def _token_error(url: str, status: int, payload: dict[str, Any], what: str) -> RemoteUnauthenticatedError:
+    # Only the OAuth error code and description are shown: the body never echoes our secret, but
+    # nothing else from it is needed either.
+    reason = payload.get("error", "") or f"HTTP {status}"
+    described = payload.get("error_description", "")
+    return RemoteUnauthenticatedError(
+        f"The token endpoint {url} refused {what}: {reason}{': ' + described if described else ''}. "
+        "Check the client id, secret and scopes in the configuration.",
+        code="UNAUTHENTICATED",
+        details=str(reason),
+    )
+
+
+class ClientCredentials(Authenticator):
+    """OAuth2 client credentials (flytekit's ``ClientSecret`` mode), for service accounts and CI."""
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str | Secret,
+        *,
+        scopes: Sequence[str] = (),
+        audience: str = "",
+        http: HttpSettings | None = None,
+        header_key: str | None = None,
+    ) -> None:
+        super().__init__(header_key=header_key)
+        self.client_id = client_id
+        self._secret = client_secret if isinstance(client_secret, Secret) else Secret(client_secret)
+        self.scopes = tuple(scopes)
+        self.audience = audience
+        self.http = http or HttpSettings()
+
+    def __repr__(self) -> str:
+        state = "with token" if self._token else "no token yet"
+        return f"ClientCredentials(client_id={self.client_id!r}, {state})"
+
+    def fetch_token(self, client: AdminClient) -> str:
+        server = _discover(client, self.client_id, self.scopes, self.audience)
+        # RFC 6749 §2.3.1: the id and secret are form-urlencoded before base64 (flytekit does the same).
+        basic = f"{urllib.parse.quote_plus(server.client_id)}:{urllib.parse.quote_plus(self._secret.reveal())}"
+        status, payload = _post_form(
+            server.token_endpoint,
+            {"grant_type": "client_credentials", "scope": " ".join(server.scopes), "audience": server.audience},
+            self.http,
+            {"Authorization": "Basic " + base64.b64encode(basic.encode()).decode()},
+        )
+        token = payload.get("access_token")
+        if status != 200 or not isinstance(token, str) or not token:
+            raise _token_error(server.token_endpoint, status, payload, f"client credentials for {server.client_id!r}")
+        return token
+
+
+@dataclass(frozen=True)
+class DeviceCode:
+    """What the user must do to approve a device-flow login (shown by the notebook)."""
+
+    verification_uri: str
+    user_code: str
+    verification_uri_complete: str
+    expires_in: float
+
+    @property
+    def link(self) -> str:
+        """The link to open: the complete URI when the server gives one, else ``uri?user_code=…``."""
+        return self.verification_uri_complete or f"{self.verification_uri}?user_code={urllib.parse.quote(self.user_code)}"
+
+
+def _print_device_code(code: DeviceCode) -> None:
+    print(f"To authenticate with Flyte, open {code.link} and enter the code {code.user_code}.", flush=True)
+
+
+class DeviceFlow(Authenticator):
+    """OAuth2 device authorization grant: the user approves a code in any browser; we poll.
+
+    ``prompt(DeviceCode)`` shows the link and code (the notebook renders it; the default prints it).
+    A refresh token, when the server issues one, is used before asking the user again.
+    """
+
+    def __init__(
+        self,
+        client_id: str = "",
+        *,
+        scopes: Sequence[str] = (),
+        audience: str = "",
+        prompt: Callable[[DeviceCode], None] | None = None,
+        http: HttpSettings | None = None,
+        header_key: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(header_key=header_key)
+        self.client_id = client_id
+        self.scopes = tuple(scopes)
+        self.audience = audience
+        self.prompt = prompt or _print_device_code
+        self.http = http or HttpSettings()
+        self._refresh_token: Secret | None = None
+        self._sleep = sleep
+        self._clock = clock
+
+    def fetch_token(self, client: AdminClient) -> str:
+        server = _discover(client, self.client_id, self.scopes, self.audience)
+        if self._refresh_token:
+            status, payload = _post_form(
+                server.token_endpoint,
+                {"grant_type": "refresh_token", "refresh_token": self._refresh_token.reveal(), "client_id": server.client_id},
+                self.http,
+            )
+            if status == 200 and payload.get("access_token"):
+                return self._keep(payload)
+            self._refresh_token = None  # expired: fall through to a new device login
+        if not server.device_endpoint:
+            raise RemoteUnauthenticatedError(
+                f"FlyteAdmin at {client.config.endpoint} requires credentials and its authorization server "
+                "offers no device flow. Use ClientSecret or ExternalCommand (a browser login on the kernel "
+                "machine, Pkce, is not supported).",
+                code="UNAUTHENTICATED",
+            )
+        fields = {"client_id": server.client_id, "scope": " ".join(server.scopes), "audience": server.audience}
+        status, payload = _post_form(server.device_endpoint, fields, self.http)
+        if status != 200 or "device_code" not in payload:
+            raise _token_error(server.device_endpoint, status, payload, "the device authorization request")
+        code = DeviceCode(
+            verification_uri=str(payload.get("verification_uri", "")),
+            user_code=str(payload.get("user_code", "")),
+            verification_uri_complete=str(payload.get("verification_uri_complete", "")),
+            expires_in=float(payload.get("expires_in", 600)),
+        )
+        self.prompt(code)
+        return self._poll(server, str(payload["device_code"]), float(payload.get("interval", 5)), code.expires_in)
+
+    def _poll(self, server: _OAuthServer, device_code: str, interval: float, expires_in: float) -> str:
+        deadline = self._clock() + expires_in
+        fields = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": device_code,
+            "client_id": server.client_id,
+        }
+        while self._clock() < deadline:
+            self._sleep(interval)
+            status, payload = _post_form(server.token_endpoint, fields, self.http)
+            if status == 200 and payload.get("access_token"):
+                return self._keep(payload)
+            error = payload.get("error")
+            if error == "slow_down":
+                interval += 5  # RFC 8628 §3.5
+            elif error != "authorization_pending":
+                raise _token_error(server.token_endpoint, status, payload, "the device code")
+        raise RemoteUnauthenticatedError(
+            f"The device login was not approved within {expires_in:.0f} s. Run the cell again and approve the "
+            "code in the browser.",
+            code="UNAUTHENTICATED",
+        )
+
+    def _keep(self, payload: dict[str, Any]) -> str:
+        refresh = payload.get("refresh_token")
+        if isinstance(refresh, str) and refresh:
+            self._refresh_token = Secret(refresh)
+        return str(payload["access_token"])
+
+
+class ExternalCommand(Authenticator):
+    """Runs a command (``admin.command``) whose stripped standard output is the access token."""
+
+    def __init__(self, command: Sequence[str], *, header_key: str | None = None) -> None:
+        super().__init__(header_key=header_key)
+        if not command:
+            raise ValueError("ExternalCommand needs a command: set admin.command / FLYTE_CREDENTIALS_COMMAND.")
+        self.command = tuple(command)
+
+    def fetch_token(self, client: AdminClient) -> str:
+        try:
+            done = subprocess.run(self.command, capture_output=True, text=True, check=False, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RemoteUnauthenticatedError(
+                f"The token command {self.command[0]!r} could not run: {exc}. Fix admin.command.",
+                code="UNAUTHENTICATED",
+            ) from None
+        token = done.stdout.strip()
+        if done.returncode != 0 or not token:
+            # stderr may be shown; stdout is never echoed because it is (or contains) the token.
+            raise RemoteUnauthenticatedError(
+                f"The token command {self.command[0]!r} exited with {done.returncode} and "
+                f"{'no output' if not token else 'output'}; expected exit 0 with the token on stdout. "
+                f"stderr: {done.stderr.strip()[-500:] or '(empty)'}",
+                code="UNAUTHENTICATED",
+            )
+        return token
+
+
+_MODES: dict[str, str] = {
+    "STANDARD": "device",
+    "PKCE": "device",
+    "DEVICEFLOW": "device",
+    "BASIC": "client",
+    "CLIENT_CREDENTIALS": "client",
+    "CLIENTSECRET": "client",
+    "EXTERNAL_PROCESS": "command",
+    "EXTERNALCOMMAND": "command",
+}
+
+
+def authenticator_for(config: RemoteConfig, *, prompt: Callable[[DeviceCode], None] | None = None) -> Authenticator:
+    """The authenticator flytekit would pick for ``config.auth.mode``.
+
+    ``Pkce``/``standard`` (flytekit's default) needs a browser on the machine running the kernel, which a
+    remote notebook does not have; the device flow is used instead, and only when the server demands
+    credentials at all.
+    """
+    auth = config.auth
+    kind = _MODES.get(auth.mode.upper().replace("-", "_"))
+    if kind is None:
+        raise ConfigError(
+            f"auth mode: expected one of ClientSecret, DeviceFlow, ExternalCommand, Pkce, got {auth.mode!r}. "
+            "Fix admin.authType / FLYTE_CREDENTIALS_AUTH_MODE."
+        )
+    http = HttpSettings.from_config(config)
+    if kind == "client":
+        if auth.client_secret is None or not auth.client_id:
+            raise ConfigError(
+                "auth mode ClientSecret: expected a client id and a secret (admin.clientId and "
+                "admin.clientSecretLocation / clientSecretEnvVar, or FLYTE_CREDENTIALS_CLIENT_ID and "
+                f"FLYTE_CREDENTIALS_CLIENT_SECRET), got client id {auth.client_id!r} and "
+                f"{'a' if auth.client_secret else 'no'} secret."
+            )
+        return ClientCredentials(auth.client_id, auth.client_secret, scopes=auth.scopes, audience=auth.audience, http=http)
+    if kind == "command":
+        if not auth.command:
+            return NoAuth()
+        return ExternalCommand(auth.command)
+    return DeviceFlow(auth.client_id, scopes=auth.scopes, audience=auth.audience, prompt=prompt, http=http)
