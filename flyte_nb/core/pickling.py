@@ -1,0 +1,277 @@
+"""Deterministic cloudpickle for notebook code.
+
+cloudpickle already pickles interactively defined functions and classes *by value*. Three things make
+its bytes change between two runs of the very same notebook cell, and each is normalised here so that a
+task's payload, and therefore its version, only changes when its code or captured data change:
+
+* **Cell file names and line numbers.** Code compiled from a cell carries a file name that changes with
+  the kernel (``/tmp/ipykernel_<pid>/<hash>.py``) or the execution counter (``<ipython-input-7-…>``), and
+  absolute line numbers that move when lines are added above the function. Code objects from cells are
+  renamed ``<notebook: qualname>`` and renumbered from line 1 of their own ``def``; tracebacks in the
+  container therefore read ``File "<notebook: train>", line 3`` (the third line of ``train``).
+* **Class tracker ids.** cloudpickle stamps each dynamic class with a random uuid. Here the id is derived
+  from the payload's own content, so equal content gives equal bytes and different content never shares
+  an id (which would make a process that loads two payloads reuse the first class for the second).
+* **Sets of strings.** String hashing is randomised per process, so set iteration order is too. Sets
+  held directly by a global are pickled sorted.
+* **Protobuf messages** (a task's ``TypedInterface``…) are pickled with deterministic serialization
+  (map entries sorted).
+
+Task objects are pickled without their in-kernel result cache (``local_cache``, which holds a lock and
+results that mean nothing elsewhere); they get a fresh, empty one when loaded.
+
+Modules imported from the notebook's own directory are pickled by value too (the container cannot import
+them); installed packages stay by reference and must be present in the image.
+"""
+
+from __future__ import annotations
+
+import dis
+import hashlib
+import importlib.metadata
+import io
+import os
+import re
+import site
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import cloudpickle
+from google.protobuf import message
+
+__all__ = [
+    "NotebookPickler",
+    "code_global_names",
+    "dumps",
+    "is_cell_filename",
+    "local_modules",
+    "pickle_local_modules_by_value",
+    "pickled_by_reference",
+]
+
+# ipykernel: <tmp>/ipykernel_<pid>/<murmur hash>.py ; IPython: <ipython-input-<N>-<hash>>
+_CELL_FILENAME = re.compile(r"(ipykernel_\d+[/\\]\d+\.py$)|(^<ipython-input-\d+-[0-9a-f]+>$)")
+_NORMALISED_PREFIX = "<notebook: "
+_PLACEHOLDER_SALT = b"flyte-nb class placeholder\0"
+
+
+def is_cell_filename(filename: str) -> bool:
+    """Whether ``filename`` is the name IPython or ipykernel gave a notebook cell."""
+    return bool(_CELL_FILENAME.search(filename))
+
+
+def _normalise_code(code: types.CodeType, label: str, base_line: int) -> types.CodeType:
+    """``code`` (and the code objects nested in it) renamed ``label`` and renumbered from ``base_line``."""
+    consts = tuple(
+        _normalise_code(c, label, base_line) if isinstance(c, types.CodeType) else c for c in code.co_consts
+    )
+    # Line tables are deltas from co_firstlineno, so moving the first line moves every line with it.
+    return code.replace(
+        co_filename=label,
+        co_firstlineno=max(1, code.co_firstlineno - base_line + 1),
+        co_consts=consts,
+    )
+
+
+class _SortedSet:
+    """Stands in for a set while pickling; unpickles as the same set with a reproducible byte order."""
+
+    def __init__(self, kind: type, items: list[Any]) -> None:
+        self.kind = kind
+        self.items = items
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.kind, (self.items,))
+
+
+def _stable(value: Any) -> Any:
+    if type(value) in (set, frozenset):
+        try:
+            return _SortedSet(type(value), sorted(value))
+        except TypeError:  # mixed or unorderable elements: keep the set as it is
+            return value
+    return value
+
+
+_TRANSIENT_TASK_ATTRIBUTES = ("local_cache",)
+
+
+def _rebuild_message(cls: type[message.Message], data: bytes) -> message.Message:
+    msg = cls()
+    msg.ParseFromString(data)
+    return msg
+
+
+def _new_task(cls: Any) -> Any:
+    return cls.__new__(cls)
+
+
+def _set_task_state(task: Any, state: tuple[dict[str, Any], tuple[str, ...]]) -> None:
+    """Unpickle a task's state, plus a fresh empty result cache."""
+    attributes, fresh = state
+    task.__dict__.update(attributes)
+    if fresh:
+        from flyte_nb.core.execution import LocalCache
+
+        for name in fresh:
+            setattr(task, name, LocalCache())
+
+
+def _task_reduce(obj: Any) -> tuple[Any, ...]:
+    # A task picks its resolver lazily; pick it now so the bytes do not depend on whether it was asked.
+    getattr(obj, "task_resolver", None)
+    attributes = dict(vars(obj))
+    fresh = tuple(name for name in _TRANSIENT_TASK_ATTRIBUTES if attributes.pop(name, None) is not None)
+    # State (not constructor args) so that a task reachable from its own function's globals pickles.
+    return (_new_task, (type(obj),), (attributes, fresh), None, None, _set_task_state)
+
+
+class NotebookPickler(cloudpickle.Pickler):  # type: ignore[misc]
+    """A cloudpickle ``Pickler`` with reproducible output for notebook code (see module docstring).
+
+    After :meth:`dump`, :meth:`finish` must be applied to the bytes to replace class-id placeholders.
+    """
+
+    def __init__(self, file: io.BytesIO, protocol: int | None = None) -> None:
+        super().__init__(file, protocol=protocol)
+        self.placeholders: list[bytes] = []
+        from flyte_nb.core.task import Task  # lazily: task.py may load this module on first payload
+
+        self._task_class = Task
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, types.CodeType):
+            if is_cell_filename(obj.co_filename):
+                label = f"{_NORMALISED_PREFIX}{getattr(obj, 'co_qualname', obj.co_name)}>"
+                return self.dispatch_table[types.CodeType](_normalise_code(obj, label, obj.co_firstlineno))
+            return NotImplemented
+        if isinstance(obj, message.Message):
+            return (_rebuild_message, (type(obj), obj.SerializeToString(deterministic=True)))
+        if isinstance(obj, self._task_class) and hasattr(obj, "__dict__"):
+            return _task_reduce(obj)
+        rv = super().reducer_override(obj)
+        if isinstance(rv, tuple) and rv and rv[0] in (
+            cloudpickle.cloudpickle._make_skeleton_class,
+            cloudpickle.cloudpickle._make_skeleton_enum,
+        ):
+            rv = self._with_placeholder_id(obj, rv)
+        return rv
+
+    def _with_placeholder_id(self, cls: type, rv: tuple[Any, ...]) -> tuple[Any, ...]:
+        args = list(rv[1])
+        index = 4 if rv[0] is cloudpickle.cloudpickle._make_skeleton_class else 5
+        if not (isinstance(args[index], str) and len(args[index]) == 32):  # an unknown cloudpickle layout
+            return rv
+        seed = _PLACEHOLDER_SALT + f"{cls.__qualname__}\0{len(self.placeholders)}".encode()
+        placeholder = hashlib.sha256(seed).hexdigest()[:32]
+        self.placeholders.append(placeholder.encode())
+        args[index] = placeholder
+        return (rv[0], tuple(args), *rv[2:])
+
+    def _dynamic_function_reduce(self, func: types.FunctionType) -> Any:
+        rv = super()._dynamic_function_reduce(func)
+        state, slotstate = rv[2]
+        slotstate["__globals__"] = {k: _stable(v) for k, v in slotstate["__globals__"].items()}
+        return (*rv[:2], (state, slotstate), *rv[3:])
+
+    def finish(self, data: bytes) -> bytes:
+        """Replace class-id placeholders in ``data`` by ids derived from the content itself."""
+        if not self.placeholders:
+            return data
+        digest = hashlib.sha256(data).digest()
+        for number, placeholder in enumerate(self.placeholders):
+            final = hashlib.sha256(digest + number.to_bytes(4, "big")).hexdigest()[:32].encode()
+            # Same length, so pickle's length-prefixed strings and frames stay valid.
+            data = data.replace(placeholder, final)
+        return data
+
+
+def dumps(obj: Any, *, protocol: int | None = None) -> bytes:
+    """Pickle ``obj`` reproducibly (see the module docstring)."""
+    buffer = io.BytesIO()
+    pickler = NotebookPickler(buffer, protocol=protocol)
+    pickler.dump(obj)
+    return pickler.finish(buffer.getvalue())
+
+
+# ---- notebook-local modules -----------------------------------------------------------------------
+
+
+def _install_dirs() -> list[str]:
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    try:
+        dirs.update(site.getsitepackages())
+        dirs.add(site.getusersitepackages())
+    except AttributeError:  # pragma: no cover - virtualenv's old site.py lacks them
+        pass
+    return [os.path.realpath(d) for d in dirs if d]
+
+
+def _inside(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def local_modules(directory: str | None = None) -> list[str]:
+    """Top-level modules imported from ``directory`` (default: the working directory), sorted.
+
+    These are the notebook's own modules (``helpers.py`` next to the notebook): not installed, so a
+    container cannot import them. Anything under the interpreter's prefix or site-packages (a venv inside
+    the project), flyte_nb itself and installed distributions (editable installs) are excluded.
+    """
+    root = os.path.realpath(directory or os.getcwd())
+    installed = _install_dirs()
+    found = []
+    for name, module in list(sys.modules.items()):
+        if "." in name or name in ("__main__", "flyte_nb") or module is None:
+            continue
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str):
+            continue
+        path = os.path.realpath(file)
+        if _inside(path, root) and not any(_inside(path, d) for d in installed):
+            found.append(name)
+    if found:
+        distributed = importlib.metadata.packages_distributions()
+        found = [name for name in found if name not in distributed]
+    return sorted(found)
+
+
+@contextmanager
+def pickle_local_modules_by_value(names: list[str]) -> Iterator[None]:
+    """Register ``names`` with cloudpickle for pickling by value, for the duration of the block.
+
+    Modules the user registered already are left registered afterwards.
+    """
+    already = set(cloudpickle.list_registry_pickle_by_value())
+    added = [n for n in names if n not in already and n in sys.modules]
+    for name in added:
+        cloudpickle.register_pickle_by_value(sys.modules[name])
+    try:
+        yield
+    finally:
+        for name in added:
+            if name in sys.modules:
+                cloudpickle.unregister_pickle_by_value(sys.modules[name])
+
+
+def pickled_by_reference(obj: Any) -> bool:
+    """Whether cloudpickle would pickle this function, class or module by reference (import by name)."""
+    return bool(cloudpickle.cloudpickle._should_pickle_by_reference(obj))
+
+
+_GLOBAL_OPS = {"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL"}
+
+
+def code_global_names(code: types.CodeType) -> list[str]:
+    """Names of the globals ``code`` (and the code nested in it) reads or writes, in first-use order."""
+    names: dict[str, None] = {}
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in _GLOBAL_OPS:
+            names[str(instruction.argval)] = None
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names.update(dict.fromkeys(code_global_names(const)))
+    return list(names)
