@@ -120,12 +120,12 @@ def error_document(info: ErrorInfo, *, now: datetime.datetime | None = None) -> 
 
 def kind_name(kind: int) -> str:
     """``"RECOVERABLE"`` or ``"NON_RECOVERABLE"``."""
-    return str(errors_pb2.ContainerError.Kind.Name(kind))  # type: ignore[arg-type]
+    return str(errors_pb2.ContainerError.Kind.Name(kind))
 
 
 def origin_name(origin: int) -> str:
     """``"USER"``, ``"SYSTEM"`` or ``"UNKNOWN"``."""
-    return str(execution_pb2.ExecutionError.ErrorKind.Name(origin))  # type: ignore[arg-type]
+    return str(execution_pb2.ExecutionError.ErrorKind.Name(origin))
 
 
 def to_task_execution_error(

@@ -1,0 +1,227 @@
+"""``SandboxExecutor``: run a task in the kernel, in a fresh process as a cluster would, or remotely.
+
+=========  ===========================================================================================
+mode       what happens
+=========  ===========================================================================================
+kernel     ``sandbox_execute`` in this process: inputs → literals → the task → literals → outputs.
+process    the task's own container command (``flyte-nb-execute …``), rendered with propeller's rules
+           and run by this interpreter in a fresh process, with ``inputs.pb`` / ``outputs.pb`` files
+           laid out as on a cluster (:mod:`flyte_nb.runtime.process`). The output streams into the
+           caller while it runs; ``retries`` and ``timeout`` behave as on a cluster.
+remote     ``remote.submit(task, **inputs).wait()`` on a Flyte cluster (:class:`flyte_nb.Remote`).
+=========  ===========================================================================================
+
+Every mode returns what calling the task returns, fills Python defaults in on the client side (Flyte
+itself ignores them), and raises :class:`~flyte_nb.TaskExecutionError` with the task's own traceback
+when the task fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flyte_nb.core import execution
+from flyte_nb.core.context import ExecutionParameters, FlyteContext
+from flyte_nb.core.storage import MemoryStore
+from flyte_nb.errors import ConfigError, TaskDefinitionError
+from flyte_nb.runtime.entrypoint import classify
+from flyte_nb.runtime.error_document import error_document, kind_name, to_task_execution_error
+from flyte_nb.runtime.storage import UriStore
+
+if TYPE_CHECKING:
+    from flyte_nb.core.interface import PythonInterface
+    from flyte_nb.core.settings import SerializationSettings
+    from flyte_nb.core.task import Task
+
+__all__ = ["SandboxExecutor"]
+
+MODES = ("kernel", "process", "remote")
+
+
+def _stdout(text: str) -> None:
+    sys.stdout.write(text)  # looked up per call: the kernel swaps sys.stdout per cell
+    sys.stdout.flush()
+
+
+def _stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+class SandboxExecutor:
+    """Runs tasks in the kernel, in a fresh process, or on a Flyte cluster.
+
+    Parameters
+    ----------
+    mode:
+        ``"kernel"``, ``"process"`` or ``"remote"`` (see the module docstring).
+    remote:
+        The :class:`flyte_nb.Remote` for ``mode="remote"``; ``None`` builds one from the environment
+        and ``~/.flyte/config.yaml``.
+    retries:
+        Overrides the task's ``retries`` (RECOVERABLE failures are retried this many times).
+    timeout:
+        Seconds an attempt may run (``process``; overrides the task's ``timeout``) or the whole wait
+        (``remote``). Python code in the kernel cannot be stopped safely, so ``kernel`` ignores it.
+    stdout, stderr:
+        Where the task process's output goes while it runs (``process``); by default this process's
+        ``sys.stdout`` / ``sys.stderr``, i.e. the running cell.
+    settings:
+        :class:`~flyte_nb.SerializationSettings` the template is compiled with (``process``).
+    env:
+        Extra environment variables for the task process (``process``).
+    keep_files:
+        Keep the execution directory of a ``process`` run (its path is in :attr:`last_run_dir`).
+    """
+
+    def __init__(
+        self,
+        mode: str = "kernel",
+        remote: Any = None,
+        *,
+        retries: int | None = None,
+        timeout: float | None = None,
+        stdout: Callable[[str], None] | None = None,
+        stderr: Callable[[str], None] | None = None,
+        settings: SerializationSettings | None = None,
+        env: Mapping[str, str] | None = None,
+        keep_files: bool = False,
+    ) -> None:
+        if mode not in MODES:
+            raise ConfigError(
+                f"SandboxExecutor mode: expected one of {', '.join(map(repr, MODES))}, got {mode!r} "
+                f"({type(mode).__name__})."
+            )
+        if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
+            raise ConfigError(f"SandboxExecutor retries: expected a non-negative int, got {retries!r}.")
+        self.mode = mode
+        self.remote = remote
+        self.retries = retries
+        self.timeout = timeout
+        self.stdout = stdout or _stdout
+        self.stderr = stderr or _stderr
+        self.settings = settings
+        self.env = dict(env or {})
+        self.keep_files = keep_files
+        self.last_run_dir: Path | None = None
+        self._runner: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SandboxExecutor(mode={self.mode!r})"
+
+    # ----------------------------------------------------------------------------------------- API
+
+    def run(self, task: Task, **inputs: Any) -> Any:
+        """Run ``task`` on ``inputs`` and return its native outputs, like calling it.
+
+        Raises
+        ------
+        TaskInputError
+            Missing, unknown or ill-typed inputs (before anything runs).
+        TaskExecutionError
+            The task failed; ``traceback_text`` holds its own traceback.
+        TaskTimeoutError
+            The task ran past its timeout (``process``).
+        """
+        if self.mode == "remote":
+            return self._run_remote(task, inputs)
+        iface = _python_interface(task)
+        execution.check_input_names(task.name, iface.inputs, iface.defaults, list(inputs))
+        values = {**{k: v for k, v in iface.defaults.items() if k in iface.inputs}, **inputs}
+        if self.mode == "kernel":
+            return self._run_kernel(task, iface, values)
+        return self._run_process(task, iface, values)
+
+    def cancel(self) -> None:
+        """Stop the task process of a running ``process`` run (it raises ``TaskExecutionError``)."""
+        with self._lock:
+            runner = self._runner
+        if runner is not None:
+            runner.cancel()
+
+    # --------------------------------------------------------------------------------------- kernel
+
+    def _run_kernel(self, task: Task, iface: PythonInterface, values: dict[str, Any]) -> Any:
+        store = MemoryStore()
+        inputs = execution.inputs_to_literal_map(task.name, iface.inputs, values, store)
+        budget = self.retries if self.retries is not None else task.metadata.retries
+        attempt = 0
+        while True:
+            ctx = FlyteContext(store=store, execution_params=ExecutionParameters(attempt_number=attempt))
+            try:
+                outputs = task.sandbox_execute(ctx, inputs)
+            except Exception as exc:
+                doc = error_document(classify(exc, task)).error
+                if kind_name(doc.kind) == "RECOVERABLE" and attempt < budget:
+                    self.stderr(f"[flyte_nb] attempt {attempt} failed with {doc.code}; retrying.\n")
+                    attempt += 1
+                    continue
+                raise to_task_execution_error(doc, task_name=task.name, attempts=attempt + 1) from exc
+            return execution.literal_map_to_outputs(task.name, iface, outputs, store)
+
+    # -------------------------------------------------------------------------------------- process
+
+    def _run_process(self, task: Task, iface: PythonInterface, values: dict[str, Any]) -> Any:
+        from flyte_nb.core.serialize import serialize_task
+        from flyte_nb.core.settings import SerializationSettings
+        from flyte_nb.runtime.process import ProcessRunner
+
+        root = Path(tempfile.mkdtemp(prefix="flyte-nb-sandbox-"))
+        self.last_run_dir = root
+        try:
+            store = UriStore(str(root / "raw" / "inputs"))
+            inputs = execution.inputs_to_literal_map(task.name, iface.inputs, values, store)
+            payload_dir = root / "payload"
+            payload_dir.mkdir()
+            resolver = getattr(task, "task_resolver", None)
+            payload = resolver.payload(task) if resolver is not None else None
+            if payload is not None:
+                (payload_dir / payload.filename).write_bytes(payload.data)
+            settings = (self.settings or SerializationSettings()).with_(payload_uri=None)
+            template = serialize_task(task, settings)
+            name = "s" + uuid.uuid4().hex[:12]
+            runner = ProcessRunner(
+                root, payload_dir=payload_dir, env=self.env, stdout=self.stdout, stderr=self.stderr,
+                retries=self.retries, timeout=self.timeout,
+                execution=(template.id.project, template.id.domain, name),
+            )
+            with self._lock:
+                self._runner = runner
+            node = "n0"
+            outputs = runner.run_node(template, inputs, node, root / "metadata" / node / "data")
+            return execution.literal_map_to_outputs(task.name, iface, outputs, UriStore(str(root / "raw")))
+        finally:
+            with self._lock:
+                self._runner = None
+            if not self.keep_files:
+                shutil.rmtree(root, ignore_errors=True)
+
+    # --------------------------------------------------------------------------------------- remote
+
+    def _run_remote(self, task: Task, inputs: dict[str, Any]) -> Any:
+        remote = self.remote
+        if remote is None:
+            import importlib
+
+            # Imported lazily: the network layer (grpc) loads only when a remote run is asked for.
+            remote = self.remote = importlib.import_module("flyte_nb.remote").Remote()
+        return remote.submit(task, **inputs).wait(timeout=self.timeout)
+
+
+def _python_interface(task: Task) -> PythonInterface:
+    iface = task.python_interface
+    if iface is None:
+        raise TaskDefinitionError(
+            f"SandboxExecutor.run: task {task.name!r} ({type(task).__name__}) has no Python interface, so "
+            "its inputs cannot be converted. Run Python tasks (flyte_nb.task / PythonFunctionTask) here."
+        )
+    return iface
+
