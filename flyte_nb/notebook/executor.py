@@ -1,0 +1,391 @@
+"""The kernel-side run facade behind the task widget's buttons.
+
+A button click arrives on the kernel's shell thread. Running the task there would freeze the kernel (no
+other cell, no widget message, no *Cancel* click could be handled), so :class:`RunHandle` runs it on a
+daemon thread and reports what happens through callbacks:
+
+* **progress** — phase (``QUEUED`` → ``RUNNING`` → ``SUCCEEDED`` | ``FAILED`` | ``ABORTED``), elapsed
+  time, attempt, and the console link for remote runs;
+* **cancellation** — a remote execution is terminated on the cluster; a process sandbox is stopped; a
+  kernel run gets :class:`RunCancelled` raised inside its thread (Python cannot kill a thread, so code
+  blocked in a C call stops when that call returns; the run is reported ``ABORTED`` at once and its late
+  result is discarded);
+* **results** — bound into the user namespace under :attr:`RunHandle.result_name`, shown to the user.
+
+Every run goes through :class:`flyte_nb.runtime.sandbox.SandboxExecutor` (modes ``kernel``, ``process``)
+or the remote's ``submit`` (mode ``remote``), so a widget run behaves exactly like the same run typed in
+a cell.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import keyword
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from flyte_nb.errors import ConfigError
+
+if TYPE_CHECKING:
+    from flyte_nb.core.task import Task
+
+__all__ = [
+    "MODES",
+    "Mode",
+    "RunCancelled",
+    "RunHandle",
+    "current_remote",
+    "phase_name",
+    "remote_unavailable_reason",
+    "result_name_for",
+    "start_run",
+]
+
+_log = logging.getLogger(__name__)
+
+Mode = Literal["kernel", "process", "remote"]
+MODES: tuple[Mode, ...] = ("kernel", "process", "remote")
+
+_RETRY_NOTICE = re.compile(r"\[flyte_nb\] attempt (\d+) failed")
+
+#: Phases that end a run.
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
+
+
+class RunCancelled(KeyboardInterrupt):
+    """Raised inside a kernel run's thread when the user presses *Cancel* (and by ``wait()`` after).
+
+    Like ``asyncio.CancelledError`` it is a control-flow signal, not a :class:`FlyteNbError`: it
+    subclasses ``KeyboardInterrupt`` so that task code catching ``Exception`` does not swallow it.
+    """
+
+
+def current_remote() -> Any | None:
+    """The remote configured on the loaded ``flyte_nb`` extension, or ``None``."""
+    try:
+        from flyte_nb.notebook.extension import current_magics
+    except ImportError:  # the notebook extension is optional for the widgets
+        return None
+    magics = current_magics()
+    return getattr(magics, "remote", None) if magics is not None else None
+
+
+def remote_unavailable_reason(remote: Any | None) -> str:
+    """Why *Submit to Flyte* is disabled, or ``""`` when ``remote`` can submit."""
+    if remote is None:
+        return (
+            "No Flyte remote is configured. Set one with %flyte_remote (or pass remote=fnb.Remote(...) "
+            "to the widget), then display the task again."
+        )
+    if not callable(getattr(remote, "submit", None)):
+        return f"The configured remote {remote!r} ({type(remote).__name__}) has no submit() method."
+    return ""
+
+
+def result_name_for(task: Task) -> str:
+    """The user-namespace name a run's outputs are bound to: ``<task function name>_result``."""
+    short = str(getattr(task, "name", "task")).rsplit(".", 1)[-1]
+    ident = re.sub(r"\W", "_", short) or "task"
+    if ident[0].isdigit() or keyword.iskeyword(ident):
+        ident = f"t_{ident}"
+    return f"{ident}_result"
+
+
+def phase_name(phase: Any) -> str:
+    """A remote phase (enum, int or str) as an upper-case name."""
+    name = getattr(phase, "name", None)
+    return str(name if name is not None else phase).upper()
+
+
+def _raise_in_thread(thread: threading.Thread, exc_type: type[BaseException]) -> bool:
+    """Ask CPython to raise ``exc_type`` in ``thread`` at its next Python instruction."""
+    ident = thread.ident
+    if ident is None or not thread.is_alive():
+        return False
+    set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    changed = set_async_exc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
+    if changed > 1:  # more than one thread state hit: undo, as the CPython docs require
+        set_async_exc(ctypes.c_ulong(ident), None)
+        return False
+    return bool(changed == 1)
+
+
+ProgressCallback = Callable[["RunHandle"], None]
+
+
+def _call_logged(callback: ProgressCallback, handle: RunHandle) -> None:
+    try:
+        callback(handle)
+    except Exception:  # a broken view must not break the run itself; say so in the log
+        _log.exception("progress callback %r failed", callback)
+SandboxFactory = Callable[[Mode, Any], Any]
+
+
+class RunHandle:
+    """One run of a task started from a widget (or from :func:`start_run`).
+
+    Attributes
+    ----------
+    task, mode, inputs:
+        What runs, where, with which native inputs.
+    phase:
+        ``QUEUED``, ``RUNNING``, ``SUCCEEDED``, ``FAILED`` or ``ABORTED`` (remote runs may report
+        Flyte's other phases, e.g. ``TIMED_OUT``).
+    attempt:
+        1 for the first attempt; remote runs report the cluster's attempt when it is known.
+    url:
+        The console link of a remote execution (``None`` for local runs).
+    outputs:
+        The native outputs once ``SUCCEEDED`` (what calling the task returns).
+    error:
+        The exception once ``FAILED`` (usually a ``TaskExecutionError`` with the task's traceback).
+    result_name:
+        The name the outputs are bound to in ``namespace`` (``None`` when no namespace is given).
+    execution:
+        The ``RemoteExecution`` of a remote run, once submitted.
+    log:
+        What the task process wrote to stdout/stderr so far (``process`` runs; the sandbox's retry
+        notices for every mode), as text chunks.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        mode: Mode,
+        inputs: Mapping[str, Any],
+        *,
+        remote: Any | None = None,
+        namespace: MutableMapping[str, Any] | None = None,
+        on_progress: ProgressCallback | None = None,
+        sandbox_factory: SandboxFactory | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode: expected one of {list(MODES)}, got {mode!r} ({type(mode).__name__}).")
+        if mode == "remote" and remote_unavailable_reason(remote):
+            raise ConfigError(remote_unavailable_reason(remote))
+        self.task = task
+        self.mode: Mode = mode
+        self.inputs = dict(inputs)
+        self.remote = remote
+        self.namespace = namespace
+        self.result_name = result_name_for(task) if namespace is not None else None
+        self.phase = "QUEUED"
+        self.attempt = 1
+        self.url: str | None = None
+        self.outputs: Any = None
+        self.error: BaseException | None = None
+        self.execution: Any = None
+        self._callbacks: list[ProgressCallback] = [on_progress] if on_progress else []
+        self._sandbox_factory = sandbox_factory
+        self.log: list[str] = []
+        self._sandbox: Any = None
+        self._started = time.monotonic()
+        self._finished: float | None = None
+        self._done = threading.Event()
+        self._cancel_requested = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"flyte-nb-run-{mode}", daemon=True)
+
+    # -- public -------------------------------------------------------------------------------------
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the run started (frozen once it ended)."""
+        end = self._finished if self._finished is not None else time.monotonic()
+        return end - self._started
+
+    @property
+    def done(self) -> bool:
+        """True once the run has ended (in any terminal phase)."""
+        return self._done.is_set()
+
+    def add_callback(self, callback: ProgressCallback) -> None:
+        """Call ``callback(handle)`` on every progress change (from the run's thread)."""
+        self._callbacks.append(callback)
+
+    def start(self) -> RunHandle:
+        """Start the run on its own thread and return at once."""
+        self._started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Block until the run ends; return its outputs or raise its error.
+
+        Raises
+        ------
+        TimeoutError
+            The run did not end within ``timeout`` seconds (it keeps running).
+        RunCancelled
+            The run was cancelled.
+        """
+        if not self._done.wait(timeout):
+            raise TimeoutError(
+                f"Run of task '{getattr(self.task, 'name', '?')}' ({self.mode}) still {self.phase} after "
+                f"{timeout}s. Wait longer, or cancel() it."
+            )
+        if self.phase == "ABORTED":
+            raise RunCancelled(f"Run of task '{getattr(self.task, 'name', '?')}' was cancelled.")
+        if self.error is not None:
+            raise self.error
+        return self.outputs
+
+    def cancel(self) -> bool:
+        """Stop the run; return False when it had already ended."""
+        with self._lock:
+            if self.done:
+                return False
+            self._cancel_requested.set()
+        if self.mode == "remote" and self.execution is not None:
+            try:
+                self.execution.terminate()
+            except Exception as exc:  # keep the UI alive; the failure is shown with the run
+                self.error = exc
+        elif self.mode == "process":
+            # the sandbox kills the task's process group; its run then fails and is reported ABORTED
+            stop = getattr(self._sandbox, "cancel", None)
+            if callable(stop):
+                stop()
+        else:
+            _raise_in_thread(self._thread, RunCancelled)
+        self._finish("ABORTED")
+        return True
+
+    # -- worker -------------------------------------------------------------------------------------
+    def _notify(self) -> None:
+        for callback in list(self._callbacks):
+            _call_logged(callback, self)
+
+    def _finish(self, phase: str, *, outputs: Any = None, error: BaseException | None = None) -> None:
+        with self._lock:
+            if self.done:  # e.g. a cancelled run whose thread finished late: keep ABORTED
+                return
+            self.phase = phase
+            self.outputs = outputs
+            if error is not None:
+                self.error = error
+            self._finished = time.monotonic()
+            if phase == "SUCCEEDED" and self.namespace is not None and self.result_name:
+                self.namespace[self.result_name] = outputs
+            self._done.set()
+        self._notify()
+
+    def _set_phase(self, phase: str) -> None:
+        if not self.done:
+            self.phase = phase
+            self._notify()
+
+    def _run(self) -> None:
+        try:
+            self._run_and_report()
+        except RunCancelled:  # a cancel that landed in our own bookkeeping rather than in the task
+            self._finish("ABORTED")
+
+    def _run_and_report(self) -> None:
+        try:
+            if self._cancel_requested.is_set():
+                return
+            self._set_phase("RUNNING")
+            outputs = self._run_remote() if self.mode == "remote" else self._run_local()
+        except RunCancelled:
+            self._finish("ABORTED")
+        except BaseException as exc:  # every failure, SystemExit included, is shown in the widget
+            if self._cancel_requested.is_set():
+                self._finish("ABORTED")
+            else:
+                self._finish("FAILED", error=exc)
+        else:
+            if self._cancel_requested.is_set():
+                self._finish("ABORTED")
+            else:
+                self._finish("SUCCEEDED", outputs=outputs)
+
+    @property
+    def log_text(self) -> str:
+        """The captured output as one string."""
+        return "".join(self.log)
+
+    def _write(self, text: str) -> None:
+        self.log.append(text)
+        # The sandboxes announce a retry as "[flyte_nb] attempt N failed …; retrying." (N from 0).
+        for match in _RETRY_NOTICE.finditer(text):
+            self.attempt = int(match.group(1)) + 2
+        self._notify()
+
+    def _run_local(self) -> Any:
+        if self._sandbox_factory is not None:
+            self._sandbox = self._sandbox_factory(self.mode, self.remote)
+        else:
+            from flyte_nb.runtime.sandbox import SandboxExecutor
+
+            self._sandbox = SandboxExecutor(mode=self.mode, remote=self.remote, stdout=self._write,
+                                            stderr=self._write)
+        return self._sandbox.run(self.task, **self.inputs)
+
+    def _run_remote(self) -> Any:
+        assert self.remote is not None  # checked in __init__
+        self._set_phase("QUEUED")
+        execution = self.remote.submit(self.task, **self.inputs)
+        self.execution = execution
+        self.url = getattr(execution, "url", None)
+        if self._cancel_requested.is_set():
+            execution.terminate()
+            raise RunCancelled("cancelled while submitting")
+        self._on_remote_update(execution)
+        return execution.wait(on_update=self._on_remote_update)
+
+    def _on_remote_update(self, execution: Any) -> None:
+        attempt = getattr(execution, "attempt", None)
+        if isinstance(attempt, int) and attempt > 0:
+            self.attempt = attempt
+        self.url = getattr(execution, "url", self.url)
+        phase = phase_name(getattr(execution, "phase", "RUNNING"))
+        if phase not in TERMINAL:
+            self._set_phase(phase)
+        else:
+            self._notify()
+
+
+def start_run(
+    task: Task,
+    mode: Mode,
+    inputs: Mapping[str, Any],
+    *,
+    remote: Any | None = None,
+    namespace: MutableMapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+    sandbox_factory: SandboxFactory | None = None,
+) -> RunHandle:
+    """Run ``task`` with native ``inputs`` in ``mode`` on a background thread.
+
+    Parameters
+    ----------
+    task:
+        The task to run.
+    mode:
+        ``"kernel"`` (in this process, full literal round trip), ``"process"`` (the task's container
+        command in a fresh interpreter) or ``"remote"`` (submitted to ``remote``).
+    inputs:
+        Native input values by name.
+    remote:
+        A ``flyte_nb.Remote`` (needed for ``"remote"``).
+    namespace:
+        Where to bind the outputs (the user namespace in a kernel); see :attr:`RunHandle.result_name`.
+    on_progress:
+        Called with the handle on every change, from the run's thread.
+    sandbox_factory:
+        ``(mode, remote) -> executor with .run(task, **inputs)``; defaults to ``SandboxExecutor``.
+
+    Returns
+    -------
+    RunHandle
+        Already started; ``wait()`` for the outputs or ``cancel()`` it.
+    """
+    handle = RunHandle(
+        task, mode, inputs, remote=remote, namespace=namespace, on_progress=on_progress,
+        sandbox_factory=sandbox_factory,
+    )
+    return handle.start()

@@ -1,0 +1,191 @@
+"""How a task (and a remote execution) shows up in a notebook.
+
+* :func:`display_task` — in a kernel whose frontend renders widgets, the interactive
+  :class:`~flyte_nb.notebook.widgets.TaskWidget`; the same display also carries the static HTML and
+  text, so a notebook saved and exported (nbconvert, GitHub) still shows the interface and template.
+* :func:`task_html` / :func:`task_text` — the static views behind ``PythonFunctionTask._repr_html_`` and
+  ``__repr__``: interface table, compiled template (highlighted YAML), payload. They never raise.
+* :func:`execution_html` / :func:`execution_text` / :func:`display_execution` — the same for a
+  ``RemoteExecution``: phase, duration, console link, outputs or error.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from flyte_nb.notebook.widgets import _render as r
+
+if TYPE_CHECKING:
+    from flyte_nb.core.task import Task
+
+__all__ = [
+    "display_execution",
+    "display_task",
+    "execution_html",
+    "execution_text",
+    "task_html",
+    "task_text",
+    "widgets_available",
+]
+
+_BOX = f"border:1px solid {r.BORDER};border-radius:4px;padding:6px 10px;margin:2px 0"
+
+
+def _task_title(task: Task) -> str:
+    return f"{type(task).__name__} {getattr(task, 'name', '?')}"
+
+
+def task_html(task: Task) -> str:
+    """The static HTML view of ``task``: interface, compiled template, payload. Never raises."""
+    parts = [f'<div class="flyte-nb-task" style="{_BOX}">',
+             f"<div><b>{r.escape(_task_title(task))}</b></div>"]
+    rows, exc = r.safe(lambda: r.interface_rows(task))
+    parts.append(r.interface_html(rows) if exc is None else r.error_html(exc))
+    template, exc = r.safe(lambda: r.task_template(task))
+    parts.append("<details><summary>Template</summary>")
+    if exc is None:
+        parts.append(r.facts_html(r.template_facts(template)))
+        parts.append(r.highlight(r.template_source(template)))
+    else:
+        parts.append(r.error_html(exc))
+    parts.append("</details>")
+    info, exc = r.safe(lambda: r.payload_info(task))
+    parts.append("<details><summary>Payload</summary>")
+    parts.append(r.payload_html(info) if exc is None else r.error_html(exc))
+    parts.append("</details></div>")
+    return "".join(parts)
+
+
+def task_text(task: Task) -> str:
+    """The plain-text view of ``task`` (a terminal's ``repr``). Never raises."""
+    lines = [_task_title(task)]
+    rows, exc = r.safe(lambda: r.interface_rows(task))
+    lines.append(r.interface_text(rows) if exc is None else f"  interface unavailable: {exc}")
+    template, exc = r.safe(lambda: r.task_template(task))
+    if exc is None:
+        facts = dict(r.template_facts(template))
+        lines.append(f"  version {facts['version']}, image {facts['image']}")
+    else:
+        lines.append(f"  template unavailable: {type(exc).__name__}: {exc}")
+    return "\n".join(lines)
+
+
+def widgets_available() -> bool:
+    """True in a Jupyter kernel (a frontend that can render widgets) with ipywidgets importable."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:  # terminal IPython, plain Python
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def display_task(task: Task, *, remote: Any | None = None) -> None:
+    """Display ``task``: its widget where widgets render, else the static HTML / text.
+
+    Parameters
+    ----------
+    task:
+        The task to show.
+    remote:
+        The ``flyte_nb.Remote`` for *Submit to Flyte*; by default the one configured on the extension.
+    """
+    from IPython import get_ipython
+    from IPython.display import display
+
+    if get_ipython() is None:  # plain Python: display() would print the raw bundle
+        print(task_text(task))
+        return
+    bundle = {"text/plain": task_text(task), "text/html": task_html(task)}
+    if widgets_available():
+        try:
+            from flyte_nb.notebook.widgets import TaskWidget
+
+            widget = TaskWidget(task, remote=remote)
+            bundle = {**bundle, **widget._repr_mimebundle_()}
+            # the widget's own text/plain is its class repr; the task's text says more
+            bundle["text/plain"] = task_text(task)
+        except Exception as exc:  # fall back to the static view, and say why
+            bundle["text/html"] += r.error_html(exc)
+    display(bundle, raw=True)  # type: ignore[no-untyped-call]
+
+
+# -- remote executions ---------------------------------------------------------------------------------
+def _execution_fields(execution: Any) -> dict[str, Any]:
+    """Phase, duration, link, outputs, error of a ``RemoteExecution`` (attributes read defensively)."""
+    from flyte_nb.notebook.executor import TERMINAL, phase_name
+
+    phase = phase_name(getattr(execution, "phase", "UNKNOWN"))
+    duration = getattr(execution, "duration", None)
+    if isinstance(duration, datetime.timedelta):
+        duration = duration.total_seconds()
+    outputs, error = None, None
+    if phase == "SUCCEEDED":
+        outputs, exc = r.safe(lambda: execution.outputs)
+        error = exc
+    elif phase in TERMINAL:
+        error = getattr(execution, "error", None)
+    return {"id": getattr(execution, "id", "?"), "phase": phase, "duration": duration,
+            "url": getattr(execution, "url", None), "outputs": outputs, "error": error}
+
+
+def execution_html(execution: Any) -> str:
+    """A ``RemoteExecution`` as static HTML: id, phase, duration, console link, outputs or error."""
+    f = _execution_fields(execution)
+    parts = [f'<div class="flyte-nb-execution" style="{_BOX}">',
+             f"<div><b>Execution</b> <code>{r.escape(f['id'])}</code> {r.phase_badge(f['phase'])}"]
+    if isinstance(f["duration"], (int, float)):
+        parts.append(f" {f['duration']:.1f}s")
+    if f["url"]:
+        parts.append(f' <a href="{r.escape(f["url"])}" target="_blank" rel="noopener">open in the Flyte console</a>')
+    parts.append("</div>")
+    if f["outputs"] is not None:
+        parts.append(f"<pre>{r.escape(repr(f['outputs']))}</pre>")
+    if isinstance(f["error"], BaseException):
+        parts.append(r.error_html(f["error"]))
+    elif f["error"]:
+        parts.append(f'<pre style="color:{r.ERROR_FG}">{r.escape(f["error"])}</pre>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def execution_text(execution: Any) -> str:
+    """A ``RemoteExecution`` as plain text."""
+    f = _execution_fields(execution)
+    line = f"Execution {f['id']}: {f['phase']}"
+    if isinstance(f["duration"], (int, float)):
+        line += f" after {f['duration']:.1f}s"
+    if f["url"]:
+        line += f"\n  {f['url']}"
+    if f["outputs"] is not None:
+        line += f"\n  outputs: {f['outputs']!r}"
+    if f["error"]:
+        line += "\n  " + (r.error_text(f["error"]) if isinstance(f["error"], BaseException) else str(f["error"]))
+    return line
+
+
+def display_execution(execution: Any) -> None:
+    """Display a ``RemoteExecution``: a live view where widgets render, else the static HTML / text."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    if get_ipython() is None:
+        print(execution_text(execution))
+        return
+    bundle = {"text/plain": execution_text(execution), "text/html": execution_html(execution)}
+    if widgets_available():
+        try:
+            from flyte_nb.notebook.widgets import ExecutionView
+
+            bundle = {**bundle, **ExecutionView(execution)._repr_mimebundle_()}
+            bundle["text/plain"] = execution_text(execution)
+        except Exception as exc:  # the static view is still right
+            bundle["text/html"] += r.error_html(exc)
+    display(bundle, raw=True)  # type: ignore[no-untyped-call]

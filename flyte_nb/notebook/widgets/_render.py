@@ -1,0 +1,477 @@
+"""What the task views show, as plain data, HTML and text — without ipywidgets.
+
+The static views (:mod:`flyte_nb.notebook.views`, used where widgets cannot render) and the widgets
+share these functions, so a notebook exported to HTML shows the same interface table and template as
+the live widget. Every section is computed defensively: a task whose template cannot be compiled (or
+whose payload cannot be pickled) still shows its interface, with the error in the failing section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import html
+import json
+import re
+import traceback
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flyteidl.core import tasks_pb2
+
+    from flyte_nb.core.task import Task
+
+__all__ = [
+    "PayloadInfo",
+    "VarRow",
+    "describe_flyte_type",
+    "error_html",
+    "error_text",
+    "escape",
+    "facts_html",
+    "highlight",
+    "interface_html",
+    "interface_rows",
+    "interface_text",
+    "payload_html",
+    "payload_info",
+    "payload_text",
+    "phase_badge",
+    "python_type_name",
+    "safe",
+    "task_template",
+    "template_document",
+    "template_facts",
+    "template_source",
+    "to_yaml",
+]
+
+# Colours come from JupyterLab's theme variables, with fallbacks for nbconvert / GitHub.
+BORDER = "var(--jp-border-color2, #ddd)"
+MUTED = "var(--jp-ui-font-color2, #666)"
+WARN_BG = "var(--jp-warn-color3, #fff3cd)"
+ERROR_FG = "var(--jp-error-color1, #b00020)"
+CELL = f"border:1px solid {BORDER};padding:2px 8px;text-align:left;vertical-align:top"
+
+
+def escape(text: object) -> str:
+    """HTML-escape ``str(text)``."""
+    return html.escape(str(text), quote=True)
+
+
+def safe(compute: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    """Run ``compute``; return ``(value, None)`` or ``(None, exc)`` — views never fail."""
+    try:
+        return compute(), None
+    except Exception as exc:  # every section is optional; its failure is shown in its place
+        return None, exc
+
+
+# -- interface -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VarRow:
+    """One row of the interface table."""
+
+    role: str  # "input" or "output"
+    name: str
+    python_type: str
+    flyte_type: str
+    default: str  # "" for outputs; "required" for inputs without a default
+    description: str
+    pickled: str  # why the variable travels as a pickle, or ""
+
+
+def python_type_name(t: Any) -> str:
+    """A readable Python annotation: ``int``, ``list[int]``, ``Optional[int]``, ``pandas.DataFrame``."""
+    if isinstance(t, type) and not typing.get_args(t):
+        module = t.__module__
+        if module in ("builtins", "__main__"):
+            return t.__qualname__
+        return f"{module.split('.')[0]}.{t.__qualname__}"
+    text = repr(t)
+    text = re.sub(r"\btyping\.", "", text)
+    text = re.sub(r"<class '([\w.]+)'>", lambda m: m.group(1).rsplit(".", 1)[-1], text)
+    return text.replace("__main__.", "").replace("NoneType", "None")
+
+
+def describe_flyte_type(t: Any) -> str:
+    """The Flyte type of ``t`` in words (``TypeEngine.describe``), or why it has none."""
+    from flyte_nb.core.types import TypeEngine
+
+    try:
+        return str(TypeEngine.describe(t))
+    except Exception as exc:  # the interface table must render even for a type the engine rejects
+        return f"unsupported ({type(exc).__name__})"
+
+
+def _descriptions(task: Task) -> tuple[dict[str, str], dict[str, str]]:
+    """Input and output descriptions from the parsed docstring (flytekit's ``Docstring`` shape)."""
+    doc = getattr(task.python_interface, "docstring", None)
+    if doc is None:
+        return {}, {}
+
+    def as_dict(attr: str) -> dict[str, str]:
+        value = getattr(doc, attr, None)
+        if callable(value):
+            value = value()
+        return {str(k): str(v) for k, v in dict(value or {}).items()}
+
+    return as_dict("input_descriptions"), as_dict("output_descriptions")
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def interface_rows(task: Task) -> list[VarRow]:
+    """The rows of ``task``'s interface table: inputs first, in signature order, then outputs."""
+    iface = task.python_interface
+    if iface is None:
+        return []
+    pickled: Mapping[str, str] = getattr(iface, "pickled", None) or {}
+    in_docs, out_docs = _descriptions(task)
+    rows = []
+    for name, t in iface.inputs.items():
+        default = _short_repr(iface.defaults[name]) if name in iface.defaults else "required"
+        rows.append(VarRow("input", name, python_type_name(t), describe_flyte_type(t), default,
+                           in_docs.get(name, ""), pickled.get(name, "")))
+    for name, t in iface.outputs.items():
+        why = pickled.get(f"return:{name}") or (pickled.get(name, "") if name not in iface.inputs else "")
+        rows.append(VarRow("output", name, python_type_name(t), describe_flyte_type(t), "",
+                           out_docs.get(name, ""), why))
+    return rows
+
+
+def interface_html(rows: Iterable[VarRow]) -> str:
+    """The interface as an HTML table; pickled variables are highlighted with the reason."""
+    head = "".join(f'<th style="{CELL}">{h}</th>' for h in
+                   ("", "name", "Python type", "Flyte type", "default", "description"))
+    body = []
+    for row in rows:
+        flyte = escape(row.flyte_type)
+        style = CELL
+        if row.pickled:
+            flyte += (f'<br><span class="flyte-nb-pickled" title="{escape(row.pickled)}">'
+                      f'⚠ pickled: {escape(row.pickled)}</span>')
+            style += f";background:{WARN_BG}"
+        default = (f'<i style="color:{MUTED}">required</i>' if row.default == "required"
+                   else f"<code>{escape(row.default)}</code>" if row.default else "")
+        body.append(
+            f'<tr class="flyte-nb-{row.role}"><td style="{CELL};color:{MUTED}">{row.role}</td>'
+            f'<td style="{CELL}"><code>{escape(row.name)}</code></td>'
+            f'<td style="{CELL}"><code>{escape(row.python_type)}</code></td>'
+            f'<td style="{style}">{flyte}</td><td style="{CELL}">{default}</td>'
+            f'<td style="{CELL}">{escape(row.description)}</td></tr>'
+        )
+    if not body:
+        body.append(f'<tr><td style="{CELL}" colspan="6"><i>no inputs, no outputs</i></td></tr>')
+    return (f'<table class="flyte-nb-interface" style="border-collapse:collapse;margin:4px 0">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def interface_text(rows: Iterable[VarRow]) -> str:
+    """The interface as aligned plain text."""
+    lines = []
+    for row in rows:
+        line = f"  {row.role:<6} {row.name}: {row.python_type}  [{row.flyte_type}]"
+        if row.default and row.default != "required":
+            line += f" = {row.default}"
+        if row.description:
+            line += f"  # {row.description}"
+        if row.pickled:
+            line += f"  (pickled: {row.pickled})"
+        lines.append(line)
+    return "\n".join(lines) if lines else "  (no inputs, no outputs)"
+
+
+# -- template ------------------------------------------------------------------------------------------
+def task_template(task: Task) -> tasks_pb2.TaskTemplate:
+    """The compiled template, with the default serialization settings."""
+    from flyte_nb.core.serialize import serialize_task
+
+    return serialize_task(task)
+
+
+def template_document(template: tasks_pb2.TaskTemplate) -> dict[str, Any]:
+    """The template as the JSON document FlyteAdmin would show (camelCase field names)."""
+    from google.protobuf.json_format import MessageToDict
+
+    return MessageToDict(template)
+
+
+_PLAIN = re.compile(r"^[A-Za-z_./{}][\w./{}@:+-]*$")
+_YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "~"}
+
+
+def _yaml_scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS and not text.endswith(":"):
+        return text
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def to_yaml(value: Any, indent: int = 0) -> str:
+    """A small, deterministic YAML rendering of a JSON-like document (no PyYAML needed)."""
+    pad = "  " * indent
+    if isinstance(value, Mapping):
+        if not value:
+            return pad + "{}"
+        lines = []
+        for key, item in value.items():
+            if isinstance(item, (Mapping, list)) and item:
+                lines.append(f"{pad}{_yaml_scalar(key)}:\n{to_yaml(item, indent + 1)}")
+            else:
+                lines.append(f"{pad}{_yaml_scalar(key)}: {to_yaml(item, 0).strip()}")
+        return "\n".join(lines)
+    if isinstance(value, list):
+        if not value:
+            return pad + "[]"
+        lines = []
+        for item in value:
+            text = to_yaml(item, indent + 1).lstrip() if isinstance(item, (Mapping, list)) and item \
+                else to_yaml(item, 0).strip()
+            lines.append(f"{pad}- {text}")
+        return "\n".join(lines)
+    return pad + _yaml_scalar(value)
+
+
+def template_source(template: tasks_pb2.TaskTemplate, fmt: str = "yaml") -> str:
+    """The template as YAML (``fmt="yaml"``) or indented JSON (``fmt="json"``)."""
+    doc = template_document(template)
+    return json.dumps(doc, indent=2) if fmt == "json" else to_yaml(doc)
+
+
+def highlight(source: str, fmt: str = "yaml") -> str:
+    """``source`` syntax-highlighted as HTML with inline styles (renders anywhere, no CSS needed)."""
+    try:
+        # pygments ships no type information
+        from pygments import highlight as pyg_highlight  # type: ignore[import-untyped]
+        from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
+        from pygments.lexers import JsonLexer, YamlLexer  # type: ignore[import-untyped]
+    except ImportError:  # pygments comes with IPython; without it, plain text is still readable
+        return f"<pre>{escape(source)}</pre>"
+    lexer = JsonLexer() if fmt == "json" else YamlLexer()
+    formatter = HtmlFormatter(noclasses=True, nobackground=True, style="default")
+    return str(pyg_highlight(source, lexer, formatter))
+
+
+def _duration_text(seconds: float) -> str:
+    return str(datetime.timedelta(seconds=round(seconds)))
+
+
+def template_facts(template: tasks_pb2.TaskTemplate) -> list[tuple[str, str]]:
+    """The facts a user checks first: version, image, command, resources, cache, retries, timeout."""
+    import shlex
+
+    from flyteidl.core import tasks_pb2 as tp
+
+    meta, container = template.metadata, template.container
+    names = {v: k.lower() for k, v in tp.Resources.ResourceName.items()}
+
+    def resources(entries: Iterable[Any]) -> str:
+        return ", ".join(f"{names.get(e.name, e.name)}={e.value}" for e in entries) or "—"
+
+    cache = "off"
+    if meta.discoverable:
+        cache = f"on (cache_version {meta.discovery_version or '—'}"
+        cache += ", serialized)" if meta.cache_serializable else ")"
+    timeout = _duration_text(meta.timeout.ToTimedelta().total_seconds()) if meta.HasField("timeout") else "none"
+    interruptible = meta.interruptible if meta.WhichOneof("interruptible_value") else "default"
+    return [
+        ("task", f"{template.id.name}"),
+        ("version", template.id.version or "—"),
+        ("type", template.type or "—"),
+        ("image", container.image or "—"),
+        ("command", shlex.join([*container.command, *container.args]) or "—"),
+        ("requests", resources(container.resources.requests)),
+        ("limits", resources(container.resources.limits)),
+        ("cache", cache),
+        ("retries", str(meta.retries.retries)),
+        ("timeout", timeout),
+        ("interruptible", str(interruptible).lower()),
+    ]
+
+
+def facts_html(facts: Iterable[tuple[str, str]]) -> str:
+    """Facts as a two-column table."""
+    rows = "".join(
+        f'<tr><th style="{CELL};color:{MUTED}">{escape(k)}</th>'
+        f'<td style="{CELL}"><code style="white-space:pre-wrap;word-break:break-all">{escape(v)}</code></td></tr>'
+        for k, v in facts
+    )
+    return f'<table class="flyte-nb-facts" style="border-collapse:collapse;margin:4px 0">{rows}</table>'
+
+
+# -- payload -------------------------------------------------------------------------------------------
+@dataclass
+class PayloadInfo:
+    """The resolver's payload for a task: size, digest and (if the resolver has one) its manifest."""
+
+    resolver: str
+    filename: str = ""
+    size: int = 0
+    sha256: str = ""
+    manifest: Any = None
+    error: str = ""
+
+
+def payload_info(task: Task) -> PayloadInfo:
+    """What the container receives besides the template (``resolver.payload`` / ``manifest``)."""
+    resolver = getattr(task, "task_resolver", None)
+    if resolver is None:
+        return PayloadInfo(resolver="none: the task has no resolver, so nothing is shipped")
+    info = PayloadInfo(resolver=str(getattr(resolver, "location", type(resolver).__name__)))
+    try:
+        payload = resolver.payload(task)
+        if payload is not None:
+            info.filename, info.size, info.sha256 = payload.filename, len(payload.data), payload.sha256
+        manifest = getattr(resolver, "manifest", None)
+        if callable(manifest):
+            info.manifest = manifest(task)
+    except Exception as exc:  # an unpicklable capture is exactly what this view must show, not hide
+        info.error = f"{type(exc).__name__}: {exc}"
+    return info
+
+
+def _manifest_rows(manifest: Any) -> tuple[list[str], list[list[str]]] | None:
+    """A generic table for a manifest: a list of records (dataclasses/dicts/objects), or a mapping."""
+    entries = getattr(manifest, "entries", manifest)
+    if dataclasses.is_dataclass(entries) and not isinstance(entries, type):
+        entries = dataclasses.asdict(entries)
+    if isinstance(entries, Mapping):
+        return ["name", "value"], [[str(k), _short_repr(v, 200)] for k, v in entries.items()]
+    if isinstance(entries, (list, tuple)):
+        records = []
+        for entry in entries:
+            if dataclasses.is_dataclass(entry) and not isinstance(entry, type):
+                records.append(dataclasses.asdict(entry))
+            elif isinstance(entry, Mapping):
+                records.append(dict(entry))
+            elif hasattr(entry, "__dict__"):
+                records.append({k: v for k, v in vars(entry).items() if not k.startswith("_")})
+            else:
+                records.append({"item": entry})
+        columns: list[str] = []
+        for record in records:
+            columns += [str(k) for k in record if str(k) not in columns]
+        return columns, [[_cell(r.get(c, "")) for c in columns] for r in records]
+    return None
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def payload_html(info: PayloadInfo) -> str:
+    """The payload section: size and digest, the manifest table, or the error that stops pickling."""
+    parts = [f"<div>resolver <code>{escape(info.resolver)}</code></div>"]
+    if info.filename:
+        parts.append(f"<div>payload <code>{escape(info.filename)}</code>, {info.size:,} bytes, "
+                     f"sha256 <code>{escape(info.sha256[:16])}…</code></div>")
+    elif not info.error:
+        parts.append("<div>no payload: the task is imported from its module in the container image</div>")
+    if info.error:
+        parts.append(f'<pre style="color:{ERROR_FG};white-space:pre-wrap">{escape(info.error)}</pre>')
+    if info.manifest is not None:
+        html_repr = getattr(info.manifest, "_repr_html_", None)
+        table = _manifest_rows(info.manifest)
+        if callable(html_repr):
+            parts.append(str(html_repr()))
+        elif table is not None:
+            columns, rows = table
+            head = "".join(f'<th style="{CELL}">{escape(c)}</th>' for c in columns)
+            body = "".join("<tr>" + "".join(f'<td style="{CELL}">{escape(v)}</td>' for v in row) + "</tr>"
+                           for row in rows)
+            parts.append(f'<table class="flyte-nb-manifest" style="border-collapse:collapse">'
+                         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        else:
+            parts.append(f"<pre>{escape(info.manifest)}</pre>")
+    return '<div class="flyte-nb-payload">' + "".join(parts) + "</div>"
+
+
+def payload_text(info: PayloadInfo) -> str:
+    """The payload section as plain text."""
+    lines = [f"  resolver: {info.resolver}"]
+    if info.filename:
+        lines.append(f"  payload: {info.filename}, {info.size:,} bytes, sha256 {info.sha256[:16]}…")
+    if info.error:
+        lines.append(f"  cannot build payload: {info.error}")
+    to_text = getattr(info.manifest, "to_text", None)
+    table = _manifest_rows(info.manifest) if info.manifest is not None and not callable(to_text) else None
+    if callable(to_text):
+        lines += ["  " + line for line in str(to_text()).splitlines()]
+    elif table is not None:
+        columns, rows = table
+        lines += ["  " + " | ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True) if v) for row in rows]
+    elif info.manifest is not None:
+        lines.append(f"  {info.manifest}")
+    return "\n".join(lines)
+
+
+# -- runs ----------------------------------------------------------------------------------------------
+PHASE_COLOURS = {"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "ABORTED": "#6d4c41", "TIMED_OUT": "#c62828",
+                 "RUNNING": "#1565c0", "QUEUED": "#6a1b9a"}
+
+
+def phase_badge(phase: str) -> str:
+    """A coloured phase label."""
+    colour = PHASE_COLOURS.get(phase, "#555")
+    return (f'<span class="flyte-nb-phase" style="background:{colour};color:white;border-radius:3px;'
+            f'padding:0 6px">{escape(phase)}</span>')
+
+
+# -- errors --------------------------------------------------------------------------------------------
+def _error_parts(exc: BaseException) -> tuple[str, list[tuple[str, str]], str]:
+    """(headline, fields, traceback text) for any exception; TaskExecutionError shows its own fields."""
+    from flyte_nb.errors import TaskExecutionError
+
+    fields: list[tuple[str, str]] = []
+    if isinstance(exc, TaskExecutionError):
+        fields = [(k, v) for k, v in (("task", exc.task_name), ("code", exc.code), ("kind", exc.kind),
+                                      ("origin", exc.origin)) if v]
+        head = Exception.__str__(exc) or type(exc).__name__
+        trace = exc.traceback_text or ""
+    else:
+        head = f"{type(exc).__name__}: {exc}"
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        for name in ("code", "kind", "details"):
+            value = getattr(exc, name, "")
+            if isinstance(value, str) and value:
+                fields.append((name, value))
+    return head, fields, trace
+
+
+def error_html(exc: BaseException) -> str:
+    """An error as HTML: headline, code/kind/origin, and the task's traceback."""
+    head, fields, trace = _error_parts(exc)
+    badges = " ".join(f"<span style=\"border:1px solid {BORDER};padding:0 4px;margin-right:4px\">"
+                      f"{escape(k)}: <code>{escape(v)}</code></span>" for k, v in fields)
+    body = (f'<pre class="flyte-nb-traceback" style="white-space:pre-wrap;font-size:90%">{escape(trace)}</pre>'
+            if trace else "")
+    return (f'<div class="flyte-nb-error"><div style="color:{ERROR_FG};font-weight:bold;white-space:pre-wrap">'
+            f"{escape(head)}</div><div>{badges}</div>{body}</div>")
+
+
+def error_text(exc: BaseException) -> str:
+    """An error as plain text."""
+    head, fields, trace = _error_parts(exc)
+    lines = [head]
+    if fields:
+        lines.append("  " + ", ".join(f"{k}: {v}" for k, v in fields))
+    if trace:
+        lines.append(trace.rstrip())
+    return "\n".join(lines)

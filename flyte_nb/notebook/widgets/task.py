@@ -1,0 +1,68 @@
+# mypy: allow-subclassing-any
+# (ipywidgets ships no type information, so its classes are Any to mypy)
+"""The task widget: what displaying a task shows in a notebook."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import ipywidgets as widgets
+from traitlets import Unicode
+
+from flyte_nb.notebook import executor as ex
+from flyte_nb.notebook.widgets import _render as r
+from flyte_nb.notebook.widgets.form import InputForm
+from flyte_nb.notebook.widgets.interface import InterfaceView
+from flyte_nb.notebook.widgets.payload import PayloadView
+from flyte_nb.notebook.widgets.run import RunPanel
+from flyte_nb.notebook.widgets.template import TemplateView
+
+__all__ = ["TaskWidget"]
+
+
+def _user_namespace() -> MutableMapping[str, Any] | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return shell.user_ns if shell is not None else None
+
+
+class TaskWidget(widgets.VBox):
+    """Interface table, template and payload (collapsed), the input form and the run panel.
+
+    Parameters
+    ----------
+    task:
+        The task to show.
+    remote:
+        The ``flyte_nb.Remote`` for *Submit to Flyte*; by default the one configured on the loaded
+        extension (``%load_ext flyte_nb``). Without one the button is disabled and says why.
+    namespace:
+        Where run outputs are bound; by default the notebook's user namespace.
+    sandbox_factory:
+        ``(mode, remote) -> executor`` used by the run buttons (default ``SandboxExecutor``).
+    """
+
+    task_name = Unicode(help="Name of the task shown.").tag(sync=True)
+
+    def __init__(self, task: Any, *, remote: Any | None = None,
+                 namespace: MutableMapping[str, Any] | None = None,
+                 sandbox_factory: ex.SandboxFactory | None = None, **kwargs: Any) -> None:
+        self.task = task
+        ns = namespace if namespace is not None else _user_namespace()
+        self.interface = InterfaceView(task)
+        self.template = TemplateView(task)
+        self.payload = PayloadView(task)
+        self.sections = widgets.Accordion(children=[self.template, self.payload], titles=("Template", "Payload"))
+        self.form = InputForm(task, namespace=ns)
+        self.run_panel = RunPanel(task, self.form, remote=remote if remote is not None else ex.current_remote(),
+                                  namespace=ns, sandbox_factory=sandbox_factory)
+        version = f" · version <code>{r.escape(self.template.version)}</code>" if self.template.version else ""
+        title = widgets.HTML(f"<b>{r.escape(type(task).__name__)} <code>{r.escape(getattr(task, 'name', '?'))}</code>"
+                             f"</b>{version}")
+        super().__init__(children=[title, self.interface, self.sections, self.form, self.run_panel],
+                         task_name=str(getattr(task, "name", "")), **kwargs)
+        self.add_class("flyte-nb-task-widget")
