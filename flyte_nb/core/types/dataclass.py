@@ -49,9 +49,10 @@ def struct_literal_type(schema: dict[str, Any] | None, field_types: dict[str, An
     lt.structure.SetInParent()
     for name, field_type in field_types.items():
         try:
-            lt.structure.dataclass_type[name].CopyFrom(TypeEngine.to_literal_type(field_type))
-        except (FlyteTypeError, TypeError, ValueError):  # noqa: PERF203 - unmappable fields are skipped
+            field_lt = TypeEngine.to_literal_type(field_type)
+        except (FlyteTypeError, TypeError, ValueError):  # flytekit skips unmappable fields silently
             continue
+        lt.structure.dataclass_type[name].CopyFrom(field_lt)
     return lt
 
 
