@@ -25,6 +25,7 @@ know flyte_nb::
     │   ├── RemoteInvalidArgumentError
     │   ├── RemoteUnauthenticatedError
     │   └── RemoteUnavailableError
+    ├── WaitTimeoutError (TimeoutError)         RemoteExecution.wait(timeout) gave up; the run goes on
     └── InternalError (AssertionError)          "can't happen": a bug in flyte_nb, please report it
 
 Messages follow one rule: say what was expected, what was received (value and type), and what to do.
@@ -55,6 +56,7 @@ __all__ = [
     "TaskOutputError",
     "TaskTimeoutError",
     "UnsupportedTypeError",
+    "WaitTimeoutError",
 ]
 
 BUG_REPORT = "This is a bug in flyte_nb; please report it with the code that triggered it."
@@ -192,6 +194,10 @@ class RemoteUnauthenticatedError(RemoteError):
 
 class RemoteUnavailableError(RemoteError):
     """The server could not be reached, even after retries."""
+
+
+class WaitTimeoutError(FlyteNbError, TimeoutError):
+    """``RemoteExecution.wait(timeout=...)`` gave up before the execution finished; it keeps running."""
 
 
 class InternalError(FlyteNbError, AssertionError):

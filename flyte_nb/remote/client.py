@@ -170,7 +170,7 @@ class AdminClient:
         if stub is None:
             if self._channel is None:
                 self._channel = make_channel(self.config)
-            factory = {
+            factory: Callable[[grpc.Channel], Any] = {
                 "admin": admin_pb2_grpc.AdminServiceStub,
                 "dataproxy": dataproxy_pb2_grpc.DataProxyServiceStub,
                 "auth": auth_pb2_grpc.AuthMetadataServiceStub,
@@ -234,9 +234,15 @@ class AdminClient:
 
     def public_client_config(self) -> auth_pb2.PublicClientAuthConfigResponse:
         """``AuthMetadataService.GetPublicClientConfig`` (client id, header key, scopes…)."""
-        return self.call("auth", "GetPublicClientConfig", auth_pb2.PublicClientAuthConfigRequest(), read=True, anonymous=True)
+        response: auth_pb2.PublicClientAuthConfigResponse = self.call(
+            "auth", "GetPublicClientConfig", auth_pb2.PublicClientAuthConfigRequest(), read=True, anonymous=True
+        )
+        return response
 
     def oauth2_metadata(self) -> auth_pb2.OAuth2MetadataResponse:
         """``AuthMetadataService.GetOAuth2Metadata`` (token and device endpoints…)."""
-        return self.call("auth", "GetOAuth2Metadata", auth_pb2.OAuth2MetadataRequest(), read=True, anonymous=True)
+        response: auth_pb2.OAuth2MetadataResponse = self.call(
+            "auth", "GetOAuth2Metadata", auth_pb2.OAuth2MetadataRequest(), read=True, anonymous=True
+        )
+        return response
 

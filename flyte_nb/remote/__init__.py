@@ -1,0 +1,25 @@
+"""Submitting tasks to a Flyte cluster (FlyteAdmin over gRPC) and watching their executions.
+
+``Remote`` reads the configuration flytekit users already have (``FLYTE_*`` variables, flytectl's
+``~/.flyte/config.yaml``), uploads the task's code through the data proxy, registers the task and
+launches it; ``RemoteExecution`` follows the run and returns its outputs.
+"""
+
+from __future__ import annotations
+
+from flyte_nb.remote.auth import ClientCredentials, DeviceCode, DeviceFlow, ExternalCommand, StaticToken
+from flyte_nb.remote.config import RemoteConfig, load_config
+from flyte_nb.remote.executions import RemoteExecution
+from flyte_nb.remote.remote import Remote
+
+__all__ = [
+    "ClientCredentials",
+    "DeviceCode",
+    "DeviceFlow",
+    "ExternalCommand",
+    "Remote",
+    "RemoteConfig",
+    "RemoteExecution",
+    "StaticToken",
+    "load_config",
+]

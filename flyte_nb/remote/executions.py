@@ -1,0 +1,268 @@
+"""``RemoteExecution``: one run of a task on a Flyte cluster, watched from the notebook.
+
+Its state is FlyteAdmin's: ``phase`` asks the server, ``wait`` polls with backoff until a terminal phase
+(SUCCEEDED, FAILED, TIMED_OUT, ABORTED) and returns the task's native outputs, read from
+``GetExecutionData`` (``full_outputs``, else the signed outputs URL) with pickled and offloaded values
+downloaded through the data proxy. A failed run raises :class:`~flyte_nb.TaskExecutionError` carrying
+the container's own message (the task's traceback), code, kind and origin.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flyteidl.admin import execution_pb2
+from flyteidl.core import errors_pb2, identifier_pb2, literals_pb2
+from flyteidl.core import execution_pb2 as core_execution_pb2
+
+from flyte_nb.errors import FlyteNbError, RemoteError, TaskExecutionError, WaitTimeoutError
+
+if TYPE_CHECKING:
+    from flyte_nb.core.task import Task
+    from flyte_nb.remote.remote import Remote
+
+__all__ = ["TERMINAL_PHASES", "RemoteExecution"]
+
+Phase = core_execution_pb2.WorkflowExecution
+TERMINAL_PHASES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+_UNSET: Any = object()
+
+
+class RemoteExecution:
+    """A task execution on FlyteAdmin.
+
+    Attributes
+    ----------
+    id:
+        The ``WorkflowExecutionIdentifier`` (project, domain, name).
+    task:
+        The task that was submitted (used to decode outputs), or ``None`` for a re-attached execution.
+    """
+
+    def __init__(
+        self,
+        remote: Remote,
+        id: identifier_pb2.WorkflowExecutionIdentifier,
+        task: Task | None = None,
+        *,
+        max_poll_interval: float = 10.0,
+    ) -> None:
+        self.remote = remote
+        self.id = id
+        self.task = task
+        self.max_poll_interval = max_poll_interval
+        self._execution: execution_pb2.Execution | None = None
+        self._outputs: Any = _UNSET
+
+    # ---- identity --------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The execution name (unique within project and domain)."""
+        return self.id.name
+
+    @property
+    def url(self) -> str:
+        """The Flyte console page of this execution."""
+        return (
+            f"{self.remote.config.console_url}/console/projects/{self.id.project}/domains/{self.id.domain}"
+            f"/executions/{self.id.name}"
+        )
+
+    def __repr__(self) -> str:
+        phase = Phase.Phase.Name(self._execution.closure.phase) if self._execution is not None else "?"
+        return f"RemoteExecution({self.id.project}/{self.id.domain}/{self.id.name}, phase={phase}, url={self.url!r})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        phase = Phase.Phase.Name(self._execution.closure.phase) if self._execution is not None else "unknown"
+        return (
+            f"<div class='flyte-nb-remote-execution'>Flyte execution <a href='{html.escape(self.url)}' "
+            f"target='_blank'><code>{html.escape(self.name)}</code></a> — <b>{phase}</b></div>"
+        )
+
+    # ---- state -----------------------------------------------------------------------------------
+
+    def refresh(self) -> execution_pb2.Execution:
+        """Fetch the execution from FlyteAdmin (``GetExecution``) and return it."""
+        request = execution_pb2.WorkflowExecutionGetRequest(id=self.id)
+        self._execution = self.remote.client.call("admin", "GetExecution", request, read=True)
+        return self._execution
+
+    @property
+    def execution(self) -> execution_pb2.Execution:
+        """The last fetched ``admin.Execution`` (fetched now if never fetched)."""
+        return self._execution if self._execution is not None else self.refresh()
+
+    @property
+    def phase(self) -> str:
+        """The current phase name (``"QUEUED"``, ``"RUNNING"``, ``"SUCCEEDED"``…), asked from the server
+        unless already terminal."""
+        if self._execution is None or Phase.Phase.Name(self._execution.closure.phase) not in TERMINAL_PHASES:
+            self.refresh()
+        assert self._execution is not None
+        return str(Phase.Phase.Name(self._execution.closure.phase))
+
+    @property
+    def is_done(self) -> bool:
+        """True once the execution reached a terminal phase."""
+        return self.phase in TERMINAL_PHASES
+
+    # ---- waiting ---------------------------------------------------------------------------------
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        on_update: Callable[[RemoteExecution], None] | None = None,
+        *,
+        poll_interval: float = 0.25,
+    ) -> Any:
+        """Poll until the execution finishes and return its native outputs (as calling the task does).
+
+        Parameters
+        ----------
+        timeout:
+            Seconds to wait at most (``None``: no limit). When it passes, :class:`WaitTimeoutError` is
+            raised and the execution keeps running on the cluster; call ``wait`` again to keep waiting.
+        on_update:
+            Called with this execution after every poll (progress widgets read ``.phase``).
+        poll_interval:
+            The first delay between polls; it grows by half per poll up to ``max_poll_interval``.
+
+        Raises
+        ------
+        TaskExecutionError
+            The task failed (its traceback is in the message), timed out, or was aborted.
+        WaitTimeoutError
+            ``timeout`` passed first.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = poll_interval
+        while True:
+            phase = self.phase
+            if on_update is not None:
+                on_update(self)
+            if phase in TERMINAL_PHASES:
+                return self.outputs
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeoutError(
+                    f"Execution {self.name} is still {phase} after {timeout} s (wait(timeout={timeout})). It keeps "
+                    f"running on the cluster: call .wait() again, follow it at {self.url}, or .terminate() it."
+                )
+            pause = delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic()))
+            time.sleep(pause)
+            delay = min(self.max_poll_interval, delay * 1.5)
+
+    # ---- results ---------------------------------------------------------------------------------
+
+    @property
+    def outputs(self) -> Any:
+        """The native outputs of a SUCCEEDED execution (raises the task's error for a failed one)."""
+        if self._outputs is not _UNSET:
+            return self._outputs
+        phase = self.phase
+        if phase != "SUCCEEDED":
+            error = self.error
+            if error is not None:
+                raise error
+            raise RemoteError(
+                f"Execution {self.name} is {phase}: outputs exist once it has SUCCEEDED. Call .wait() first.",
+                code="FAILED_PRECONDITION",
+            )
+        literal_map = self._output_literals()
+        if self.task is None:
+            self._outputs = literal_map  # re-attached without the task: no Python types to decode with
+            return literal_map
+        from flyte_nb.core.execution import literal_map_to_outputs
+        from flyte_nb.remote.remote import python_interface
+
+        store = self.remote.store(self.id.project, self.id.domain)
+        self._outputs = literal_map_to_outputs(self.task.name, python_interface(self.task), literal_map, store)
+        return self._outputs
+
+    def _output_literals(self) -> literals_pb2.LiteralMap:
+        request = execution_pb2.WorkflowExecutionGetDataRequest(id=self.id)
+        data = self.remote.client.call("admin", "GetExecutionData", request, read=True)
+        if data.full_outputs.literals:
+            return data.full_outputs  # type: ignore[no-any-return]
+        literal_map = literals_pb2.LiteralMap()
+        if data.outputs.url and data.outputs.bytes > 0:
+            literal_map.ParseFromString(self.remote.uploader.get(data.outputs.url, what=f"the outputs of {self.name}"))
+            return literal_map
+        iface = self.task.python_interface if self.task is not None else None
+        expected = list(iface.outputs) if iface is not None else []
+        if expected:
+            raise RemoteError(
+                f"Execution {self.name} SUCCEEDED, but FlyteAdmin returned no outputs (expected {expected}): they are "
+                "larger than its remoteData.maxSizeInBytes and signed URLs are disabled. Return large values as "
+                "files or dataframes, or ask the admins to enable remoteData.signedUrls.",
+                code="NOT_FOUND",
+            )
+        return literal_map
+
+    @property
+    def error(self) -> TaskExecutionError | None:
+        """The task's failure as a :class:`TaskExecutionError`, or ``None`` unless FAILED/TIMED_OUT/ABORTED."""
+        phase = self.phase
+        closure = self.execution.closure
+        task_name = self.task.name if self.task is not None else self.execution.spec.launch_plan.name
+        if phase == "ABORTED":
+            cause = closure.abort_metadata.cause or closure.abort_cause or "no cause given"
+            return TaskExecutionError(
+                f"Execution {self.name} of task {task_name!r} was aborted ({cause}). Submit it again to rerun it.",
+                task_name=task_name,
+                code="ABORTED",
+                kind="NON_RECOVERABLE",
+                origin="USER",
+            )
+        if phase not in ("FAILED", "TIMED_OUT"):
+            return None
+        from flyte_nb.runtime.error_document import to_task_execution_error
+
+        container = self._container_error(closure.error)
+        err = to_task_execution_error(container, task_name=task_name, timeout=phase == "TIMED_OUT" or container.code == "Timeout")
+        err.args = (f"{err.args[0]} (execution {self.url})",)
+        return err
+
+    def _container_error(self, error: core_execution_pb2.ExecutionError) -> errors_pb2.ContainerError:
+        # error.pb holds the task's own ContainerError (with its recoverability); the closure only a summary.
+        if error.error_uri:
+            try:
+                document = errors_pb2.ErrorDocument.FromString(self.remote.uploader.download(error.error_uri))
+                if document.HasField("error"):
+                    return document.error
+            except (FlyteNbError, ValueError):
+                pass  # not readable through the data proxy: the closure's copy is enough
+        return errors_pb2.ContainerError(
+            code=error.code or "UNKNOWN",
+            message=error.message,
+            origin=error.kind,
+            kind=errors_pb2.ContainerError.NON_RECOVERABLE,
+        )
+
+    # ---- control ---------------------------------------------------------------------------------
+
+    def terminate(self, cause: str = "Terminated from a notebook") -> None:
+        """Ask FlyteAdmin to abort the execution (``TerminateExecution``); a finished one stays as it is.
+
+        Raises
+        ------
+        RemoteError
+            ``FAILED_PRECONDITION`` when the execution has already finished.
+        """
+        request = execution_pb2.ExecutionTerminateRequest(id=self.id, cause=cause)
+        try:
+            self.remote.client.call("admin", "TerminateExecution", request)
+        except RemoteError as exc:
+            if exc.code == "FAILED_PRECONDITION":
+                raise RemoteError(
+                    f"Execution {self.name} cannot be terminated: it already finished ({self.phase}). "
+                    f"FlyteAdmin said: {exc.details}",
+                    code=exc.code,
+                    details=exc.details,
+                ) from exc
+            raise
+        self.refresh()

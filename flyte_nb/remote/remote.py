@@ -1,0 +1,266 @@
+"""``Remote``: submit a task to FlyteAdmin from a notebook and get a :class:`RemoteExecution` back.
+
+``submit`` runs the sequence a cluster needs (PROTOCOL §4.2):
+
+1. the task's payload (the pickled notebook code, if its resolver ships one) is uploaded through the
+   data proxy under a content-addressed root, once per kernel for unchanged code;
+2. the template, serialized with the payload's ``native_url``, is registered with ``CreateTask`` under
+   its content-hash version (``ALREADY_EXISTS`` means it is already there, which is fine);
+3. every input, Python defaults included (a single-task execution has no defaults of its own), is
+   converted to a literal, pickled values uploaded through the data proxy;
+4. ``CreateExecution`` is sent with a name chosen once per submission, so a retry after a lost answer
+   finds the execution it created instead of starting a second one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from flyteidl.admin import execution_pb2, task_pb2
+from flyteidl.core import identifier_pb2
+
+from flyte_nb.errors import (
+    RemoteAlreadyExistsError,
+    RemoteError,
+    RemoteInvalidArgumentError,
+    RemoteNotFoundError,
+    RemoteUnavailableError,
+    TaskDefinitionError,
+)
+from flyte_nb.remote.auth import Authenticator, DeviceCode, authenticator_for
+from flyte_nb.remote.client import AdminClient
+from flyte_nb.remote.config import RemoteConfig, load_config
+from flyte_nb.remote.executions import RemoteExecution
+from flyte_nb.remote.http import HttpSettings
+from flyte_nb.remote.upload import DataProxyStore, Uploader
+
+if TYPE_CHECKING:
+    from flyte_nb.core.interface import PythonInterface
+    from flyte_nb.core.settings import ImageConfig, SerializationSettings
+    from flyte_nb.core.task import Task
+
+__all__ = ["Remote", "execution_name", "python_interface"]
+
+
+def python_interface(task: Task) -> PythonInterface:
+    """The task's Python interface; tasks without one (raw containers) cannot be run from Python."""
+    iface = task.python_interface
+    if iface is None:
+        raise TaskDefinitionError(
+            f"Task {task.name!r} ({type(task).__name__}) has no Python interface, so its inputs and outputs "
+            "cannot be converted here. Submit a Python task (@fnb.task / %%flyte_task) instead."
+        )
+    return iface
+
+
+def execution_name(task_name: str) -> str:
+    """A fresh, valid execution name: ``<task slug>-<16 random hex>`` (``^[a-z][a-z\\-0-9]*$``, ≤ 63)."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", task_name.rsplit(".", 1)[-1].lower()).strip("-")
+    if not slug or not slug[0].isalpha():
+        slug = f"f{slug}"
+    return f"{slug[:40].rstrip('-')}-{secrets.token_hex(8)}"
+
+
+class Remote:
+    """A FlyteAdmin client for notebooks.
+
+    Parameters
+    ----------
+    endpoint:
+        ``host:port`` of FlyteAdmin's gRPC endpoint (``dns:///`` prefixes are accepted). Default:
+        ``$FLYTE_PLATFORM_URL``, then the config file's ``admin.endpoint``.
+    project, domain:
+        Where tasks are registered and run (default: the config's, else ``flytesnacks``/``development``).
+    insecure:
+        Plaintext gRPC (local sandboxes). Default: ``$FLYTE_PLATFORM_INSECURE`` / ``admin.insecure``.
+    config_file:
+        A flytectl YAML or flytekit INI file to read instead of the default search.
+    auth:
+        An :class:`~flyte_nb.remote.auth.Authenticator` (e.g. ``StaticToken("…")``) instead of the one
+        the configuration describes.
+    image:
+        The container image (or :class:`~flyte_nb.ImageConfig`) tasks are compiled against; it must hold
+        flyte_nb and the kernel's Python minor version. Default: ``$FLYTE_NB_IMAGE`` or flyte_nb's image.
+    env:
+        Environment variables added to every submitted task's container.
+    device_prompt:
+        Shows a device-flow login (link and code); the notebook extension passes one that renders it.
+    client:
+        A ready :class:`AdminClient` (tests inject one with fake stubs).
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        project: str | None = None,
+        domain: str | None = None,
+        insecure: bool | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        *,
+        auth: Authenticator | None = None,
+        image: str | ImageConfig | None = None,
+        env: Mapping[str, str] | None = None,
+        device_prompt: Callable[[DeviceCode], None] | None = None,
+        client: AdminClient | None = None,
+    ) -> None:
+        self.config: RemoteConfig = client.config if client is not None else load_config(
+            endpoint, project, domain, insecure, config_file
+        )
+        if client is None:
+            client = AdminClient(self.config, authenticator=auth or authenticator_for(self.config, prompt=device_prompt))
+        self.client = client
+        self.image = image
+        self.env = dict(env or {})
+        self.uploader = Uploader(client, HttpSettings.from_config(self.config))
+        self._uploaded: dict[tuple[str, str, str], str] = {}  # (project, domain, sha256) -> native_url
+
+    @property
+    def project(self) -> str:
+        return self.config.project
+
+    @property
+    def domain(self) -> str:
+        return self.config.domain
+
+    def __repr__(self) -> str:
+        return f"Remote(endpoint={self.config.endpoint!r}, project={self.project!r}, domain={self.domain!r})"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(
+            "A Remote holds a network channel and credentials and cannot be pickled (a task that captures one "
+            "by accident would ship them). Create the Remote inside the code that needs it instead."
+        )
+
+    def close(self) -> None:
+        """Close the gRPC channel."""
+        self.client.close()
+
+    def store(self, project: str, domain: str) -> DataProxyStore:
+        """The raw-data store that moves pickled values through this server's data proxy."""
+        return DataProxyStore(self.uploader, project, domain)
+
+    # ---- registration ----------------------------------------------------------------------------
+
+    def upload_payload(self, task: Task) -> str | None:
+        """Upload the task's payload (if its resolver ships one) and return its ``native_url``."""
+        resolver = getattr(task, "task_resolver", None)
+        payload = resolver.payload(task) if resolver is not None else None
+        if payload is None:
+            return None
+        key = (self.project, self.domain, payload.sha256)
+        if key not in self._uploaded:
+            # The root is the content's hash, so an unchanged payload keeps its URL, and with it the
+            # template and the task version.
+            self._uploaded[key] = self.uploader.upload(
+                self.project, self.domain, payload.data, filename=payload.filename, filename_root=payload.sha256[:32]
+            )
+        return self._uploaded[key]
+
+    def settings(self, payload_uri: str | None = None) -> SerializationSettings:
+        """The serialization settings tasks are compiled with for this server."""
+        from flyte_nb.core.settings import SerializationSettings
+
+        return SerializationSettings(
+            project=self.project, domain=self.domain, image=self.image, env=self.env or None, payload_uri=payload_uri
+        )
+
+    def register(self, task: Task) -> identifier_pb2.Identifier:
+        """Upload the payload and register the task (idempotently); return the task's identifier.
+
+        Raises
+        ------
+        RemoteInvalidArgumentError
+            The server rejected the template, or this version already exists with a different template.
+        """
+        from flyte_nb.core.serialize import task_spec
+
+        spec = task_spec(task, self.settings(self.upload_payload(task)))
+        tid = spec.template.id
+        try:
+            self.client.call("admin", "CreateTask", task_pb2.TaskCreateRequest(id=tid, spec=spec))
+        except RemoteAlreadyExistsError:
+            pass  # identical template already registered: registration is idempotent
+        except RemoteInvalidArgumentError as exc:
+            if "different structure" in exc.details:
+                raise RemoteInvalidArgumentError(
+                    f"Task {tid.name!r} version {tid.version} already exists on {self.config.endpoint} with a "
+                    "different template, so this one cannot be registered under that version. Give it a new "
+                    f"version (SerializationSettings(version=...)) or change the task. FlyteAdmin said: {exc.details}",
+                    code=exc.code,
+                    details=exc.details,
+                ) from exc
+            raise
+        return tid
+
+    # ---- execution -------------------------------------------------------------------------------
+
+    def _inputs(self, task: Task, inputs: Mapping[str, Any]) -> Any:
+        from flyte_nb.core.execution import check_input_names, inputs_to_literal_map
+
+        iface = python_interface(task)
+        check_input_names(task.name, iface.inputs, iface.defaults, list(inputs))
+        # A single-task execution has no defaults (admin's launch plan requires every input), so the
+        # Python defaults are sent explicitly, as the task would use them when called.
+        values = {**{k: v for k, v in iface.defaults.items() if k in iface.inputs}, **inputs}
+        return inputs_to_literal_map(task.name, iface.inputs, values, self.store(self.project, self.domain))
+
+    def submit(self, task: Task, **inputs: Any) -> RemoteExecution:
+        """Register ``task`` and launch it with ``inputs``; return the running :class:`RemoteExecution`.
+
+        Raises
+        ------
+        TaskInputError
+            Unknown or missing inputs, or a value that does not fit its type (before anything is sent).
+        RemoteError
+            The server refused (the subclass says why; the message keeps the server's own words).
+        """
+        literal_map = self._inputs(task, inputs)
+        tid = self.register(task)
+        eid = identifier_pb2.WorkflowExecutionIdentifier(project=self.project, domain=self.domain, name=execution_name(task.name))
+        request = execution_pb2.ExecutionCreateRequest(
+            project=self.project,
+            domain=self.domain,
+            name=eid.name,
+            spec=execution_pb2.ExecutionSpec(
+                launch_plan=tid, metadata=execution_pb2.ExecutionMetadata(mode=execution_pb2.ExecutionMetadata.MANUAL)
+            ),
+            inputs=literal_map,
+        )
+        try:
+            self.client.call("admin", "CreateExecution", request)
+        except RemoteAlreadyExistsError:
+            self._claim(eid, tid)  # a retried call whose first answer was lost
+        except RemoteUnavailableError:
+            # The call may have been handled with its answer lost; the name tells us.
+            if not self._claim(eid, tid, missing_ok=True):
+                raise
+        return RemoteExecution(self, eid, task)
+
+    def _claim(self, eid: identifier_pb2.WorkflowExecutionIdentifier, tid: identifier_pb2.Identifier, *, missing_ok: bool = False) -> bool:
+        """True when execution ``eid`` exists and runs ``tid`` (it is the one this submission created)."""
+        try:
+            existing = self.client.call("admin", "GetExecution", execution_pb2.WorkflowExecutionGetRequest(id=eid), read=True)
+        except RemoteNotFoundError:
+            if missing_ok:
+                return False
+            raise
+        if existing.spec.launch_plan != tid:
+            raise RemoteError(
+                f"Execution name {eid.name} is already used by a run of {existing.spec.launch_plan.name} "
+                f"version {existing.spec.launch_plan.version}, not of {tid.name} version {tid.version}. "
+                "Submit again (a new name is drawn each time).",
+                code="ALREADY_EXISTS",
+            )
+        return True
+
+    def execution(self, name: str, task: Task | None = None) -> RemoteExecution:
+        """Re-attach to an execution by name (outputs are decoded with ``task``'s types when given)."""
+        eid = identifier_pb2.WorkflowExecutionIdentifier(project=self.project, domain=self.domain, name=name)
+        execution = RemoteExecution(self, eid, task)
+        execution.refresh()
+        return execution
+
