@@ -163,8 +163,6 @@ def outputs_to_literal_map(
             )
         return literals_pb2.LiteralMap()
     values = _split_outputs(task_name, iface, names, rval)
-    from flyte_nb.core.interface import describe_type
-
 
     def encode(var: str, value: Any) -> literals_pb2.Literal:
         t = iface.outputs[var]
@@ -173,10 +171,7 @@ def outputs_to_literal_map(
         except (TaskInputError, TaskOutputError):
             raise
         except (TypeError, ValueError) as exc:
-            raise TaskOutputError(
-                f"Task '{task_name}' output '{var}': expected {describe_type(t)}, got {_show(value)} "
-                f"({exc}). Return a {describe_type(t)} value, or change the return annotation."
-            ) from exc
+            raise TaskOutputError(f"Task '{task_name}' output '{var}': {exc}") from exc
 
     lm = literals_pb2.LiteralMap()
     for var, value in zip(names, values, strict=True):

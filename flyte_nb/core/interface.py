@@ -133,44 +133,61 @@ def _type_hints(fn: Callable[..., Any], fn_name: str) -> dict[str, Any]:
     try:
         return typing.get_type_hints(fn, include_extras=True)
     except Exception as exc:  # a NameError from a forward reference, a bad string annotation…
+        hints = _hints_with_tuple_return(fn)
+        if hints is not None:
+            return hints
         raise TaskDefinitionError(
             f"Task '{fn_name}': its annotations cannot be evaluated ({type(exc).__name__}: {exc}). "
             "Define every type the signature names before the function, or quote none of them."
         ) from exc
 
 
+def _hints_with_tuple_return(fn: Callable[..., Any]) -> dict[str, Any] | None:
+    """Hints for ``-> (A, B)`` written under ``from __future__ import annotations``.
+
+    ``get_type_hints`` refuses a string that evaluates to a tuple of types; flytekit accepts the bare
+    tuple when it is not a string, so accept it as a string too.
+    """
+    import types
+
+    annotations = dict(getattr(fn, "__annotations__", {}))
+    ret = annotations.pop("return", None)
+    fn_globals = getattr(fn, "__globals__", None)
+    if not isinstance(ret, str) or fn_globals is None:
+        return None
+    try:
+        value = eval(ret, dict(fn_globals))  # the function's own annotation, in its own module
+        rest = typing.get_type_hints(
+            types.SimpleNamespace(__annotations__=annotations, __globals__=fn_globals), include_extras=True
+        )
+    except Exception:
+        return None
+    if not isinstance(value, tuple):
+        return None
+    return {**rest, "return": value}
+
+
 def _pickle_reason(t: Any) -> str | None:
     """Why ``t`` travels as a pickle, or ``None`` when it has a native Flyte type."""
-    is_pickled = getattr(TypeEngine, "is_pickled", None)
-    if is_pickled is None:  # type engine without the query: decide from the literal type
-        lt = TypeEngine.to_literal_type(t)
-        pickled = lt.HasField("blob") and lt.blob.format == "PythonPickle"
-    else:
-        pickled = bool(is_pickled(t))
-    if not pickled:
+    if not TypeEngine.is_pickled(t):
         return None
     if t is Any:
-        return "typing.Any"
-    return f"no Flyte type for {describe_type(t)}; travels as a Python pickle"
+        return "typing.Any: travels as a Python pickle"
+    return f"{describe_type(t)}: no Flyte type for it, so it travels as a Python pickle"
 
 
 def describe_type(t: Any) -> str:
     """A short human name of the Flyte type of ``t`` (``int``, ``list[int]``, ``pickle (Model)``…)."""
-    describe = getattr(TypeEngine, "describe", None)
-    if describe is not None:
-        try:
-            return str(describe(t))
-        except Exception:  # a description must never break a view or an error message
-            pass
-    return getattr(t, "__name__", None) or repr(t)
+    try:
+        return TypeEngine.describe(t)
+    except Exception:  # a description must never break a view or an error message
+        return getattr(t, "__name__", None) or repr(t)
 
 
 def _check_type(fn_name: str, role: str, var: str, t: Any) -> None:
     """Make the type engine accept ``t`` now, so a bad annotation fails at definition."""
     try:
-        validate = getattr(TypeEngine, "validate_annotation", None)
-        if validate is not None:
-            validate(t)
+        TypeEngine.validate_annotation(t)
         TypeEngine.to_literal_type(t)
     except FlyteTypeError as exc:
         raise type(exc)(f"Task '{fn_name}' {role} '{var}': {exc}") from exc
