@@ -1,0 +1,404 @@
+"""The ``%%flyte_task``, ``%flyte_tasks`` and ``%flyte_remote`` magics.
+
+All kernel state lives on the :class:`FlyteMagics` instance the extension registers (see
+:func:`flyte_nb.notebook.extension.current_magics`): the tasks defined in this kernel, the default remote,
+the shared result cache, and the run history. The core (task definition, serialization) is imported on
+first use, so ``%load_ext flyte_nb`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from IPython.core import magic_arguments as _ma
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from flyte_nb.notebook.magic_options import VarSpec, eval_type, parse_var_specs, task_keywords
+
+__all__ = ["FlyteMagics", "TaskRecord"]
+
+
+
+
+# IPython's magic_arguments module has no annotations; these typed wrappers keep mypy strict here.
+def magic_arguments() -> Callable[[Callable[..., Any]], Any]:
+    return cast(Callable[[Callable[..., Any]], Any], _ma.magic_arguments())  # type: ignore[no-untyped-call]
+
+
+def argument(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+    return cast(Callable[[Callable[..., Any]], Any], _ma.argument(*args, **kwargs))  # type: ignore[no-untyped-call]
+
+
+def parse_argstring(magic_func: Any, argstring: str) -> Any:
+    return _ma.parse_argstring(magic_func, argstring)  # type: ignore[no-untyped-call]
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+@dataclass
+class TaskRecord:
+    """A task defined in this kernel by ``%%flyte_task``.
+
+    Attributes
+    ----------
+    task:
+        The task object (also bound in the notebook namespace under its function name).
+    cell:
+        The cell that defined it last, ``"In[N]"``.
+    kind:
+        ``"function"`` or ``"cell body"``.
+    """
+
+    task: Any
+    cell: str
+    kind: str
+
+
+@magics_class
+class FlyteMagics(Magics):
+    """The flyte_nb magics and the kernel state they keep.
+
+    Attributes
+    ----------
+    tasks:
+        Task name → :class:`TaskRecord` for every task ``%%flyte_task`` defined in this kernel.
+    remote_config:
+        The keywords of the last ``%flyte_remote`` (endpoint, project, domain, insecure).
+    history:
+        Runs started from the notebook (appended by the widgets' executor), oldest first.
+    """
+
+    def __init__(self, shell: Any = None) -> None:
+        super().__init__(shell)
+        self.tasks: dict[str, TaskRecord] = {}
+        self.remote_config: dict[str, Any] = {}
+        self.history: list[Any] = []
+        self._remote: Any = None
+        self._cache: Any = None
+
+    # ---- state ---------------------------------------------------------------------------------------
+
+    @property
+    def _ip(self) -> Any:
+        """The shell (always set: the extension registers the magics on one)."""
+        return self.shell
+
+    @property
+    def cache(self) -> Any:
+        """The kernel-wide result cache every ``%%flyte_task`` task shares (``task.local_cache``)."""
+        if self._cache is None:
+            from flyte_nb.core.execution import LocalCache
+
+            self._cache = LocalCache()
+        return self._cache
+
+    @property
+    def remote(self) -> Any:
+        """The default :class:`flyte_nb.Remote` set with ``%flyte_remote``, or ``None``."""
+        if self._remote is None and self.remote_config:
+            remote_class = _remote_class()
+            if remote_class is not None:
+                self._remote = remote_class(**self.remote_config)
+        return self._remote
+
+    @remote.setter
+    def remote(self, value: Any) -> None:
+        self._remote = value
+
+    # ---- %%flyte_task ----------------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("task_name", nargs="?", metavar="NAME",
+              help="Cell-body task: the task name (the cell body becomes the task). For a cell with "
+                   "several functions, the same as --name.")
+    @argument("--name", help="Which function of the cell becomes the task (needed when it defines several).")
+    @argument("--inputs", nargs="*", metavar="VAR[:TYPE]",
+              help="Cell-body task inputs, read from the notebook namespace when the task is called. A "
+                   "missing TYPE is inferred from the current value.")
+    @argument("--outputs", nargs="*", metavar="VAR[:TYPE]",
+              help="Cell-body task outputs, assigned back into the notebook namespace after a call.")
+    @argument("--cache", action="store_true", help="Cache results (Flyte discoverable; memoised in the kernel).")
+    @argument("--cache-version", help="Cache version (implies --cache); change it to invalidate the cache.")
+    @argument("--cache-serialize", action="store_true",
+              help="Run identical cached executions one at a time (implies --cache).")
+    @argument("--retries", type=int, default=0, help="Retries on recoverable failures (default 0).")
+    @argument("--timeout", help="Timeout: seconds, or a duration such as 30s, 10m, 1h, 1h30m.")
+    @argument("--image", help="Container image reference for the task.")
+    @argument("--requests", metavar="cpu=1,mem=2Gi", help="Resource requests: cpu, mem, gpu, ephemeral_storage.")
+    @argument("--limits", metavar="cpu=2,mem=4Gi", help="Resource limits: cpu, mem, gpu, ephemeral_storage.")
+    @argument("--accelerator", help="GPU type, e.g. nvidia-tesla-t4.")
+    @argument("--env", action="append", metavar="KEY=VALUE",
+              help="Environment variable of the task's container (repeat for several).")
+    @argument("--pickle-untyped", action="store_true",
+              help="Accept unannotated inputs/outputs; their values travel as Python pickles.")
+    @argument("--dynamic", action="store_true", help="Make a dynamic task (its body builds a workflow).")
+    @argument("--interruptible", action="store_true", help="Allow the task to run on spot/preemptible nodes.")
+    @argument("--deprecated", metavar="MSG", help="Mark the task deprecated with this message.")
+    @argument("--no-widget", action="store_true", help="Do not display the task after defining it.")
+    @cell_magic
+    def flyte_task(self, line: str, cell: str) -> None:
+        """Turn the function this cell defines into a Flyte task.
+
+        The cell runs in the notebook namespace. If it defines one function, that function becomes a
+        ``PythonFunctionTask`` under the same name; with several, ``--name`` picks one (the others stay
+        plain functions). Re-running the cell redefines the task. Options mirror ``@task`` keywords::
+
+            %%flyte_task --cache --retries 2 --requests cpu=1,mem=2Gi
+            def train(n: int) -> float:
+                ...
+
+        With no function in the cell, the cell body itself becomes the task: its inputs are read from
+        the notebook when it is called, and its outputs are assigned back::
+
+            %%flyte_task total --inputs xs:list[int] --outputs s:int
+            s = sum(xs)
+
+        Then ``total()`` runs it (``s`` is set), and ``total(xs=[1, 2])`` passes inputs explicitly.
+        """
+        args = parse_argstring(self.flyte_task, line)
+        keywords = task_keywords(args)
+        if args.name and args.task_name and args.name != args.task_name:
+            raise UsageError(
+                f"Two names given: NAME {args.task_name!r} and --name {args.name!r}. Give only one."
+            )
+        source = self._ip.transform_cell(cell)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as exc:
+            raise UsageError(_syntax_message(exc)) from None
+        functions = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        pick = args.name or args.task_name
+        if functions:
+            if args.inputs is not None or args.outputs is not None:
+                raise UsageError(
+                    f"--inputs/--outputs describe a cell-body task, but this cell defines {_names(functions)}; "
+                    "the function's signature is the interface. Remove --inputs/--outputs."
+                )
+            task = self._function_task(cell, functions, pick, args, keywords)
+            kind = "function"
+        else:
+            if not pick:
+                raise UsageError(
+                    "This cell defines no function. Put the task in a def, or make the cell body a task "
+                    "by naming it: %%flyte_task NAME --inputs a b --outputs c"
+                )
+            task = self._cell_body_task(cell, tree, pick, args, keywords)
+            kind = "cell body"
+        task.local_cache = self.cache
+        python_name = task.task_function.__name__
+        self._ip.user_ns[python_name] = task
+        self.tasks[task.name] = TaskRecord(task, f"In[{self._ip.execution_count}]", kind)
+        if not args.no_widget:
+            from IPython.display import display
+
+            cast(Any, display)(task)
+
+    def _function_task(
+        self, cell: str, functions: list[str], pick: str | None, args: Any, keywords: dict[str, Any]
+    ) -> Any:
+        if pick and pick not in functions:
+            raise UsageError(
+                f"--name {pick!r} is not defined in this cell (it defines {_names(functions)}). "
+                "Use one of those names."
+            )
+        if not pick and len(set(functions)) > 1:
+            raise UsageError(
+                f"This cell defines several functions ({_names(functions)}). Pick the task with --name, "
+                f"e.g. %%flyte_task --name {functions[-1]}"
+            )
+        target = pick or functions[0]
+        result = self._ip.run_cell(cell, store_history=False)
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            raise UsageError(
+                f"The cell raised {type(error).__name__} (shown above), so {target!r} is not a task. "
+                "Fix the error and run the cell again."
+            )
+        fn = self._ip.user_ns.get(target)
+        from flyte_nb.core.task import Task
+
+        if isinstance(fn, Task):
+            raise UsageError(
+                f"{target!r} is already a task (decorated with @task or @dynamic in the cell). Remove the "
+                "decorator or the %%flyte_task line: one of them is enough."
+            )
+        if not isinstance(fn, types.FunctionType):
+            raise UsageError(
+                f"After running the cell, {target!r} is a {type(fn).__name__}, not the function the cell "
+                "defines (a later line rebinds it?). Keep the def as the last binding of that name."
+            )
+        from flyte_nb.core.decorators import dynamic, task
+
+        decorator = dynamic if args.dynamic else task
+        try:
+            return decorator(**keywords)(fn)
+        except (ValueError, TypeError) as exc:  # TaskDefinitionError, FlyteTypeError…
+            raise UsageError(_one_line(exc)) from None
+
+    def _cell_body_task(self, cell: str, tree: ast.Module, name: str, args: Any, keywords: dict[str, Any]) -> Any:
+        from flyte_nb.notebook import magic_cell
+
+        if not name.isidentifier():
+            raise UsageError(f"Task name {name!r} must be a Python identifier (e.g. prepare_data).")
+        inputs = parse_var_specs("--inputs", args.inputs)
+        outputs = parse_var_specs("--outputs", args.outputs)
+        assigned = magic_cell.assigned_names(tree.body)
+        missing = [o.name for o in outputs if o.name not in assigned]
+        if missing:
+            raise UsageError(
+                f"--outputs {' '.join(missing)}: the cell body never assigns {_names(missing)}. Assign "
+                "it in the cell, or remove it from --outputs."
+            )
+        pickle_untyped = bool(args.pickle_untyped)
+        annotations = {s.name: self._var_type("--inputs", s, pickle_untyped) for s in inputs}
+        if outputs:
+            fields = [(s.name, self._var_type("--outputs", s, pickle_untyped)) for s in outputs]
+            annotations["return"] = magic_cell.output_type(name, fields)
+        compiler = self._ip.compile
+        filename = compiler.cache(cell, self._ip.execution_count, raw_code=cell)
+        fn = magic_cell.build_function(
+            name, tree, [s.name for s in inputs], [s.name for s in outputs], filename,
+            self._ip.user_ns, getattr(compiler, "flags", 0),
+        )
+        fn.__annotations__ = annotations
+        return _construct(magic_cell.CellBodyTask, fn, args, keywords)
+
+    def _var_type(self, option: str, spec: VarSpec, pickle_untyped: bool) -> Any:
+        if spec.type_expr is not None:
+            return eval_type(option, spec, self._ip.user_ns)
+        from typing import Any as AnyType
+
+        from flyte_nb.notebook.magic_cell import infer_type
+
+        ns = self._ip.user_ns
+        inferred = infer_type(ns[spec.name]) if spec.name in ns else None
+        if inferred is not None and _typable(inferred):
+            return inferred
+        if pickle_untyped:
+            return AnyType
+        if spec.name in ns:
+            raise UsageError(
+                f"{option} {spec.name}: cannot infer a Flyte type from its current value "
+                f"({type(ns[spec.name]).__name__}). Write {spec.name}:TYPE, or pass --pickle-untyped to send "
+                "it as a pickle."
+            )
+        raise UsageError(
+            f"{option} {spec.name}: no type given, and {spec.name} is not defined yet to infer one from. "
+            f"Write {spec.name}:TYPE (e.g. {spec.name}:int), define {spec.name} first, or pass --pickle-untyped."
+        )
+
+    # ---- %flyte_tasks -------------------------------------------------------------------------------
+
+    @line_magic
+    def flyte_tasks(self, line: str = "") -> None:
+        """List the tasks defined in this kernel with %%flyte_task: name, kind, version, defining cell."""
+        if line.strip():
+            raise UsageError(f"%flyte_tasks takes no arguments, got {line.strip()!r}.")
+        if not self.tasks:
+            print("No tasks defined yet. Define one with %%flyte_task on top of a cell with a function.")
+            return
+        from flyte_nb.core.serialize import serialize_task
+
+        rows = [("name", "kind", "version", "defined in")]
+        for name, record in self.tasks.items():
+            try:
+                version = serialize_task(record.task).id.version
+            except Exception as exc:  # an unpicklable global: show why instead of a version
+                version = f"(cannot serialize: {type(exc).__name__})"
+            rows.append((name, record.kind, version, record.cell))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for row in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+    # ---- %flyte_remote ------------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("endpoint", nargs="?", help="FlyteAdmin endpoint, e.g. localhost:30080 or dns:///flyte.example.com.")
+    @argument("--project", help="Project to register and run in.")
+    @argument("--domain", help="Domain to register and run in (e.g. development).")
+    @argument("--insecure", action="store_true", help="Connect without TLS.")
+    @line_magic
+    def flyte_remote(self, line: str = "") -> None:
+        """Show or set the Flyte cluster that "run on cluster" uses in this kernel.
+
+        Without arguments, shows the current setting. Unset values come from the environment and
+        ``~/.flyte/config.yaml`` (see :class:`flyte_nb.Remote`).
+        """
+        args = parse_argstring(self.flyte_remote, line)
+        if line.strip():
+            config = {"endpoint": args.endpoint, "project": args.project, "domain": args.domain,
+                      "insecure": True if args.insecure else None}
+            self.remote_config = {k: v for k, v in config.items() if v is not None}
+            self._remote = None
+            try:
+                remote = self.remote
+            except (ValueError, OSError) as exc:  # ConfigError, RemoteError
+                raise UsageError(_one_line(exc)) from None
+            if remote is None:
+                print("Remote settings stored; they apply once flyte_nb.remote is available.")
+        print(self._describe_remote())
+
+    def _describe_remote(self) -> str:
+        if not self.remote_config and self._remote is None:
+            return "No remote set in this kernel (%flyte_remote ENDPOINT --project P --domain D sets one)."
+        if self._remote is not None:
+            return f"Remote: {self._remote!r}"
+        return "Remote settings: " + ", ".join(f"{k}={v}" for k, v in self.remote_config.items())
+
+
+def _remote_class() -> Any:
+    try:
+        from flyte_nb.remote import Remote
+    except ImportError:
+        return None
+    return Remote
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(dict.fromkeys(names))
+
+
+def _syntax_message(exc: SyntaxError) -> str:
+    text = (exc.text or "").strip()
+    where = f"line {exc.lineno} of the cell" if exc.lineno else "the cell"
+    return f"{type(exc).__name__} in {where}: {exc.msg}" + (f": {text}" if text else "")
+
+
+def _typable(t: Any) -> bool:
+    from flyte_nb.core.types import TypeEngine
+
+    try:
+        TypeEngine.validate_annotation(t)
+        TypeEngine.to_literal_type(t)
+    except Exception:
+        return False
+    return not TypeEngine.is_pickled(t)
+
+
+def _construct(cls: type, fn: Any, args: Any, keywords: dict[str, Any]) -> Any:
+    """A task of class ``cls`` from ``%%flyte_task`` keywords (what ``@task`` does for plain tasks)."""
+    from flyte_nb.core.function_task import PythonFunctionTask
+    from flyte_nb.core.settings import TaskMetadata
+
+    kw = dict(keywords)
+    mode = PythonFunctionTask.ExecutionBehavior.DYNAMIC if args.dynamic else (
+        PythonFunctionTask.ExecutionBehavior.DEFAULT
+    )
+    try:
+        metadata = TaskMetadata(
+            cache=kw.pop("cache"), cache_version=kw.pop("cache_version"),
+            cache_serialize=kw.pop("cache_serialize"), retries=kw.pop("retries"),
+            interruptible=kw.pop("interruptible", None), deprecated=kw.pop("deprecated", ""),
+            timeout=kw.pop("timeout", None),
+        )
+        pickle_untyped = kw.pop("pickle_untyped")
+        return cls(None, fn, execution_mode=mode, pickle_untyped=pickle_untyped, metadata=metadata, **kw)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(_one_line(exc)) from None

@@ -1,0 +1,147 @@
+"""Parsing ``%%flyte_task`` option values into ``@task`` keywords (each misuse: a one-line ``UsageError``)."""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.core.error import UsageError
+
+__all__ = ["VarSpec", "parse_env", "parse_resources", "parse_timeout", "parse_var_specs", "task_keywords"]
+
+_TIMEOUT = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
+_RESOURCE_KEYS = {
+    "cpu": "cpu",
+    "mem": "mem",
+    "memory": "mem",
+    "gpu": "gpu",
+    "ephemeral_storage": "ephemeral_storage",
+    "ephemeral-storage": "ephemeral_storage",
+    "storage": "ephemeral_storage",
+}
+
+
+def parse_timeout(text: str) -> datetime.timedelta:
+    """``"600"`` (seconds), ``"10m"``, ``"1h"``, ``"30s"``, ``"1h30m"`` → ``timedelta``."""
+    value = text.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        match = _TIMEOUT.fullmatch(value)
+        if not value or match is None:
+            raise UsageError(
+                f"--timeout: expected seconds or a duration like 10m, 1h, 30s or 1h30m, got {text!r}."
+            ) from None
+        hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
+        seconds = hours * 3600 + minutes * 60 + secs
+    if seconds <= 0:
+        raise UsageError(f"--timeout: expected a positive duration, got {text!r}. Use e.g. --timeout 10m.")
+    return datetime.timedelta(seconds=seconds)
+
+
+def parse_resources(option: str, text: str) -> Any:
+    """``"cpu=1,mem=2Gi"`` → ``Resources(cpu="1", mem="2Gi")``."""
+    from flyte_nb.core.function_task import parse_quantity
+    from flyte_nb.core.settings import Resources
+
+    values: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        field = _RESOURCE_KEYS.get(key.strip().lower())
+        if not sep or field is None or not value.strip():
+            raise UsageError(
+                f"{option}: expected KEY=VALUE pairs with KEY in cpu, mem, gpu, ephemeral_storage "
+                f"(e.g. {option} cpu=1,mem=2Gi), got {part!r}."
+            )
+        try:
+            parse_quantity(value.strip())
+        except ValueError:
+            raise UsageError(
+                f"{option} {key.strip()}: expected a Kubernetes quantity such as 500m, 2, 4Gi, got {value.strip()!r}."
+            ) from None
+        values[field] = value.strip()
+    if not values:
+        raise UsageError(f"{option}: expected e.g. {option} cpu=1,mem=2Gi, got {text!r}.")
+    return Resources(**values)
+
+
+def parse_env(items: Sequence[str] | None) -> dict[str, str]:
+    """``["A=1", "B=x"]`` → ``{"A": "1", "B": "x"}``."""
+    env: dict[str, str] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--env: expected KEY=VALUE, got {item!r}. Repeat --env for each variable.")
+        env[key] = value
+    return env
+
+
+@dataclass(frozen=True)
+class VarSpec:
+    """One ``--inputs``/``--outputs`` entry: ``a:int`` (name and type expression) or just ``a``."""
+
+    name: str
+    type_expr: str | None
+
+
+def parse_var_specs(option: str, items: Sequence[str] | None) -> list[VarSpec]:
+    """``["a:int", "b", "c:list[int]"]`` → specs (names must be identifiers, each given once)."""
+    specs: list[VarSpec] = []
+    for item in items or ():
+        name, sep, type_expr = item.partition(":")
+        name = name.strip()
+        if not name.isidentifier() or (sep and not type_expr.strip()):
+            raise UsageError(
+                f"{option}: expected NAME or NAME:TYPE (e.g. {option} a:int b), got {item!r}."
+            )
+        if any(s.name == name for s in specs):
+            raise UsageError(f"{option}: {name!r} is listed twice. List each variable once.")
+        specs.append(VarSpec(name, type_expr.strip() or None))
+    return specs
+
+
+def eval_type(option: str, spec: VarSpec, namespace: Mapping[str, Any]) -> Any:
+    """Evaluate ``spec.type_expr`` in the notebook namespace (``int``, ``list[int]``, ``pd.DataFrame``…)."""
+    assert spec.type_expr is not None
+    try:
+        ast.parse(spec.type_expr, mode="eval")
+        return eval(spec.type_expr, dict(namespace))
+    except Exception as exc:
+        raise UsageError(
+            f"{option} {spec.name}: the type {spec.type_expr!r} cannot be evaluated in the notebook "
+            f"({type(exc).__name__}: {exc}). Import or define the type first, e.g. {spec.name}:int."
+        ) from None
+
+
+def task_keywords(args: Any) -> dict[str, Any]:
+    """``@task`` keywords from parsed ``%%flyte_task`` options."""
+    kw: dict[str, Any] = {
+        "cache": bool(args.cache or args.cache_version or args.cache_serialize),
+        "cache_version": args.cache_version or "",
+        "cache_serialize": bool(args.cache_serialize),
+        "retries": args.retries,
+        "pickle_untyped": bool(args.pickle_untyped),
+    }
+    if args.retries < 0:
+        raise UsageError(f"--retries: expected a non-negative number, got {args.retries}.")
+    if args.timeout is not None:
+        kw["timeout"] = parse_timeout(args.timeout)
+    if args.image:
+        kw["container_image"] = args.image
+    if args.requests:
+        kw["requests"] = parse_resources("--requests", args.requests)
+    if args.limits:
+        kw["limits"] = parse_resources("--limits", args.limits)
+    if args.accelerator:
+        kw["accelerator"] = args.accelerator
+    if args.env:
+        kw["environment"] = parse_env(args.env)
+    if args.interruptible:
+        kw["interruptible"] = True
+    if args.deprecated:
+        kw["deprecated"] = args.deprecated
+    return kw
