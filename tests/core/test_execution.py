@@ -75,7 +75,9 @@ def test_return_conventions() -> None:
 
 def test_values_make_the_full_literal_round_trip() -> None:
     @fnb.task
-    def echo(p: Point, when: datetime.datetime, maybe: Optional[int], box: Box) -> tuple[Point, datetime.datetime, Optional[int], int]:
+    def echo(
+        p: Point, when: datetime.datetime, maybe: Optional[int], box: Box  # noqa: UP045
+    ) -> tuple[Point, datetime.datetime, int | None, int]:
         return p, when, maybe, box.v
 
     p, when, maybe, v = echo(Point(1, 2.5), datetime.datetime(2024, 1, 2, 3, 4), None, Box(7))

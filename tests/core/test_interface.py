@@ -22,7 +22,7 @@ class Pair(NamedTuple):
     right: str
 
 
-One = NamedTuple("One", [("result", float)])
+One = NamedTuple("One", [("result", float)])  # noqa: UP014 - the functional form is under test
 
 
 class Model:
@@ -44,7 +44,7 @@ def test_single_return_is_o0() -> None:
 
 def test_tuple_returns_are_numbered_in_order() -> None:
     @fnb.task
-    def f(a: int) -> typing.Tuple[int, str, float]:
+    def f(a: int) -> typing.Tuple[int, str, float]:  # noqa: UP006 - users still write Tuple
         return a, "x", 1.0
 
     @fnb.task
@@ -150,7 +150,7 @@ def test_ignore_input_vars_without_default_is_rejected() -> None:
 
 def test_defaults_are_recorded_but_never_in_the_typed_interface() -> None:
     @fnb.task
-    def f(a: int, b: str = "hi", d: Optional[int] = None) -> int:
+    def f(a: int, b: str = "hi", d: Optional[int] = None) -> int:  # noqa: UP045
         return a
 
     assert f.python_interface.defaults == {"b": "hi", "d": None}
@@ -298,7 +298,7 @@ def test_star_args_are_rejected() -> None:
 
 
 def test_unresolvable_forward_reference_is_a_definition_error() -> None:
-    def broken(x: "Missing") -> int:  # type: ignore[name-defined]  # noqa: F821
+    def broken(x: "Missing") -> int:  # type: ignore[name-defined]  # noqa: F821, UP037
         return 1
 
     with pytest.raises(TaskDefinitionError, match=r"Task '[\w.]*broken'.*cannot be evaluated"):
