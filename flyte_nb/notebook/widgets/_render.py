@@ -108,18 +108,17 @@ def describe_flyte_type(t: Any) -> str:
 
 
 def _descriptions(task: Task) -> tuple[dict[str, str], dict[str, str]]:
-    """Input and output descriptions from the parsed docstring (flytekit's ``Docstring`` shape)."""
-    doc = getattr(task.python_interface, "docstring", None)
-    if doc is None:
+    """Input and output descriptions from the parsed docstring (a single ``:return:`` describes every
+    output, as in flytekit)."""
+    from flyte_nb.core.docstring import output_descriptions_for
+
+    iface = task.python_interface
+    doc = getattr(iface, "docstring", None)
+    if iface is None or doc is None:
         return {}, {}
-
-    def as_dict(attr: str) -> dict[str, str]:
-        value = getattr(doc, attr, None)
-        if callable(value):
-            value = value()
-        return {str(k): str(v) for k, v in dict(value or {}).items()}
-
-    return as_dict("input_descriptions"), as_dict("output_descriptions")
+    inputs = {str(k): str(v) for k, v in doc.input_descriptions.items()}
+    outputs = {str(k): str(v) for k, v in output_descriptions_for(doc, iface.outputs).items()}
+    return inputs, outputs
 
 
 def _short_repr(value: Any, limit: int = 60) -> str:
@@ -276,7 +275,9 @@ def template_facts(template: tasks_pb2.TaskTemplate) -> list[tuple[str, str]]:
     from flyteidl.core import tasks_pb2 as tp
 
     meta, container = template.metadata, template.container
+    # the names users write in fnb.Resources(...) / --requests, not the enum's
     names = {v: k.lower() for k, v in tp.Resources.ResourceName.items()}
+    names[tp.Resources.MEMORY] = "mem"
 
     def resources(entries: Iterable[Any]) -> str:
         return ", ".join(f"{names.get(e.name, e.name)}={e.value}" for e in entries) or "—"

@@ -161,7 +161,7 @@ class InputField(widgets.HBox):
         if kind == "int":
             return widgets.IntText(layout=layout)
         if kind in ("float", "duration"):
-            return widgets.FloatText(layout=layout, placeholder="seconds" if kind == "duration" else "")
+            return widgets.FloatText(layout=layout, tooltip="seconds" if kind == "duration" else None)
         if kind == "str":
             return widgets.Text(layout=layout)
         if kind == "bool":

@@ -1,0 +1,88 @@
+"""The task table the widget tests display: one task per interesting interface shape."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import time
+import typing
+
+import flyte_nb as fnb
+
+
+class Color(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+class Model:
+    """A class without a Flyte type: it travels as a pickle."""
+
+    def __init__(self, scale: int) -> None:
+        self.scale = scale
+
+    def __repr__(self) -> str:
+        return f"Model(scale={self.scale})"
+
+
+@fnb.task(retries=2, cache=True, cache_version="7", requests=fnb.Resources(cpu="1", mem="1Gi"), timeout=600)
+def add(a: int, b: float = 2.5) -> float:
+    """Add two numbers.
+
+    :param a: the first number
+    :param b: the second number
+    :return: their sum
+    """
+    return a + b
+
+
+@fnb.task
+def everything(
+    n: int,
+    x: float = 0.5,
+    s: str = "hi",
+    flag: bool = True,
+    when: datetime.datetime = datetime.datetime(2024, 1, 31, 12, 0),
+    color: Color = Color.GREEN,
+    speed: typing.Literal["fast", "slow"] = "slow",
+    maybe: typing.Optional[int] = None,  # noqa: UP045 - the typing spelling is what users write too
+    xs: list[int] = [1, 2],  # noqa: B006 - a default the form must show
+    p: Point = Point(1, 2),  # noqa: B008
+    m: Model = Model(3),  # noqa: B008
+) -> str:
+    """Echo every input."""
+    return f"{n} {x} {s} {flag} {when.isoformat()} {color.value} {speed} {maybe} {xs} {p.x},{p.y} {m.scale}"
+
+
+@fnb.task
+def scale(m: Model, k: int = 2) -> int:
+    """Use a pickled input."""
+    return m.scale * k
+
+
+@fnb.task
+def fail(n: int) -> int:
+    """Always fails."""
+    raise ValueError(f"n must be negative, got {n}")
+
+
+@fnb.task
+def slow(seconds: float) -> int:
+    """Sleeps in small steps (so a kernel run can be cancelled between them)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.02)
+    return 1
+
+
+@fnb.task
+def pair(a: int) -> tuple[int, str]:
+    """Two outputs."""
+    return a * 2, f"a={a}"

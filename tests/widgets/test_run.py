@@ -1,0 +1,208 @@
+"""The run panel's buttons, driven through their callbacks: results, errors, cancellation, remote."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from flyte_nb.notebook import executor
+from flyte_nb.notebook.widgets import ResultView, TaskWidget
+from tests.widgets import tasks
+from tests.widgets.conftest import wait_until
+
+
+def test_run_in_kernel_shows_and_binds_the_result(namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.add, namespace=namespace)
+    panel = w.run_panel
+    w.form.fields["a"].editor.value = 40
+    panel.buttons["kernel"].click()
+    assert panel.wait(10) == 42.5
+    wait_until(lambda: not panel.running, what="the panel to finish")
+    assert (panel.phase, panel.mode, panel.attempt) == ("SUCCEEDED", "kernel", 1)
+    assert namespace["add_result"] == 42.5
+    assert panel.result_name == "add_result"
+    assert panel.result.status == "outputs"
+    assert "add_result" in panel.result.header.value
+    assert panel.result.output.outputs[0]["data"]["text/plain"] == "42.5"
+    assert not panel.buttons["kernel"].disabled
+    assert panel.cancel_button.disabled
+
+
+def test_run_in_process_runs_the_container_command(namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.pair, namespace=namespace)
+    w.form.fields["a"].editor.value = 5
+    w.run_panel.buttons["process"].click()
+    assert w.run_panel.wait(60) == (10, "a=5")
+    wait_until(lambda: w.run_panel.result.status == "outputs")
+    assert namespace["pair_result"] == (10, "a=5")
+    texts = [o["data"]["text/plain"] for o in w.run_panel.result.output.outputs]
+    assert texts == ["o0:", "10", "o1:", "'a=5'"]  # each output under its name
+
+
+def test_a_failing_task_shows_its_traceback_and_error_code(namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.fail, namespace=namespace)
+    w.form.fields["n"].editor.value = 3
+    w.run_panel.buttons["kernel"].click()
+    wait_until(lambda: w.run_panel.result.status == "error")
+    assert w.run_panel.phase == "FAILED"
+    assert "fail_result" not in namespace
+    page = w.run_panel.result.header.value
+    assert "n must be negative, got 3" in page
+    assert "USER:ValueError" in page  # the Flyte error code
+    assert 'class="flyte-nb-traceback"' in page
+
+
+def test_invalid_input_blocks_the_run_with_a_message(namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.scale, namespace=namespace)
+    w.form.fields["m"].editor.value = "undefined_name"
+    assert w.run_panel.run("kernel") is None
+    assert w.run_panel.handle is None
+    assert "Fix the inputs" in w.run_panel.status.value
+    assert "NameError" in w.form.fields["m"].message
+
+
+def test_cancel_stops_a_kernel_run(namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.slow, namespace=namespace)
+    w.form.fields["seconds"].editor.value = 30.0
+    started = time.monotonic()
+    w.run_panel.buttons["kernel"].click()
+    wait_until(lambda: w.run_panel.phase == "RUNNING")
+    assert not w.run_panel.cancel_button.disabled
+    assert w.run_panel.buttons["kernel"].disabled
+    w.run_panel.cancel_button.click()
+    handle = w.run_panel.handle
+    assert handle is not None
+    assert handle.phase == "ABORTED"
+    handle._thread.join(5)
+    assert not handle._thread.is_alive(), "the task thread kept running after Cancel"
+    assert time.monotonic() - started < 10
+    assert w.run_panel.result.status == "cancelled"
+    assert "slow_result" not in namespace
+    with pytest.raises(executor.RunCancelled):
+        handle.wait(1)
+
+
+def test_cancel_stops_a_process_run(namespace: dict[str, Any]) -> None:
+    handle = executor.start_run(tasks.slow, "process", {"seconds": 30.0}, namespace=namespace)
+    wait_until(lambda: handle._sandbox is not None and handle._sandbox._runner is not None, 30)
+    time.sleep(0.3)
+    assert handle.cancel()
+    assert handle.phase == "ABORTED"
+    handle._thread.join(10)
+    assert not handle._thread.is_alive()
+    assert "slow_result" not in namespace
+
+
+def test_progress_shows_elapsed_time_while_running(namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.slow, namespace=namespace)
+    w.form.fields["seconds"].editor.value = 1.2
+    w.run_panel.run("kernel")
+    wait_until(lambda: w.run_panel.elapsed >= 0.5, what="the clock to tick")
+    assert "RUNNING" in w.run_panel.status.value
+    assert "attempt 1" in w.run_panel.status.value
+    w.run_panel.wait(10)
+    wait_until(lambda: not w.run_panel.running)
+    assert w.run_panel.elapsed >= 1.2
+
+
+# -- remote ---------------------------------------------------------------------------------------------
+class FakeExecution:
+    """Stands in for ``RemoteExecution``: walks through phases, calling ``on_update`` each time."""
+
+    def __init__(self, outputs: Any, phases: tuple[str, ...] = ("QUEUED", "RUNNING", "SUCCEEDED")) -> None:
+        self.id = "flytesnacks:development:abc123"
+        self.url = "http://console.example/executions/abc123"
+        self.phase = "UNDEFINED"
+        self._phases, self._outputs = phases, outputs
+        self.terminated = threading.Event()
+        self.seen: list[str] = []
+
+    @property
+    def outputs(self) -> Any:
+        return self._outputs
+
+    error = None
+
+    def wait(self, timeout: float | None = None, on_update: Any = None) -> Any:
+        for phase in self._phases:
+            if self.terminated.wait(0.05):
+                self.phase = "ABORTED"
+                on_update and on_update(self)
+                raise RuntimeError("execution aborted")
+            self.phase = phase
+            self.seen.append(phase)
+            if on_update:
+                on_update(self)
+        return self._outputs
+
+    def terminate(self) -> None:
+        self.terminated.set()
+
+
+class FakeRemote:
+    def __init__(self, execution: FakeExecution) -> None:
+        self.execution = execution
+        self.submitted: list[tuple[str, dict[str, Any]]] = []
+
+    def submit(self, task: Any, **inputs: Any) -> FakeExecution:
+        self.submitted.append((task.name, inputs))
+        return self.execution
+
+
+def test_submit_is_disabled_with_the_reason_without_a_remote(namespace: dict[str, Any]) -> None:
+    panel = TaskWidget(tasks.add, namespace=namespace).run_panel
+    assert panel.buttons["remote"].disabled
+    assert "No Flyte remote is configured" in panel.remote_reason
+    assert panel.remote_reason in panel.reason.value
+    assert panel.buttons["remote"].tooltip == panel.remote_reason
+    assert panel.run("remote") is None
+
+
+def test_submit_follows_the_remote_execution(namespace: dict[str, Any]) -> None:
+    remote = FakeRemote(FakeExecution(7.5, phases=("QUEUED", "RUNNING", "RUNNING", "SUCCEEDED")))
+    w = TaskWidget(tasks.add, remote=remote, namespace=namespace)
+    panel = w.run_panel
+    assert not panel.buttons["remote"].disabled
+    assert panel.remote_reason == ""
+    w.form.fields["a"].editor.value = 5
+    panel.buttons["remote"].click()
+    assert panel.wait(10) == 7.5
+    wait_until(lambda: panel.result.status == "outputs")
+    assert remote.submitted == [("tests.widgets.tasks.add", {"a": 5, "b": 2.5})]
+    assert panel.url == remote.execution.url
+    assert remote.execution.url in panel.status.value
+    assert namespace["add_result"] == 7.5
+
+
+def test_cancel_terminates_the_remote_execution(namespace: dict[str, Any]) -> None:
+    execution = FakeExecution(1, phases=("QUEUED",) + ("RUNNING",) * 200)
+    w = TaskWidget(tasks.add, remote=FakeRemote(execution), namespace=namespace)
+    w.form.fields["a"].editor.value = 1
+    w.run_panel.run("remote")
+    wait_until(lambda: w.run_panel.phase == "RUNNING")
+    w.run_panel.cancel()
+    assert execution.terminated.is_set()
+    assert w.run_panel.phase == "ABORTED"
+    assert w.run_panel.result.status == "cancelled"
+
+
+# -- results --------------------------------------------------------------------------------------------
+def test_dataframes_render_as_tables() -> None:
+    view = ResultView()
+    view.show_outputs(["o0"], pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), result_name="df_result")
+    (out,) = view.output.outputs
+    assert "<table" in out["data"]["text/html"]
+    assert "df_result" in view.header.value
+
+
+def test_result_name_is_a_valid_identifier() -> None:
+    assert executor.result_name_for(tasks.add) == "add_result"
+
+    class Named:
+        name = "pkg.mod.class"
+
+    assert executor.result_name_for(Named()) == "t_class_result"  # type: ignore[arg-type]

@@ -1,0 +1,113 @@
+"""Static views (what nbconvert, GitHub and terminals show) and the display entry point."""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+
+import pytest
+
+from flyte_nb.notebook import views
+from flyte_nb.notebook.widgets import _render as r
+from tests.widgets import tasks
+
+
+def test_interface_rows_show_types_defaults_descriptions_and_pickled_reason() -> None:
+    rows = {row.name: row for row in r.interface_rows(tasks.everything)}
+    assert [n for n, row in rows.items() if row.role == "input"][:3] == ["n", "x", "s"]
+    assert rows["n"].default == "required"
+    assert rows["x"].default == "0.5"
+    assert rows["xs"].python_type == "list[int]"
+    assert rows["xs"].flyte_type == "list[int]"
+    assert rows["color"].flyte_type == "enum(red, green)"
+    assert rows["maybe"].python_type == "Optional[int]"
+    assert rows["o0"].role == "output"
+    assert rows["o0"].python_type == "str"
+    # only the class without a Flyte type is pickled, and the row says why
+    assert [n for n, row in rows.items() if row.pickled] == ["m"]
+    assert "pickle" in rows["m"].pickled
+    assert "Model" in rows["m"].flyte_type
+
+    add_rows = {row.name: row for row in r.interface_rows(tasks.add)}
+    assert add_rows["a"].description == "the first number"
+    assert add_rows["o0"].description == "their sum"
+
+
+def test_task_html_has_interface_template_and_payload_sections() -> None:
+    page = tasks.add._repr_html_()
+    assert 'class="flyte-nb-interface"' in page
+    assert "the first number" in page
+    assert "<code>2.5</code>" in page
+    assert "<summary>Template</summary>" in page
+    assert "<summary>Payload</summary>" in page
+    assert "flyte-nb-execute" in page  # the container command is part of the template
+    assert "cpu=1, mem=1Gi" in page  # resources from the facts table
+    pickled_page = tasks.everything._repr_html_()
+    assert pickled_page.count("⚠ pickled") == 1
+
+
+def test_task_text_is_a_readable_repr() -> None:
+    text = repr(tasks.add)
+    assert text.splitlines()[0] == "PythonFunctionTask tests.widgets.tasks.add"
+    assert "input  a: int  [int]  # the first number" in text
+    assert "output o0: float  [float]" in text
+    assert re.search(r"version \S+, image \S+", text)
+
+
+def test_template_facts_and_yaml_follow_the_compiled_template() -> None:
+    template = r.task_template(tasks.add)
+    facts = dict(r.template_facts(template))
+    assert facts["retries"] == "2"
+    assert facts["cache"].startswith("on (cache_version 7")
+    assert facts["timeout"] == "0:10:00"
+    assert facts["version"] == template.id.version
+    assert facts["command"].startswith("flyte-nb-execute --inputs")
+    yaml = r.template_source(template, "yaml")
+    assert "  - flyte-nb-execute" in yaml
+    assert "retries:\n" in yaml
+    assert json.loads(r.template_source(template, "json")) == r.template_document(template)
+    assert "<span" in r.highlight(yaml)  # pygments coloured it
+
+
+def test_views_never_fail_when_the_template_cannot_be_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(task: object, settings: object = None) -> None:
+        raise RuntimeError("image registry unreachable")
+
+    monkeypatch.setattr("flyte_nb.core.serialize.serialize_task", broken)
+    page = views.task_html(tasks.add)
+    assert 'class="flyte-nb-interface"' in page  # the rest still renders
+    assert "image registry unreachable" in page
+    assert "template unavailable: RuntimeError: image registry unreachable" in views.task_text(tasks.add)
+
+
+def test_error_views_show_code_kind_and_the_tasks_traceback() -> None:
+    from flyte_nb.errors import TaskExecutionError
+
+    exc = TaskExecutionError("Task 'fail' failed", task_name="fail", code="USER:ValueError",
+                             traceback_text="Traceback...\nValueError: n must be negative", kind="NON_RECOVERABLE")
+    page = r.error_html(exc)
+    assert "USER:ValueError" in page
+    assert "NON_RECOVERABLE" in page
+    assert "n must be negative" in page
+    assert r.error_text(exc).splitlines()[:2] == [
+        "Task 'fail' failed", "  task: fail, code: USER:ValueError, kind: NON_RECOVERABLE, origin: USER"]
+
+
+def test_display_task_outside_a_kernel_prints_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert not views.widgets_available()
+    views.display_task(tasks.add)
+    assert capsys.readouterr().out.startswith("PythonFunctionTask tests.widgets.tasks.add")
+
+
+def test_display_task_in_a_kernel_sends_widget_with_static_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, object]] = []
+    monkeypatch.setattr(views, "widgets_available", lambda: True)
+    shell = types.SimpleNamespace(user_ns={})
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: sent.append(obj))
+    views.display_task(tasks.add)
+    (bundle,) = sent
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # JupyterLab renders the widget…
+    assert 'class="flyte-nb-interface"' in str(bundle["text/html"])  # …nbconvert/GitHub the table
+    assert str(bundle["text/plain"]).startswith("PythonFunctionTask")
