@@ -3,7 +3,8 @@
 Every RPC flyte_nb makes goes through :meth:`AdminClient.call`. It is the only place that sees
 ``grpc.RpcError``: each failure becomes a :class:`flyte_nb.errors.RemoteError` subclass that keeps the
 gRPC code name and the server's own message. Retries (with exponential backoff and jitter) happen only
-for transient failures: ``UNAVAILABLE`` always, ``DEADLINE_EXCEEDED`` for reads. ``INVALID_ARGUMENT``,
+for transient failures: ``UNAVAILABLE`` always, ``DEADLINE_EXCEEDED`` for reads and for creates made
+idempotent by a client-chosen name. ``INVALID_ARGUMENT``,
 ``NOT_FOUND``, ``ALREADY_EXISTS``… are answers, not accidents, and are never retried. ``UNAUTHENTICATED``
 makes the authenticator fetch new credentials, and the call is retried once.
 
@@ -185,7 +186,7 @@ class AdminClient:
             self._channel = None
             self._stubs = dict.fromkeys(self._stubs)
 
-    def call(self, service: str, method: str, request: Any, *, read: bool = False, anonymous: bool = False) -> Any:
+    def call(self, service: str, method: str, request: Any, *, idempotent: bool = False, anonymous: bool = False) -> Any:
         """Invoke ``service.method(request)`` with auth, retries and error mapping.
 
         Parameters
@@ -194,8 +195,10 @@ class AdminClient:
             ``"admin"``, ``"dataproxy"`` or ``"auth"``.
         method:
             The RPC name, e.g. ``"CreateTask"``.
-        read:
-            The call has no side effect, so ``DEADLINE_EXCEEDED`` is retried too.
+        idempotent:
+            Repeating the call cannot do anything twice (a read, or a create whose name the client
+            chose, which answers ALREADY_EXISTS the second time), so ``DEADLINE_EXCEEDED`` — after which
+            the server may still be working on the first call — is retried too.
         anonymous:
             Send no credentials and do not refresh them (auth discovery RPCs).
 
@@ -222,7 +225,7 @@ class AdminClient:
                     self.authenticator.refresh(self)
                     continue
                 transient = code == grpc.StatusCode.UNAVAILABLE or (
-                    read and code == grpc.StatusCode.DEADLINE_EXCEEDED
+                    idempotent and code == grpc.StatusCode.DEADLINE_EXCEEDED
                 )
                 if transient and attempt < self.retry.attempts:
                     self._sleep(self.retry.delay(attempt - 1))
@@ -235,14 +238,14 @@ class AdminClient:
     def public_client_config(self) -> auth_pb2.PublicClientAuthConfigResponse:
         """``AuthMetadataService.GetPublicClientConfig`` (client id, header key, scopes…)."""
         response: auth_pb2.PublicClientAuthConfigResponse = self.call(
-            "auth", "GetPublicClientConfig", auth_pb2.PublicClientAuthConfigRequest(), read=True, anonymous=True
+            "auth", "GetPublicClientConfig", auth_pb2.PublicClientAuthConfigRequest(), idempotent=True, anonymous=True
         )
         return response
 
     def oauth2_metadata(self) -> auth_pb2.OAuth2MetadataResponse:
         """``AuthMetadataService.GetOAuth2Metadata`` (token and device endpoints…)."""
         response: auth_pb2.OAuth2MetadataResponse = self.call(
-            "auth", "GetOAuth2Metadata", auth_pb2.OAuth2MetadataRequest(), read=True, anonymous=True
+            "auth", "GetOAuth2Metadata", auth_pb2.OAuth2MetadataRequest(), idempotent=True, anonymous=True
         )
         return response
 

@@ -89,7 +89,7 @@ class RemoteExecution:
     def refresh(self) -> execution_pb2.Execution:
         """Fetch the execution from FlyteAdmin (``GetExecution``) and return it."""
         request = execution_pb2.WorkflowExecutionGetRequest(id=self.id)
-        self._execution = self.remote.client.call("admin", "GetExecution", request, read=True)
+        self._execution = self.remote.client.call("admin", "GetExecution", request, idempotent=True)
         return self._execution
 
     @property
@@ -185,7 +185,7 @@ class RemoteExecution:
 
     def _output_literals(self) -> literals_pb2.LiteralMap:
         request = execution_pb2.WorkflowExecutionGetDataRequest(id=self.id)
-        data = self.remote.client.call("admin", "GetExecutionData", request, read=True)
+        data = self.remote.client.call("admin", "GetExecutionData", request, idempotent=True)
         if data.full_outputs.literals:
             return data.full_outputs  # type: ignore[no-any-return]
         literal_map = literals_pb2.LiteralMap()

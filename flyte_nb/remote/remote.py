@@ -181,7 +181,8 @@ class Remote:
         spec = task_spec(task, self.settings(self.upload_payload(task)))
         tid = spec.template.id
         try:
-            self.client.call("admin", "CreateTask", task_pb2.TaskCreateRequest(id=tid, spec=spec))
+            # Idempotent: a repeat of an identical registration answers ALREADY_EXISTS.
+            self.client.call("admin", "CreateTask", task_pb2.TaskCreateRequest(id=tid, spec=spec), idempotent=True)
         except RemoteAlreadyExistsError:
             pass  # identical template already registered: registration is idempotent
         except RemoteInvalidArgumentError as exc:
@@ -231,7 +232,8 @@ class Remote:
             inputs=literal_map,
         )
         try:
-            self.client.call("admin", "CreateExecution", request)
+            # Idempotent by its name: a repeat answers ALREADY_EXISTS instead of starting a second run.
+            self.client.call("admin", "CreateExecution", request, idempotent=True)
         except RemoteAlreadyExistsError:
             self._claim(eid, tid)  # a retried call whose first answer was lost
         except RemoteUnavailableError:
@@ -243,7 +245,7 @@ class Remote:
     def _claim(self, eid: identifier_pb2.WorkflowExecutionIdentifier, tid: identifier_pb2.Identifier, *, missing_ok: bool = False) -> bool:
         """True when execution ``eid`` exists and runs ``tid`` (it is the one this submission created)."""
         try:
-            existing = self.client.call("admin", "GetExecution", execution_pb2.WorkflowExecutionGetRequest(id=eid), read=True)
+            existing = self.client.call("admin", "GetExecution", execution_pb2.WorkflowExecutionGetRequest(id=eid), idempotent=True)
         except RemoteNotFoundError:
             if missing_ok:
                 return False

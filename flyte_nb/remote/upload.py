@@ -56,7 +56,7 @@ class Uploader:
             request.content_md5 = hashlib.md5(data).digest()
             request.add_content_md5_metadata = True
         response: dataproxy_pb2.CreateUploadLocationResponse = self.client.call(
-            "dataproxy", "CreateUploadLocation", request
+            "dataproxy", "CreateUploadLocation", request, idempotent=True
         )
         return response
 
@@ -99,7 +99,7 @@ class Uploader:
         """The bytes at ``native_url`` (an ``s3://``… URI), read through a signed download URL."""
         request = dataproxy_pb2.CreateDownloadLocationRequest(native_url=native_url)
         request.expires_in.FromSeconds(3600)
-        location = self.client.call("dataproxy", "CreateDownloadLocation", request, read=True)
+        location = self.client.call("dataproxy", "CreateDownloadLocation", request, idempotent=True)
         return self.get(location.signed_url, what=native_url)
 
     def get(self, url: str, *, what: str) -> bytes:

@@ -1,0 +1,95 @@
+"""Injected faults: each one either recovers or fails with a clear message, with exactly one execution
+created and nothing lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from flyte_nb.errors import RemoteUnavailableError
+from flyte_nb.remote import Remote
+from flyte_nb.remote.client import RetryPolicy
+from tests.remote import tasks
+from tests.remote.conftest import make_remote
+from tests.standin import StandIn
+
+
+def test_unavailable_burst_before_create_execution_recovers_with_one_execution(remote: Remote, standin: StandIn) -> None:
+    standin.faults.unavailable("CreateExecution", count=3)
+    assert remote.submit(tasks.add, a=1, b=2).wait(timeout=60) == 3
+    assert standin.faults.injected.count("CreateExecution") == 4 - 1  # three refused, the fourth went through
+    assert len(standin.executions()) == 1
+
+
+def test_lost_create_execution_answer_is_claimed_not_duplicated(remote: Remote, standin: StandIn) -> None:
+    # The server creates the execution, then the connection drops before the client hears back: the
+    # retry with the same name gets ALREADY_EXISTS, which the client recognises as its own execution.
+    standin.faults.unavailable("CreateExecution", count=1, after=True)
+    execution = remote.submit(tasks.add, a=20, b=22)
+    assert execution.wait(timeout=60) == 42
+    (only,) = standin.executions()
+    assert only.id.name == execution.name
+    assert len(standin.propeller.started) == 1
+
+
+def test_lost_create_task_answer_is_idempotent(remote: Remote, standin: StandIn) -> None:
+    standin.faults.unavailable("CreateTask", count=1, after=True)
+    assert remote.submit(tasks.add, a=1, b=1).wait(timeout=60) == 2
+    assert standin.calls.count("CreateTask") == 1
+    assert len(standin.executions()) == 1
+
+
+def test_slow_reads_hit_the_deadline_and_are_retried(standin: StandIn) -> None:
+    remote = make_remote(standin, timeout=0.5)
+    execution = remote.submit(tasks.add, a=2, b=2)
+    standin.faults.slow("GetExecution", seconds=1.0, count=2)
+    assert execution.wait(timeout=60) == 4
+    assert standin.faults.injected.count("GetExecution") == 2
+
+
+def test_slow_write_is_not_blindly_retried_but_claimed_by_name(standin: StandIn) -> None:
+    # DEADLINE_EXCEEDED on CreateExecution is not retried (it is not a read); the client then asks
+    # whether its execution exists, and finds the one the slow call created.
+    remote = make_remote(standin, timeout=0.5)
+    standin.faults.slow("CreateExecution", seconds=1.0)
+    execution = remote.submit(tasks.add, a=5, b=5)
+    assert execution.wait(timeout=60) == 10
+    assert len(standin.executions()) == 1
+
+
+def test_upload_5xx_is_retried_and_the_payload_arrives_intact(remote: Remote, standin: StandIn) -> None:
+    standin.bucket.faults.put_failures = 2
+    assert remote.submit(tasks.shipped, name="eve", times=1).wait(timeout=60) == "hello eve"
+    assert standin.bucket.faults.put_failures == 0
+    assert len(standin.executions()) == 1
+
+
+def test_persistent_upload_failure_is_clear_and_creates_nothing(remote: Remote, standin: StandIn) -> None:
+    standin.bucket.faults.put_failures = 100
+    with pytest.raises(OSError, match="expected HTTP 200 or 201, got 503"):
+        remote.submit(tasks.shipped, name="eve")
+    assert standin.executions() == []
+    assert "CreateTask" not in standin.calls
+
+
+def test_server_restart_between_create_and_get_execution(standin: StandIn) -> None:
+    # Backoff long enough to outlast the downtime plus gRPC's own 1 s reconnect backoff.
+    remote = make_remote(standin, retry=RetryPolicy(attempts=8, initial=0.2, maximum=1.0))
+    execution = remote.submit(tasks.sleepy, seconds=0.5)
+    standin.restart(downtime=0.8, background=True)  # admin is down while the client starts polling
+    assert execution.wait(timeout=60) == "woke up"
+    assert len(standin.executions()) == 1
+    assert len(standin.propeller.started) == 1
+
+
+def test_server_down_for_good_fails_clearly_without_creating_anything(standin: StandIn) -> None:
+    remote = make_remote(standin, retry=RetryPolicy(attempts=3, initial=0.01, maximum=0.02))
+    remote.register(tasks.add)
+    standin.stop_admin()
+    with pytest.raises(RemoteUnavailableError) as info:
+        remote.submit(tasks.add, a=1)
+    message = str(info.value)
+    assert "UNAVAILABLE after 3 attempts" in message
+    assert standin.endpoint in message
+    assert "insecure=" in message
+    standin.start()
+    assert standin.executions() == []
