@@ -51,18 +51,42 @@ class _Entry:
     base_literal_type: types_pb2.LiteralType
 
 
+#: Structural key -> entry. typing's ``==`` ignores the order of ``Union``/``Literal`` arguments, but the
+#: order is part of the wire format (variant order), so the key keeps it.
 _ENTRIES: dict[Any, _Entry] = {}
+#: ``id(annotation)`` -> (annotation, entry): the fast path, since typing interns most aliases. The
+#: annotation is kept in the value so its id cannot be reused while cached.
+_BY_ID: dict[int, tuple[Any, _Entry]] = {}
 
 
 def _entry(python_type: Any) -> _Entry:
+    hit = _BY_ID.get(id(python_type))
+    if hit is not None and hit[0] is python_type:
+        return hit[1]
     try:
-        return _ENTRIES[python_type]
-    except KeyError:
-        entry = _build_entry(python_type)
-        _ENTRIES[python_type] = entry
-        return entry
+        key = _structural_key(python_type)
+        entry = _ENTRIES.get(key)
     except TypeError:  # unhashable Annotated metadata (e.g. a dict of dataframe columns)
         return _build_entry(python_type)
+    if entry is None:
+        entry = _build_entry(python_type)
+        _ENTRIES[key] = entry
+    _BY_ID[id(python_type)] = (python_type, entry)
+    return entry
+
+
+def _structural_key(python_type: Any) -> Any:
+    """A hashable key equal only for annotations that convert identically (argument order included)."""
+    inner, metadata = strip_annotated(python_type)
+    if metadata:
+        return ("Annotated", _structural_key(inner), metadata)
+    origin = typing.get_origin(python_type)
+    if origin is None:
+        return python_type
+    args = typing.get_args(python_type)
+    if origin is typing.Literal:  # Literal[1] and Literal[True] are different types
+        return (origin, tuple((type(a), a) for a in args))
+    return (origin, tuple(_structural_key(a) for a in args))
 
 
 def _build_entry(python_type: Any) -> _Entry:

@@ -76,7 +76,7 @@ class SimpleTransformer(TypeTransformer[Any]):
         want = self.describe(self.py)
         got = type(value).__name__
         if value is None:
-            fix = f"Pass a {want}, or annotate it as Optional[{want}] to allow None."
+            fix = f"Pass a value of type {want}, or annotate it as Optional[{want}] to allow None."
         elif self.py is float and type(value) is int:
             fix = f"Flyte does not widen int to float: pass {float(value)!r}, or annotate it as Union[int, float]."
         elif self.py is int and type(value) is bool:
