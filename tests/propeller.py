@@ -139,8 +139,8 @@ def _literal_text(lit: literals_pb2.Literal) -> str:
             return _go_float(p.float_value)
         if pk == "string_value":
             return p.string_value
-        if pk == "datetime":
-            return p.datetime.ToJsonString()
+        if pk == "datetime":  # Go's RFC3339Nano: trailing zeros of the fraction trimmed
+            return re.sub(r"\.?0+Z$", "Z", p.datetime.ToJsonString()) if "." in p.datetime.ToJsonString() else p.datetime.ToJsonString()
         if pk == "duration":
             return f"seconds:{p.duration.seconds}" + (f" nanos:{p.duration.nanos}" if p.duration.nanos else "")
         raise RenderFailure(f"received an unexpected primitive type [{pk}]")

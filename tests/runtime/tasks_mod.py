@@ -86,7 +86,7 @@ def helper_that_fails(a: int) -> int:
 
 @fnb.task(retries=2)
 def flaky(marker_dir: str) -> int:
-    attempt = int(os.environ.get("FLYTE_ATTEMPT_NUMBER", "0"))
+    attempt = fnb.FlyteContextManager.current_context().execution_params.attempt_number
     with open(os.path.join(marker_dir, f"attempt-{attempt}"), "w") as fh:
         fh.write("x")
     if attempt < 2:
@@ -117,6 +117,11 @@ def chatty(n: int) -> int:
         print(f"line {i}", flush=True)
         print(f"err {i}", file=sys.stderr, flush=True)
     return n
+
+
+@fnb.task
+def big_string(n: int) -> str:
+    return "x" * n
 
 
 @fnb.task
