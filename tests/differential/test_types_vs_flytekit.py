@@ -394,3 +394,75 @@ def test_guess_python_type_decodes_flytekit_literals(flytekit: Any, store: Local
         types_pb2.LiteralType.FromString(fk.TypeEngine.to_literal_type(t).to_flyte_idl().SerializeToString())
     )
     assert TypeEngine.to_python_value(theirs, guessed, store=store) == value
+
+
+# -- lenient decoding: literals flytekit accepts that neither engine writes for the type -------------
+def _binary(value: Any) -> literals_pb2.Literal:
+    import msgpack
+
+    return literals_pb2.Literal(
+        scalar=literals_pb2.Scalar(binary=literals_pb2.Binary(value=msgpack.dumps(value), tag="msgpack"))
+    )
+
+
+def _primitive(**kw: Any) -> literals_pb2.Literal:
+    return literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(**kw)))
+
+
+def _struct(data: dict[str, Any]) -> literals_pb2.Literal:
+    generic = struct_pb2.Struct()
+    generic.update(data)
+    return literals_pb2.Literal(scalar=literals_pb2.Scalar(generic=generic))
+
+
+FOREIGN = [
+    pytest.param(_primitive(float_value=3.7), int, id="console-float-to-int"),
+    pytest.param(_primitive(integer=2), float, id="integer-to-float"),
+    pytest.param(_binary(5), int, id="msgpack-int"),
+    pytest.param(_binary("s"), str, id="msgpack-str"),
+    pytest.param(_binary(True), bool, id="msgpack-bool"),
+    pytest.param(_binary(2.5), float, id="msgpack-float"),
+    pytest.param(_binary("2024-01-02T03:04:05+02:00"), dt.datetime, id="msgpack-datetime"),
+    pytest.param(_binary("2024-01-02"), dt.date, id="msgpack-date"),
+    pytest.param(_binary(90.000005), dt.timedelta, id="msgpack-timedelta"),
+    pytest.param(_binary([1, 2]), list[int], id="msgpack-list"),
+    pytest.param(_binary({"a": [1.5]}), dict[str, list[float]], id="msgpack-typed-dict"),
+    pytest.param(_binary({"x": 1, "y": None}), Inner, id="msgpack-dataclass"),
+    pytest.param(_binary({"x": 1, "extra": 2}), Inner, id="msgpack-dataclass-unknown-key"),
+    pytest.param(_struct({"x": 4, "y": "s"}), Inner, id="struct-dataclass"),
+    pytest.param(_struct({"a": 1, "b": [True]}), dict, id="struct-dict"),
+    pytest.param(_struct({"a": 1}), PSub, id="struct-pydantic"),
+    pytest.param(_primitive(integer=5), Optional[int], id="bare-int-for-optional"),
+    pytest.param(_binary(5), Union[int, str], id="msgpack-for-union"),
+    pytest.param(_primitive(string_value="green"), Color, id="str-to-enum"),
+]
+
+
+@pytest.mark.parametrize(("literal", "python_type"), FOREIGN)
+def test_lenient_decoding_matches_flytekit(
+    flytekit: Any, store: LocalStore, literal: literals_pb2.Literal, python_type: Any
+) -> None:
+    fk = flytekit
+    expected = fk.TypeEngine.to_python_value(fk.ctx, fk.Literal.from_flyte_idl(literal), python_type)
+    assert _same(expected, TypeEngine.to_python_value(literal, python_type, store=store))
+
+
+@pytest.mark.parametrize(
+    ("python_type", "value"),
+    [
+        pytest.param(Inner, Inner(x=3, y="q"), id="dataclass"),
+        pytest.param(dict, {"a": 1, "b": "x"}, id="dict"),
+    ],
+)
+def test_we_decode_flytekits_pre_1_14_format(
+    flytekit: Any, store: LocalStore, monkeypatch: pytest.MonkeyPatch, python_type: Any, value: Any
+) -> None:
+    fk = flytekit
+    monkeypatch.setenv("FLYTE_USE_OLD_DC_FORMAT", "true")
+    old = fk.TypeEngine.to_literal(fk.ctx, value, python_type, fk.TypeEngine.to_literal_type(python_type))
+    old_pb = old.to_flyte_idl()
+    assert old_pb.scalar.HasField("generic")
+    assert _same(
+        fk.TypeEngine.to_python_value(fk.ctx, old, python_type),
+        TypeEngine.to_python_value(old_pb, python_type, store=store),
+    )
