@@ -57,6 +57,13 @@ class TypeTransformer(abc.ABC, Generic[T]):
         """The Python type for a literal type this transformer produced, if it can tell."""
         raise NotImplementedError(f"{type(self).__name__} cannot guess a Python type from a literal type")
 
+    def validate(self, python_type: Any) -> None:
+        """Raise ``UnsupportedTypeError`` if values of ``python_type`` can never be encoded.
+
+        Called by ``TypeEngine.validate_annotation`` after the LiteralType was built; containers check
+        their item types. The default accepts everything the LiteralType accepted.
+        """
+
     def is_pickled(self, python_type: Any) -> bool:
         """True when values of ``python_type`` travel as Python pickles (containers ask their items)."""
         return False

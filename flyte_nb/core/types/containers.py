@@ -101,6 +101,9 @@ class ListTransformer(TypeTransformer[list[Any]]):
     def describe(self, python_type: Any) -> str:
         return f"list[{TypeEngine.describe(self.item_type(python_type))}]"
 
+    def validate(self, python_type: Any) -> None:
+        TypeEngine.validate_annotation(self.item_type(python_type))
+
     def is_pickled(self, python_type: Any) -> bool:
         return TypeEngine.is_pickled(self.item_type(python_type))
 
@@ -161,6 +164,9 @@ class TypedDictTransformer(TypeTransformer[dict[str, Any]]):
 
     def describe(self, python_type: Any) -> str:
         return f"dict[str, {TypeEngine.describe(self.value_type(python_type))}]"
+
+    def validate(self, python_type: Any) -> None:
+        TypeEngine.validate_annotation(self.value_type(python_type))
 
     def is_pickled(self, python_type: Any) -> bool:
         return TypeEngine.is_pickled(self.value_type(python_type))

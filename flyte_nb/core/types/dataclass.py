@@ -30,7 +30,7 @@ from flyte_nb.core.types._common import (
 )
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.core.types.engine import TypeEngine, is_union
-from flyte_nb.errors import FlyteTypeError
+from flyte_nb.errors import FlyteTypeError, UnsupportedTypeError
 
 __all__ = ["DataclassTransformer", "struct_literal_type"]
 
@@ -190,6 +190,17 @@ class DataclassTransformer(TypeTransformer[Any]):
 
     def describe(self, python_type: Any) -> str:
         return f"{python_type.__name__} (dataclass)"
+
+    def validate(self, python_type: Any) -> None:
+        try:
+            _encoder(python_type)
+            _decoder(python_type)
+        except Exception as exc:
+            raise UnsupportedTypeError(
+                f"expected a dataclass whose fields msgpack can encode, got {python_type.__name__}: {exc}. "
+                "Give every field a Flyte-compatible type (int, str, list[T], dict[str, T], nested "
+                "dataclasses …); a field of an arbitrary class cannot be pickled inside a dataclass."
+            ) from exc
 
     def is_pickled(self, python_type: Any) -> bool:
         return False

@@ -67,10 +67,12 @@ def _entry(python_type: Any) -> _Entry:
         key = _structural_key(python_type)
         entry = _ENTRIES.get(key)
     except TypeError:  # unhashable Annotated metadata (e.g. a dict of dataframe columns)
-        return _build_entry(python_type)
+        entry = None
+        key = None
     if entry is None:
         entry = _build_entry(python_type)
-        _ENTRIES[key] = entry
+        if key is not None:
+            _ENTRIES[key] = entry
     _BY_ID[id(python_type)] = (python_type, entry)
     return entry
 
@@ -258,7 +260,8 @@ class TypeEngine:
         The message does not name the variable: callers prefix it (``Task 'f' input 'x': …``).
         """
         try:
-            _entry(python_type)
+            e = _entry(python_type)
+            e.transformer.validate(e.py)
         except UnsupportedTypeError:
             raise
         except FlyteTypeError as exc:

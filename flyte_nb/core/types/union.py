@@ -125,6 +125,10 @@ class UnionTransformer(TypeTransformer[Any]):
             return f"Optional[{TypeEngine.describe(rest[0])}]"
         return "Union[" + ", ".join(TypeEngine.describe(a) for a in args) + "]"
 
+    def validate(self, python_type: Any) -> None:
+        for arg in typing.get_args(python_type):
+            TypeEngine.validate_annotation(arg)
+
     def is_pickled(self, python_type: Any) -> bool:
         return any(TypeEngine.is_pickled(a) for a in typing.get_args(python_type))
 

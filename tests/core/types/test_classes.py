@@ -197,3 +197,21 @@ def test_protobuf_message_is_a_struct(store: MemoryStore) -> None:
     value = struct_pb2.Struct()
     value.update({"a": "b"})
     assert roundtrip(value, struct_pb2.Struct, store) == value
+
+
+class Opaque:
+    pass
+
+
+@dataclasses.dataclass
+class HoldsOpaque:
+    thing: Opaque
+
+
+def test_dataclass_with_a_field_msgpack_cannot_encode_fails_validation() -> None:
+    # flytekit accepts the annotation and fails on the first value; flyte_nb says so at definition.
+    TypeEngine.to_literal_type(HoldsOpaque)
+    with pytest.raises(UnsupportedTypeError, match=r"HoldsOpaque.*thing"):
+        TypeEngine.validate_annotation(HoldsOpaque)
+    with pytest.raises(UnsupportedTypeError, match="HoldsOpaque"):
+        TypeEngine.validate_annotation(Optional[list[HoldsOpaque]])
