@@ -67,7 +67,16 @@ class CompilationState:
         if key not in self.templates:
             from flyte_nb.core.serialize import serialize_task
 
-            self.templates[key] = serialize_task(task, self.settings)
+            settings = self.settings
+            resolver = getattr(task, "task_resolver", None)
+            payload = resolver.payload(task) if resolver is not None else None
+            if payload is not None:
+                # The sub-task's code must reach the nodes that run it: store its payload next to the
+                # execution's raw data and point its loader args there.
+                uri = self.store.new_uri(payload.filename)
+                self.store.write_bytes(uri, payload.data)
+                settings = settings.with_(payload_uri=uri)
+            self.templates[key] = serialize_task(task, settings)
         return self.templates[key]
 
 

@@ -29,6 +29,7 @@ __all__ = ["PythonFunctionTask", "parse_quantity", "task_name_for"]
 T = TypeVar("T")
 
 DEFAULT_COMMAND_PREFIX = "flyte-nb-execute"
+IMAGE_ENV = "FLYTE_NB_IMAGE"  # read by settings.default_image()
 
 
 def task_name_for(fn: Callable[..., Any]) -> str:
@@ -259,12 +260,11 @@ class PythonFunctionTask(Task, Generic[T]):
 
     @staticmethod
     def _docs_from(docstring: Docstring) -> description_entity_pb2.DescriptionEntity:
+        long = description_entity_pb2.Description(format=description_entity_pb2.DESCRIPTION_FORMAT_RST)
+        if docstring.long_description:  # `value` is in a oneof: set it only when there is text
+            long.value = docstring.long_description
         return description_entity_pb2.DescriptionEntity(
-            short_description=docstring.short_description or "",
-            long_description=description_entity_pb2.Description(
-                value=docstring.long_description or "",
-                format=description_entity_pb2.DESCRIPTION_FORMAT_RST,
-            ),
+            short_description=docstring.short_description or "", long_description=long
         )
 
     # ------------------------------------------------------------------------------------ properties
@@ -397,14 +397,21 @@ class PythonFunctionTask(Task, Generic[T]):
             limits.append(tasks_pb2.Resources.ResourceEntry(name=tasks_pb2.Resources.GPU, value=req_gpu[0].value))
         if lim_gpu and not req_gpu:
             requests.append(tasks_pb2.Resources.ResourceEntry(name=tasks_pb2.Resources.GPU, value=lim_gpu[0].value))
+        # flytekit's serialized order (and so what FlyteAdmin diffs against): by resource name
+        def order(e: tasks_pb2.Resources.ResourceEntry) -> str:
+            return tasks_pb2.Resources.ResourceName.Name(e.name)
+
+        requests.sort(key=order)
+        limits.sort(key=order)
         return tasks_pb2.Resources(requests=requests, limits=limits)
 
     def get_container(self, settings: SerializationSettings) -> tasks_pb2.Container:
         """The container: image, ``flyte-nb-execute`` args, resources and environment."""
-        env: dict[str, str] = {}
-        for part in (settings.env, self._environment):
-            if part:
-                env.update(part)
+        env: dict[str, str] = dict(settings.env or {})
+        if self._execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC:
+            # A dynamic task compiles its sub-tasks in the container: they default to the same image.
+            env[IMAGE_ENV] = settings.image_config.default_image
+        env.update(self._environment)
         return tasks_pb2.Container(
             image=self.get_image(settings),
             args=self.get_command(settings),

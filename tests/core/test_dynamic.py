@@ -169,3 +169,24 @@ def test_compile_into_workflow_and_dynamic_execute_seed_methods() -> None:
     assert len(spec.nodes) == 3
     assert sum_of_squares.dynamic_execute(sum_of_squares.task_function, n=2) == 1
     assert sum_of_squares.execution_mode is fnb.PythonFunctionTask.ExecutionBehavior.DYNAMIC
+
+
+def test_notebook_sub_tasks_ship_their_payload_with_the_spec(tmp_path: Any) -> None:
+    from flyte_nb.core.storage import LocalStore
+
+    ns: dict[str, Any] = {"__name__": "__main__", "fnb": fnb}
+    exec(
+        "@fnb.task\ndef cell_square(x: int) -> int:\n    return x * x\n\n"
+        "@fnb.dynamic\ndef cell_fan(n: int) -> list[int]:\n    return [cell_square(x=i) for i in range(n)]\n",
+        ns,
+    )
+    store = LocalStore(str(tmp_path))
+    ctx = FlyteContext(store=store, mode=ExecutionMode.TASK_EXECUTION, serialization_settings=SETTINGS)
+    spec = ns["cell_fan"].dispatch_execute(ctx, TypeEngine.to_literal_map({"n": 2}, {"n": int}, store=store))
+    (template,) = spec.tasks
+    resolver = ns["cell_square"].task_resolver
+    args = list(template.container.args)
+    loader_args = args[args.index("--") + 1:]
+    assert loader_args[1].startswith(str(tmp_path))  # the payload was written under the raw prefix
+    loaded = resolver.load_task(loader_args)
+    assert loaded(x=3) == 9
