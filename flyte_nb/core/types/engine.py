@@ -12,7 +12,6 @@ Transformer modules are imported on first use, never by ``import flyte_nb``.
 from __future__ import annotations
 
 import functools
-import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from typing import Any
 from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.storage import LocalStore, RawStore
-from flyte_nb.core.types._common import CACHE_KEY_METADATA, received, strip_annotated, struct_from
+from flyte_nb.core.types._common import CACHE_KEY_METADATA, strip_annotated, struct_from
 from flyte_nb.core.types.annotations import FlyteAnnotation
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError, UnsupportedTypeError
@@ -274,18 +273,8 @@ class TypeEngine:
 
         return registry.guess_python_type(literal_type)
 
-    @classmethod
-    def named_type(cls, value: Any) -> str:
-        """``repr(value) (type)`` as the engine's messages show a received value."""
-        return received(value)
-
 
 def is_union(python_type: Any) -> bool:
     """True for ``Union[...]``, ``Optional[...]`` and ``A | B``."""
     origin = typing.get_origin(python_type)
     return origin is typing.Union or origin is types.UnionType
-
-
-def lazy_module(name: str) -> Any:
-    """``sys.modules[name]`` if that module is already imported, else ``None`` (never imports it)."""
-    return sys.modules.get(name)

@@ -10,6 +10,7 @@ pandas annotation implies pandas is already imported, so nothing is imported her
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import functools
 import sys
@@ -175,8 +176,8 @@ _SIMPLE_GUESS: dict[int, Any] = {
     types_pb2.FLOAT: float,
     types_pb2.STRING: str,
     types_pb2.BOOLEAN: bool,
-    types_pb2.DATETIME: __import__("datetime").datetime,
-    types_pb2.DURATION: __import__("datetime").timedelta,
+    types_pb2.DATETIME: datetime.datetime,
+    types_pb2.DURATION: datetime.timedelta,
     types_pb2.NONE: type(None),
     types_pb2.STRUCT: dict,
 }
