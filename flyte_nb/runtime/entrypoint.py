@@ -246,8 +246,16 @@ def _offload(
     return files, None
 
 
-def _result_files(result: Any, task: Task, output_prefix: str) -> Results:
+def _result_files(result: Any, task: Task, output_prefix: str, raw_prefix: str) -> Results:
     if isinstance(result, dynamic_job_pb2.DynamicJobSpec):
+        from flyte_nb.runtime.subtasks import ship_sub_task_payloads
+
+        try:
+            ship_sub_task_payloads(task, result, raw_prefix)
+        except StorageError as exc:
+            return _error(system_error(exc, recoverable=True, with_traceback=False))
+        except Exception as exc:  # a sub-task's payload cannot be built (too large, unpicklable…)
+            return _error(user_error(exc))
         return Results([(FUTURES_FILE, result.SerializeToString())], failed=False)
     if result is None or type(result).__name__ == "VoidPromise":
         result = literals_pb2.LiteralMap()
@@ -299,7 +307,7 @@ def _execute(args: ExecuteArgs, task: Task, store: storage.UriStore, working_dir
             result = task.dispatch_execute(ctx, inputs)
     except Exception as exc:
         return _error(classify(exc, task))
-    return _result_files(result, task, args.output_prefix)
+    return _result_files(result, task, args.output_prefix, store.raw_prefix)
 
 
 def run(args: ExecuteArgs) -> Results:

@@ -134,9 +134,8 @@ def to_task_execution_error(
     """The :class:`~flyte_nb.TaskExecutionError` a caller sees for a ``ContainerError``."""
     kind, origin = kind_name(error.kind), origin_name(error.origin)
     tries = f" after {attempts} attempts" if attempts > 1 else ""
-    who = "the task's code" if origin == "USER" else "flyte_nb or the platform, not the task's code"
     summary = error.message.strip().splitlines()[-1] if error.message.strip() else error.code
-    message = f"Task {task_name!r} failed{tries} with {error.code} ({kind}, raised by {who}): {summary}"
+    message = f"Task {task_name!r} failed{tries} with {error.code} ({kind} {origin.lower()} error): {summary}"
     cls = TaskTimeoutError if timeout else TaskExecutionError
     return cls(
         message,

@@ -91,3 +91,31 @@ def test_payload_from_another_python_version_is_refused(image_env: dict[str, str
 @pytest.mark.parametrize("mode", ["kernel", "process"])
 def test_sandbox_runs_notebook_tasks(mode: str) -> None:
     assert fnb.SandboxExecutor(mode).run(_notebook_task(), x=2) == 21
+
+
+def _notebook_dynamic() -> fnb.PythonFunctionTask:
+    def inner(x: int) -> int:
+        return x + 100
+
+    inner_task = fnb.task(task_resolver=fnb.notebook_task_resolver)(inner)
+
+    def outer(n: int) -> list[int]:
+        return [inner_task(x=i) for i in range(n)]
+
+    return fnb.dynamic(task_resolver=fnb.notebook_task_resolver)(outer)
+
+
+def test_notebook_dynamic_task_ships_its_sub_task_payloads(image_env: dict[str, str], tmp_path: pathlib.Path) -> None:
+    task = _notebook_dynamic()
+    template = serialize_task(task)
+    args = list(template.container.args)
+    payload_dir = tmp_path / "payload"
+    payload_dir.mkdir()
+    (payload_dir / args[args.index("payload") + 1]).write_bytes(task.task_resolver.payload(task).data)
+    res = propeller.run_task_template(template, inputs_for(task, tmp_path, n=3), tmp_path / "b", payload_dir, image_env)
+    assert res.phase == "SUCCEEDED", res.error
+    assert outputs_of(task, res.outputs) == {"o0": [100, 101, 102]}
+    (sub,) = res.attempts[0].futures.tasks
+    stored = sub.container.args[list(sub.container.args).index("payload") + 1]
+    assert stored.startswith(str(res.paths.raw_output_prefix))  # next to the attempt's raw data
+    assert pathlib.Path(stored).exists()
