@@ -85,7 +85,6 @@ class PayloadHeader:
     cloudpickle: str
     flyte_nb: str
     task: str
-    local_modules: tuple[str, ...] = ()
 
     def to_json(self) -> bytes:
         data = {
@@ -94,7 +93,6 @@ class PayloadHeader:
             "cloudpickle": self.cloudpickle,
             "flyte_nb": self.flyte_nb,
             "task": self.task,
-            "local_modules": list(self.local_modules),
         }
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
@@ -108,7 +106,6 @@ class PayloadHeader:
                 cloudpickle=str(data["cloudpickle"]),
                 flyte_nb=str(data["flyte_nb"]),
                 task=str(data["task"]),
-                local_modules=tuple(data.get("local_modules", ())),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ResolverError(
@@ -184,7 +181,7 @@ class NotebookTaskResolver(TaskResolverMixin):
 
     # ---- building the payload --------------------------------------------------------------------
 
-    def _pickle(self, task: Task) -> tuple[bytes, PayloadHeader]:
+    def _pickle(self, task: Task) -> tuple[bytes, PayloadHeader, tuple[str, ...]]:
         local = tuple(pickling.local_modules())
         header = PayloadHeader(
             format=FORMAT_VERSION,
@@ -192,14 +189,13 @@ class NotebookTaskResolver(TaskResolverMixin):
             cloudpickle=cloudpickle.__version__,
             flyte_nb=__version__,
             task=task.name,
-            local_modules=local,
         )
         with pickling.pickle_local_modules_by_value(list(local)):
             try:
                 pickled = pickling.dumps({"task": task})
             except Exception as exc:
                 raise self._unpicklable_error(task, exc, local) from exc
-        return pickled, header
+        return pickled, header, local
 
     def _unpicklable_error(self, task: Task, exc: Exception, local: tuple[str, ...]) -> ResolverError:
         manifest = self._manifest(task, None, local)
@@ -224,10 +220,10 @@ class NotebookTaskResolver(TaskResolverMixin):
         PayloadTooLargeError
             When the payload is over :attr:`size_limit` (the largest captured items are named).
         """
-        pickled, header = self._pickle(task)
+        pickled, header, local = self._pickle(task)
         data = encode_payload(header, pickled)
         if len(data) > self.size_limit or len(pickled) > self.large_global:
-            self._check_size(task, data, header.local_modules)
+            self._check_size(task, data, local)
         digest = hashlib.sha256(data).hexdigest()
         return Payload(data=data, filename=f"{_safe_name(task.name)}-{digest[:16]}.fnb.pkl.gz")
 
@@ -266,7 +262,7 @@ class NotebookTaskResolver(TaskResolverMixin):
         """
         local = tuple(pickling.local_modules())
         try:
-            pickled, header = self._pickle(task)
+            pickled, header, _ = self._pickle(task)
             size: int | None = len(encode_payload(header, pickled))
         except ResolverError:
             size = None
@@ -280,7 +276,7 @@ class NotebookTaskResolver(TaskResolverMixin):
 
     def content_hash(self, task: Task) -> str:
         """sha256 of the payload: changes with the code and every captured value, not with cell numbers."""
-        pickled, header = self._pickle(task)
+        pickled, header, _ = self._pickle(task)
         return hashlib.sha256(encode_payload(header, pickled)).hexdigest()
 
     def loader_args(self, settings: SerializationSettings, task: Task) -> list[str]:

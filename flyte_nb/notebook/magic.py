@@ -194,11 +194,38 @@ class FlyteMagics(Magics):
         task.local_cache = self.cache
         python_name = task.task_function.__name__
         self._ip.user_ns[python_name] = task
-        self.tasks[task.name] = TaskRecord(task, f"In[{self._ip.execution_count}]", kind)
+        self.tasks[task.name] = TaskRecord(task, f"In[{self._current_cell()}]", kind)
         if not args.no_widget:
             from IPython.display import display
 
             cast(Any, display)(task)
+
+    def _current_cell(self) -> int:
+        """The number of the cell being run (``In[N]``): the latest input stored in the history."""
+        history = getattr(self._ip.history_manager, "input_hist_parsed", None)
+        if isinstance(history, list) and len(history) > 1:
+            return len(history) - 1
+        return int(self._ip.execution_count)
+
+    def _run(self, cell: str, target: str) -> None:
+        """Run the cell in the notebook namespace, compiled under the cell's own ``In[N]``.
+
+        (Not a nested ``run_cell``: that would file the code under the *next* execution count.)
+        """
+        compiler = self._ip.compile
+        source = self._ip.transform_cell(cell)
+        filename = compiler.cache(source, self._current_cell(), raw_code=cell)
+        try:
+            code = compiler(compiler.ast_parse(source, filename=filename), filename, "exec")
+            exec(code, self._ip.user_global_ns, self._ip.user_ns)
+        except Exception as exc:
+            # Show the user's frames only (from the cell on), as for a plain cell.
+            self._ip.showtraceback((type(exc), exc, exc.__traceback__.tb_next if exc.__traceback__ else None),
+                                   tb_offset=0)
+            raise UsageError(
+                f"The cell raised {type(exc).__name__} (shown above), so {target!r} is not a task. "
+                "Fix the error and run the cell again."
+            ) from None
 
     def _function_task(
         self, cell: str, functions: list[str], pick: str | None, args: Any, keywords: dict[str, Any]
@@ -214,13 +241,7 @@ class FlyteMagics(Magics):
                 f"e.g. %%flyte_task --name {functions[-1]}"
             )
         target = pick or functions[0]
-        result = self._ip.run_cell(cell, store_history=False)
-        error = result.error_before_exec or result.error_in_exec
-        if error is not None:
-            raise UsageError(
-                f"The cell raised {type(error).__name__} (shown above), so {target!r} is not a task. "
-                "Fix the error and run the cell again."
-            )
+        self._run(cell, target)
         fn = self._ip.user_ns.get(target)
         from flyte_nb.core.task import Task
 
@@ -262,7 +283,7 @@ class FlyteMagics(Magics):
             fields = [(s.name, self._var_type("--outputs", s, pickle_untyped)) for s in outputs]
             annotations["return"] = magic_cell.output_type(name, fields)
         compiler = self._ip.compile
-        filename = compiler.cache(cell, self._ip.execution_count, raw_code=cell)
+        filename = compiler.cache(self._ip.transform_cell(cell), self._current_cell(), raw_code=cell)
         fn = magic_cell.build_function(
             name, tree, [s.name for s in inputs], [s.name for s in outputs], filename,
             self._ip.user_ns, getattr(compiler, "flags", 0),

@@ -1,0 +1,190 @@
+"""``%%flyte_task`` and friends, driven through a real IPython shell."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
+
+from flyte_nb.core.function_task import PythonFunctionTask
+from flyte_nb.core.serialize import serialize_task
+from flyte_nb.notebook.extension import current_magics
+from tests.notebook.ipshell import cell
+
+
+def test_function_cell_becomes_a_task_with_the_options(ip: Any) -> None:
+    cell(
+        ip,
+        "%%flyte_task --retries 2 --timeout 10m --requests cpu=1,mem=2Gi --limits mem=4Gi --env A=1 "
+        "--env B=x=y --cache --cache-version v2 --interruptible --image repo/img:1 --no-widget\n"
+        "OFFSET = 5\n"
+        "def add(a: int, b: int = 2) -> int:\n"
+        "    return a + b + OFFSET\n",
+    )
+    task = ip.user_ns["add"]
+    assert isinstance(task, PythonFunctionTask)
+    assert task(a=1) == 8
+    assert ip.user_ns["OFFSET"] == 5  # the cell ran in the notebook namespace
+
+    template = serialize_task(task)
+    assert template.id.name == "add"
+    assert template.metadata.retries.retries == 2
+    assert template.metadata.timeout.ToTimedelta() == datetime.timedelta(minutes=10)
+    assert (template.metadata.discoverable, template.metadata.discovery_version) == (True, "v2")
+    assert template.metadata.interruptible is True
+    assert template.container.image == "repo/img:1"
+    assert {e.key: e.value for e in template.container.env}.items() >= {"A": "1", "B": "x=y"}.items()
+    requests = {r.name: r.value for r in template.container.resources.requests}
+    limits = {r.name: r.value for r in template.container.resources.limits}
+    assert (len(requests), len(limits)) == (2, 1)
+    assert sorted(requests.values()) == ["1", "2Gi"]
+    assert list(limits.values()) == ["4Gi"]
+
+
+def test_several_functions_and_name_picks_one(ip: Any) -> None:
+    cell(ip, "%%flyte_task --name second --no-widget\ndef first(x: int) -> int:\n    return x\n"
+             "def second(x: int) -> int:\n    return first(x) * 2\n")
+    assert isinstance(ip.user_ns["second"], PythonFunctionTask)
+    assert not isinstance(ip.user_ns["first"], PythonFunctionTask)
+    assert ip.user_ns["second"](x=4) == 8
+
+
+def test_rerunning_the_cell_redefines_the_task_and_shares_the_kernel_cache(ip: Any) -> None:
+    source = "%%flyte_task --cache --no-widget\ndef f(x: int) -> int:\n    return x + {n}\n"
+    cell(ip, source.format(n=1))
+    first = ip.user_ns["f"]
+    cell(ip, source.format(n=2))
+    second = ip.user_ns["f"]
+    assert second is not first
+    assert second(x=1) == 3
+    magics = current_magics(ip)
+    assert magics is not None
+    assert first.local_cache is second.local_cache is magics.cache
+    assert list(magics.tasks) == ["f"]
+    assert magics.tasks["f"].task is second
+
+
+def test_pickle_untyped_accepts_unannotated_parameters(ip: Any) -> None:
+    cell(ip, "%%flyte_task --pickle-untyped --no-widget\ndef g(x, n: int):\n    return [x] * n\n")
+    task = ip.user_ns["g"]
+    assert task(x={"k": 1}, n=2) == [{"k": 1}, {"k": 1}]
+    assert set(task.python_interface.pickled) == {"x", "o0"}
+
+
+def test_dynamic_option_makes_a_dynamic_task(ip: Any) -> None:
+    cell(ip, "%%flyte_task --dynamic --no-widget\ndef fan(n: int) -> int:\n    return n\n")
+    assert ip.user_ns["fan"].execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC
+
+
+def test_cell_body_task_reads_inputs_and_assigns_outputs(ip: Any) -> None:
+    cell(ip, "xs = [1, 2, 3]\nscale = 2")
+    cell(ip, "%%flyte_task summarise --inputs xs scale:int --outputs total:int mean:float --no-widget\n"
+             "total = sum(xs) * scale\nmean = total / len(xs)\n")
+    task = ip.user_ns["summarise"]
+    assert task.python_interface.inputs == {"xs": list[int], "scale": int}
+    assert list(task.python_interface.outputs) == ["total", "mean"]
+    assert "total" not in ip.user_ns  # defining the task does not run the body
+
+    cell(ip, "result = summarise()")
+    assert (ip.user_ns["total"], ip.user_ns["mean"]) == (12, 4.0)
+    cell(ip, "summarise(xs=[10], scale=1)")
+    assert (ip.user_ns["total"], ip.user_ns["mean"]) == (10, 10.0)
+
+
+def test_cell_body_task_outside_the_namespace_is_a_plain_task(ip: Any) -> None:
+    cell(ip, "%%flyte_task body --inputs a:int --outputs b:int --no-widget\nb = a * 3\n")
+    template = serialize_task(ip.user_ns["body"])
+    assert set(template.interface.inputs.variables) == {"a"}
+    assert set(template.interface.outputs.variables) == {"b"}
+    assert ip.user_ns["body"].execute(a=2) == 6
+
+
+def _usage_error(ip: Any, line: str, body: str) -> str:
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("flyte_task", line, body)
+    message = str(info.value)
+    assert "\n" not in message, "UsageError messages are one line"
+    return message
+
+
+FN = "def f(x: int) -> int:\n    return x\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "body", "expected"),
+    [
+        ("--bogus", FN, "unrecognized arguments: --bogus"),
+        ("--requests cpu=lots", FN, "--requests cpu: expected a Kubernetes quantity such as 500m, 2, 4Gi, got 'lots'"),
+        ("--limits gpus=1", FN, "--limits: expected KEY=VALUE pairs with KEY in cpu, mem, gpu"),
+        ("--timeout soon", FN, "--timeout: expected seconds or a duration like 10m"),
+        ("--env NOVALUE", FN, "--env: expected KEY=VALUE, got 'NOVALUE'"),
+        ("--retries many", FN, "argument --retries: invalid int value"),
+        ("--name g", FN, "--name 'g' is not defined in this cell (it defines f)"),
+        ("", FN + "def h(): pass\n", "This cell defines several functions (f, h). Pick the task with --name"),
+        ("", "def f(x:\n    pass\n", "SyntaxError in line 1 of the cell: '(' was never closed"),
+        ("", "def f(x):\n    return x\n", "Task 'f' input 'x': expected a type annotation"),
+        ("", "y = 1\n", "This cell defines no function"),
+        ("c --outputs z:int", "y = 1\n", "--outputs z: the cell body never assigns z"),
+        ("c --inputs not_defined_anywhere --outputs y:int", "y = 1\n", "no type given, and not_defined_anywhere"),
+        ("--inputs a:int", FN, "--inputs/--outputs describe a cell-body task"),
+        ("c --inputs a:NoSuchType", "y = 1\n", "the type 'NoSuchType' cannot be evaluated"),
+    ],
+)
+def test_misuse_is_a_one_line_usage_error(ip: Any, line: str, body: str, expected: str) -> None:
+    assert expected in _usage_error(ip, line, body)
+
+
+def test_error_inside_the_cell_is_shown_and_the_task_not_defined(ip: Any) -> None:
+    with capture_output() as captured:
+        message = _usage_error(ip, "", FN + "raise RuntimeError('cell broke')\n")
+    assert "The cell raised RuntimeError (shown above), so 'f' is not a task" in message
+    assert "cell broke" in captured.stdout + captured.stderr
+
+
+def test_task_is_displayed_unless_no_widget(ip: Any) -> None:
+    with capture_output() as shown:
+        cell(ip, "%%flyte_task\n" + FN)
+    with capture_output() as hidden:
+        cell(ip, "%%flyte_task --no-widget\n" + FN)
+    assert "f" in shown.stdout + "".join(str(o.data) for o in shown.outputs)
+    assert hidden.stdout == ""
+    assert hidden.outputs == []
+
+
+def test_flyte_tasks_lists_name_kind_version_and_cell(ip: Any) -> None:
+    cell(ip, "%%flyte_task --no-widget\n" + FN)
+    defined_in = f"In[{ip.execution_count - 1}]"
+    version = serialize_task(ip.user_ns["f"]).id.version
+    with capture_output() as captured:
+        ip.run_line_magic("flyte_tasks", "")
+    header, row = captured.stdout.strip().splitlines()
+    assert header.split() == ["name", "kind", "version", "defined", "in"]
+    assert row.split() == ["f", "function", version, defined_in]
+
+
+def test_flyte_remote_stores_the_default_remote(ip: Any) -> None:
+    magics = current_magics(ip)
+    assert magics is not None
+    with capture_output() as captured:
+        ip.run_line_magic("flyte_remote", "localhost:30080 --project demo --domain staging --insecure")
+    assert magics.remote_config == {"endpoint": "localhost:30080", "project": "demo", "domain": "staging",
+                                    "insecure": True}
+    remote = magics.remote
+    assert remote is not None
+    assert (remote.project, remote.domain) == ("demo", "staging")
+    assert "localhost:30080" in captured.stdout
+    with pytest.raises(UsageError, match="unrecognized arguments: --bogus"):
+        ip.run_line_magic("flyte_remote", "--bogus")
+
+
+def test_help_documents_every_option() -> None:
+    from flyte_nb.notebook.magic import FlyteMagics
+
+    doc = FlyteMagics.flyte_task.__doc__
+    for option in ("--name", "--cache", "--cache-version", "--cache-serialize", "--retries", "--timeout",
+                   "--image", "--requests", "--limits", "--accelerator", "--env", "--pickle-untyped",
+                   "--dynamic", "--interruptible", "--deprecated", "--no-widget", "--inputs", "--outputs"):
+        assert option in doc, option

@@ -1,0 +1,92 @@
+"""The pickle manifest names what a payload captures, and what cannot be pickled, before any upload."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from flyte_nb.core.notebook_resolver import NotebookTaskResolver, notebook_task_resolver
+from flyte_nb.errors import PayloadTooLargeError, ResolverError
+from tests.notebook.ipshell import cell
+
+
+def _cell_number(ip: Any) -> str:
+    return f"In[{ip.execution_count - 1}]"
+
+
+def test_manifest_lists_globals_functions_classes_and_modules(ip: Any) -> None:
+    cell(ip, "import json\nfrom flyte_nb import task\nLIMIT = 7")
+    limit_cell = _cell_number(ip)
+    cell(ip, "class Box:\n    def size(self):\n        return LIMIT\ndef helper(v):\n    return json.dumps(v)")
+    helper_cell = _cell_number(ip)
+    cell(ip, "@task\ndef show(x: int) -> str:\n    return helper([x, Box().size()])")
+
+    manifest = notebook_task_resolver.manifest(ip.user_ns["show"])
+
+    rows = {(i.name, i.kind, i.how, i.cell) for i in manifest.items}
+    assert ("helper", "function", "by value", helper_cell) in rows
+    assert ("Box", "class", "by value", helper_cell) in rows
+    assert ("LIMIT", "global", "by value", limit_cell) in rows  # read by Box.size, found through Box
+    assert ("json", "module", "by reference", "") in rows
+    assert all(i.size and i.size > 0 for i in manifest.by_value)
+    assert manifest.unpicklable == []
+    text = str(manifest)
+    assert text.startswith("Payload of task 'show': ")
+    assert re.search(r"by value\s+function\s+helper", text)
+    assert "<table>" in manifest._repr_html_()
+
+
+def test_unpicklable_global_is_named_with_its_path_cell_and_fix(ip: Any) -> None:
+    cell(ip, "import threading\nfrom flyte_nb import task\nclass Config:\n    pass\ncfg = Config()\ncfg.lock = threading.Lock()")
+    cfg_cell = _cell_number(ip)
+    cell(ip, "@task\ndef guarded(x: int) -> int:\n    with cfg.lock:\n        return x")
+    task = ip.user_ns["guarded"]
+
+    manifest = notebook_task_resolver.manifest(task)
+
+    [bad] = manifest.unpicklable
+    assert (bad.name, bad.cell) == ("cfg", cfg_cell)
+    assert "cfg.lock (inside global cfg) is a _thread.lock" in bad.problem
+    assert "Create it inside the task function" in bad.problem
+    assert manifest.payload_size is None
+    with pytest.raises(ResolverError) as info:
+        notebook_task_resolver.payload(task)
+    assert f"cfg ({cfg_cell}): cfg.lock (inside global cfg) is a _thread.lock" in str(info.value)
+
+
+def test_open_file_global_gets_the_file_advice(ip: Any, tmp_path: Any) -> None:
+    (tmp_path / "data.txt").write_text("x")
+    ip.user_ns["path"] = str(tmp_path / "data.txt")
+    cell(ip, "from flyte_nb import task\nfh = open(path, \"a\")\n@task\ndef first(n: int) -> int:\n    return fh.write(str(n))")
+    try:
+        [bad] = notebook_task_resolver.manifest(ip.user_ns["first"]).unpicklable
+        assert bad.name == "fh"
+        assert "TextIOWrapper" in bad.problem
+        assert "Open the file inside the task function" in bad.problem
+    finally:
+        ip.user_ns["fh"].close()
+
+
+def test_payload_over_the_limit_names_the_largest_items(ip: Any) -> None:
+    cell(ip, "import os\nfrom flyte_nb import task\nBIG = os.urandom(50_000)\nSMALL = b'x'")
+    cell(ip, "@task\ndef size(n: int) -> int:\n    return len(BIG) + len(SMALL) + n")
+    resolver = NotebookTaskResolver(size_limit=20_000, large_global=10**9)
+
+    with pytest.raises(PayloadTooLargeError) as info:
+        resolver.payload(ip.user_ns["size"])
+
+    message = str(info.value)
+    assert "over the limit of 20.0 kB" in message
+    assert "Largest captured items: BIG (50.0 kB" in message
+    assert "NotebookTaskResolver(size_limit=...)" in message
+
+
+def test_large_global_warns_to_pass_it_as_an_input(ip: Any) -> None:
+    cell(ip, "from flyte_nb import task\nTABLE = list(range(5000))")
+    cell(ip, "@task\ndef total(n: int) -> int:\n    return sum(TABLE) + n")
+    resolver = NotebookTaskResolver(large_global=5_000)
+
+    with pytest.warns(UserWarning, match=r"captures global 'TABLE' .* Pass it as a task input instead"):
+        resolver.payload(ip.user_ns["total"])
