@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["ship_sub_task_payloads"]
 
 
+def _cell_value(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell: a name the function closes over was never assigned
+        return None
+
+
 def _reachable_tasks(task: Task) -> dict[str, Task]:
     from flyte_nb.core.task import Task as TaskClass
 
@@ -30,9 +37,7 @@ def _reachable_tasks(task: Task) -> dict[str, Task]:
     candidates: list[Any] = []
     if fn is not None:
         candidates.extend(getattr(fn, "__globals__", {}).values())
-        cells = getattr(fn, "__closure__", None) or ()
-        # an empty cell (a name assigned after the function was defined) has no cell_contents
-        candidates.extend(getattr(cell, "cell_contents", None) for cell in cells)
+        candidates.extend(_cell_value(cell) for cell in getattr(fn, "__closure__", None) or ())
     return {obj.name: obj for obj in candidates if isinstance(obj, TaskClass)}
 
 
