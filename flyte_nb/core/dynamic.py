@@ -21,7 +21,7 @@ from flyte_nb.core.context import FlyteContext, FlyteContextManager
 from flyte_nb.core.settings import SerializationSettings
 from flyte_nb.core.storage import RawStore
 from flyte_nb.core.types import TypeEngine
-from flyte_nb.errors import TaskDefinitionError, TaskInputError
+from flyte_nb.errors import TaskDefinitionError, TaskInputError, TaskOutputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -202,27 +202,66 @@ def _has_promise(value: Any) -> bool:
     return False
 
 
+def _castable(source: types_pb2.LiteralType, target: types_pb2.LiteralType) -> bool:
+    """A lenient version of propeller's compile-time type check for a promise bound to an input."""
+    def bare(lt: types_pb2.LiteralType) -> types_pb2.LiteralType:
+        out = types_pb2.LiteralType()
+        out.CopyFrom(lt)
+        out.ClearField("structure")
+        out.ClearField("annotation")
+        out.ClearField("metadata")
+        return out
+
+    if bare(source) == bare(target):
+        return True
+    if target.HasField("union_type"):
+        return any(_castable(source, v) for v in target.union_type.variants) or source.HasField("union_type")
+    kinds = {source.WhichOneof("type"), target.WhichOneof("type")}
+    if kinds & {"blob", "structured_dataset_type"}:  # pickles and dataframes: checked at run time
+        return True
+    if kinds == {"simple"} and types_pb2.STRUCT in (source.simple, target.simple):
+        return True
+    if kinds == {"collection_type"}:
+        return _castable(source.collection_type, target.collection_type)
+    if kinds == {"map_value_type"}:
+        return _castable(source.map_value_type, target.map_value_type)
+    return False
+
+
+def _bind_promise(value: Promise, t: Any, state: CompilationState, where: str, error: type[Exception]) -> literals_pb2.BindingData:
+    from flyte_nb.core.interface import describe_type
+
+    if not _castable(TypeEngine.to_literal_type(value.python_type), TypeEngine.to_literal_type(t)):
+        raise error(
+            f"Dynamic task '{state.task_name}': {where} expects {describe_type(t)}, but gets the output "
+            f"'{value.var}' of task '{value._task_name}' (node {value.node_id}), which is "
+            f"{describe_type(value.python_type)}. Pass an output of the right type, or convert it in a @task."
+        )
+    return value.ref()
+
+
 def _binding_data(
-    value: Any, t: Any, state: CompilationState, upstream: set[str], where: str
+    value: Any, t: Any, state: CompilationState, upstream: set[str], where: str,
+    error: type[Exception] = TaskInputError,
 ) -> literals_pb2.BindingData:
     """Bind ``value`` (a constant, a promise, or a list/dict holding promises) to type ``t``."""
     import typing
 
     if isinstance(value, Promise):
         upstream.add(value.node_id)
-        return value.ref()
+        return _bind_promise(value, t, state, where, error)
     if _has_promise(value):
         origin, args = typing.get_origin(t), typing.get_args(t)
         if origin is list and isinstance(value, (list, tuple)) and args:
             return literals_pb2.BindingData(
                 collection=literals_pb2.BindingDataCollection(
-                    bindings=[_binding_data(v, args[0], state, upstream, where) for v in value]
+                    bindings=[_binding_data(v, args[0], state, upstream, where, error) for v in value]
                 )
             )
         if origin is dict and isinstance(value, dict) and len(args) == 2:
             bdm = literals_pb2.BindingDataMap()
             for k, v in value.items():
-                bdm.bindings[k].CopyFrom(_binding_data(v, args[1], state, upstream, where))
+                bdm.bindings[k].CopyFrom(_binding_data(v, args[1], state, upstream, where, error))
             return literals_pb2.BindingData(map=bdm)
         raise TaskDefinitionError(
             f"Dynamic task '{state.task_name}': {where} mixes promises into a {type(value).__name__} "
@@ -231,8 +270,8 @@ def _binding_data(
         )
     try:
         lit = TypeEngine.to_literal(value, t, store=state.store)
-    except TypeError as exc:
-        raise TaskInputError(f"Dynamic task '{state.task_name}': {where}: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise error(f"Dynamic task '{state.task_name}': {where}: {exc}") from exc
     return _literal_binding(lit)
 
 
@@ -307,7 +346,7 @@ def compile_dynamic(
         values = list(execution._split_outputs(task.name, iface, names, rval))
     outputs: list[literals_pb2.Binding] = []
     for var, value in zip(names, values, strict=True):
-        bd = _binding_data(value, iface.outputs[var], state, set(), f"output '{var}'")
+        bd = _binding_data(value, iface.outputs[var], state, set(), f"output '{var}'", TaskOutputError)
         outputs.append(literals_pb2.Binding(var=var, binding=bd))
     return dynamic_job_pb2.DynamicJobSpec(
         nodes=state.nodes,

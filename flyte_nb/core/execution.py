@@ -303,6 +303,7 @@ class LocalCache:
     def __init__(self) -> None:
         self._entries: dict[str, CacheEntry] = {}
         self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
         self.hits = 0
         self.misses = 0
 
@@ -321,10 +322,17 @@ class LocalCache:
         with self._lock:
             self._entries[key] = CacheEntry(outputs, store)
 
+    def key_lock(self, key: str) -> threading.Lock:
+        """A lock per key: ``cache_serialize=True`` calls with equal inputs run one at a time, so the
+        second one is served from the cache instead of computing again."""
+        with self._lock:
+            return self._key_locks.setdefault(key, threading.Lock())
+
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+            self._key_locks.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -12,6 +12,7 @@ node to the dynamic workflow instead (:meth:`Task.compile`).
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from flyteidl.admin import description_entity_pb2
@@ -247,22 +248,25 @@ class Task:
         execution.check_input_names(self.name, iface.inputs, iface.defaults, list(kwargs))
         store = MemoryStore()  # per call: pickled values stay in memory and die with the call
         inputs = execution.inputs_to_literal_map(self.name, iface.inputs, kwargs, store)
-        key = None
-        if self.metadata.cache:
-            key = execution.cache_key(
-                self.name,
-                self.metadata.cache_version,
-                self.interface.SerializeToString(deterministic=True),
-                inputs,
-                store,
-                self.metadata.cache_ignore_input_vars,
-            )
-            hit = self.local_cache.get(key)
+        if not self.metadata.cache:
+            outputs = self.sandbox_execute(ctx.with_(store=store), inputs)
+            return execution.literal_map_to_outputs(self.name, iface, outputs, store)
+        cache = self.local_cache
+        key = execution.cache_key(
+            self.name,
+            self.metadata.cache_version,
+            self.interface.SerializeToString(deterministic=True),
+            inputs,
+            store,
+            self.metadata.cache_ignore_input_vars,
+        )
+        guard = cache.key_lock(key) if self.metadata.cache_serialize else contextlib.nullcontext()
+        with guard:
+            hit = cache.get(key)
             if hit is not None:
                 return execution.literal_map_to_outputs(self.name, iface, hit.outputs, hit.store)
-        outputs = self.sandbox_execute(ctx.with_(store=store), inputs)
-        if key is not None:
-            self.local_cache.put(key, outputs, store)
+            outputs = self.sandbox_execute(ctx.with_(store=store), inputs)
+            cache.put(key, outputs, store)
         return execution.literal_map_to_outputs(self.name, iface, outputs, store)
 
     def compile(self, ctx: FlyteContext, *args: Any, **kwargs: Any) -> Any:

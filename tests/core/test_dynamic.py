@@ -12,7 +12,7 @@ from flyte_nb.core.context import ExecutionMode, FlyteContext
 from flyte_nb.core.dynamic import Promise
 from flyte_nb.core.storage import MemoryStore
 from flyte_nb.core.types import TypeEngine
-from flyte_nb.errors import TaskDefinitionError
+from flyte_nb.errors import TaskDefinitionError, TaskInputError, TaskOutputError
 from tests.core import tasks_for_tests as m
 
 SETTINGS = fnb.SerializationSettings(version="v1")
@@ -190,3 +190,32 @@ def test_notebook_sub_tasks_ship_their_payload_with_the_spec(tmp_path: Any) -> N
     assert loader_args[1].startswith(str(tmp_path))  # the payload was written under the raw prefix
     loaded = resolver.load_task(loader_args)
     assert loaded(x=3) == 9
+
+
+@fnb.task
+def as_text(x: int) -> str:
+    return str(x)
+
+
+@fnb.dynamic
+def mistyped(n: int) -> int:
+    return square(x=as_text(x=n))  # a str promise into an int input
+
+
+@fnb.dynamic
+def wrong_constant(n: int) -> int:
+    return "seven"  # type: ignore[return-value]
+
+
+def test_a_promise_of_the_wrong_type_is_refused_at_compile_time() -> None:
+    with pytest.raises(TaskInputError) as err:
+        _compile(mistyped, n=2)
+    msg = str(err.value)
+    assert "input 'x' of task" in msg
+    assert "expects int" in msg
+    assert "which is str" in msg
+
+
+def test_a_constant_output_of_the_wrong_type_is_an_output_error() -> None:
+    with pytest.raises(TaskOutputError, match=r"Dynamic task '[\w.]*wrong_constant': output 'o0'"):
+        _compile(wrong_constant, n=1)

@@ -310,3 +310,25 @@ def test_calls_keep_pickled_values_in_memory() -> None:
 
     assert Spy(None, unbox)(b=Box(4)) == 4
     assert seen == ["MemoryStore", "memory"]
+
+
+def test_cache_serialize_makes_concurrent_equal_calls_compute_once() -> None:
+    import threading
+    import time
+
+    calls: list[int] = []
+
+    @fnb.task(cache=True, cache_version="1", cache_serialize=True)
+    def slow(a: int) -> int:
+        calls.append(a)
+        time.sleep(0.05)
+        return a
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(slow(a=1))) for _ in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results == [1, 1, 1]
+    assert calls == [1]
