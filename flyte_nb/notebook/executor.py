@@ -71,15 +71,21 @@ def current_remote() -> Any | None:
     except ImportError:  # the notebook extension is optional for the widgets
         return None
     magics = current_magics()
-    return getattr(magics, "remote", None) if magics is not None else None
+    if magics is None:
+        return None
+    try:
+        return getattr(magics, "remote", None)
+    except Exception:  # a remote that cannot be built from its settings: %flyte_remote reports why
+        return None
 
 
 def remote_unavailable_reason(remote: Any | None) -> str:
     """Why *Submit to Flyte* is disabled, or ``""`` when ``remote`` can submit."""
     if remote is None:
         return (
-            "No Flyte remote is configured. Set one with %flyte_remote (or pass remote=fnb.Remote(...) "
-            "to the widget), then display the task again."
+            "No Flyte remote is configured in this kernel. Set one with "
+            "%flyte_remote ENDPOINT --project P --domain D (or pass remote=fnb.Remote(...) to the "
+            "widget), then display the task again."
         )
     if not callable(getattr(remote, "submit", None)):
         return f"The configured remote {remote!r} ({type(remote).__name__}) has no submit() method."

@@ -78,7 +78,8 @@ class JupyterLab:
         self.proc = proc
 
     def url(self, notebook: str) -> str:
-        return f"http://127.0.0.1:{self.port}/lab/tree/{notebook}?token={self.token}"
+        # ``reset``: start from an empty workspace, so notebooks opened by earlier tests stay closed
+        return f"http://127.0.0.1:{self.port}/lab/tree/{notebook}?token={self.token}&reset"
 
     def add_notebook(self, name: str, cells: list[str]) -> str:
         """Write a notebook of code cells (with a kernelspec, so no kernel dialog appears)."""
@@ -122,7 +123,14 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> 
     runtime = tmp_path_factory.mktemp("lab-runtime")
     port, token = _free_port(), secrets.token_hex(16)
     log = runtime / "jupyterlab.log"
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime), "PYTHONUNBUFFERED": "1"}
+    config = tmp_path_factory.mktemp("lab-config")
+    # no "Jupyter news?" toast over the page (and its screenshots)
+    (config / "labconfig").mkdir()
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(config),
+           "PYTHONUNBUFFERED": "1"}
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
@@ -188,8 +196,9 @@ def run_all_cells(page: Any) -> None:
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
-def save_screenshot(page: Any, name: str) -> pathlib.Path:
+def save_screenshot(target: Any, name: str) -> pathlib.Path:
+    """Screenshot a page or an element into ``test-artifacts/`` (kept by CI, ignored by git)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
+    target.screenshot(path=str(path))
     return path
