@@ -111,6 +111,12 @@ def sleepy(seconds: float) -> float:
     return seconds
 
 
+@fnb.task(timeout=1)
+def slow_with_timeout() -> int:
+    time.sleep(60)
+    return 1
+
+
 @fnb.task
 def chatty(n: int) -> int:
     for i in range(n):

@@ -277,3 +277,47 @@ def test_failure_to_write_results_exits_nonzero(image_env: dict[str, str], tmp_p
     )
     assert proc.returncode == 1
     assert "could not write the task's results" in proc.stderr
+
+
+def test_task_timeout_from_the_template_kills_the_pod(run_task: RunTask) -> None:
+    res = run_task(m.slow_with_timeout)
+    assert res.phase == "TIMED_OUT"
+    assert len(res.attempts) == 1  # retries=0
+    assert res.attempts[0].exit_code == 137
+    assert not res.paths.outputs.exists()
+
+
+def test_unknown_result_of_dispatch_execute_is_reported() -> None:
+    from flyte_nb.runtime import entrypoint
+
+    results = entrypoint._result_files(object(), m.add, "out", "raw")
+    assert results.failed
+    ((name, data),) = results.files
+    doc = errors_pb2.ErrorDocument()
+    doc.ParseFromString(data)
+    assert name == "error.pb"
+    assert (doc.error.code, doc.error.kind, doc.error.origin) == ("UNKNOWN_OUTPUT", RECOVERABLE, SYSTEM)
+    assert "returned object" in doc.error.message
+
+
+def test_numpy_pandas_pydantic_and_typing_forms_round_trip(run_task: RunTask) -> None:
+    import numpy
+    import pandas
+
+    from tests.runtime import tasks_numpy as nt
+
+    res = run_task(
+        nt.more_types, day=datetime.date(2024, 2, 28), choice="a", either="ab", scaled=4,
+        model=nt.Settings(name="m"), frame=pandas.DataFrame({"x": [1, 2]}), array=numpy.array([1.0, 2.0, 3.0]),
+    )
+    assert res.phase == "SUCCEEDED", res.error
+    assert sorted(res.outputs.literals) == ["array", "choice", "day", "either", "frame", "model", "scaled"]
+    out = outputs_of(nt.more_types, res.outputs)
+    assert out["day"] == datetime.date(2024, 2, 29)
+    assert (out["choice"], out["either"], out["scaled"]) == ("b", "abab", 40)
+    assert out["model"] == nt.Settings(name="M", depth=3)
+    assert out["frame"].to_dict("list") == {"x": [1, 2], "total": [2, 4]}
+    assert out["array"].tolist() == [3.0, 2.0, 1.0]
+    # the dataframe and the array are raw data under the attempt's raw output prefix
+    assert res.outputs.literals["frame"].scalar.structured_dataset.uri.startswith(str(res.paths.raw_output_prefix))
+    assert res.outputs.literals["array"].scalar.blob.uri.startswith(str(res.paths.raw_output_prefix))
