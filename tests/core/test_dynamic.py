@@ -219,3 +219,19 @@ def test_a_promise_of_the_wrong_type_is_refused_at_compile_time() -> None:
 def test_a_constant_output_of_the_wrong_type_is_an_output_error() -> None:
     with pytest.raises(TaskOutputError, match=r"Dynamic task '[\w.]*wrong_constant': output 'o0'"):
         _compile(wrong_constant, n=1)
+
+
+def test_a_compiled_dynamic_task_runs_under_the_propeller_stand_in(tmp_path: Any) -> None:
+    """The template's own command, run as propeller runs it: futures.pb, then each sub-node."""
+    import pathlib
+
+    from tests.propeller import run_task_template
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    template = fnb.serialize_task(m.fan_out, SETTINGS)
+    inputs = TypeEngine.to_literal_map({"n": 3}, {"n": int})
+    result = run_task_template(template, inputs, tmp_path, env={"PYTHONPATH": str(root)})
+    assert result.phase == "SUCCEEDED", result.stderr
+    assert sorted(result.sub_nodes) == ["n0", "n1", "n2"]
+    assert result.outputs is not None
+    assert result.outputs.literals["o0"].scalar.primitive.integer == 0 + 1 + 2

@@ -18,6 +18,7 @@ from flyteidl.core import tasks_pb2
 from google.protobuf.json_format import MessageToDict
 
 import flyte_nb as fnb
+from tests.core.admin_checks import admin_violations
 from tests.differential import task_fns
 from tests.differential.test_interface_vs_flytekit import ALL, make_tasks
 
@@ -71,7 +72,9 @@ def _assert_same(theirs: tasks_pb2.TaskTemplate, ours: tasks_pb2.TaskTemplate) -
 @pytest.mark.parametrize("name", ALL)
 def test_default_template_equals_flytekit(fk: Any, name: str) -> None:
     theirs, ours = make_tasks(name, fk)
-    _assert_same(_theirs(fk, theirs), _ours(ours))
+    template = _ours(ours)
+    _assert_same(_theirs(fk, theirs), template)
+    assert admin_violations(template) == []
 
 
 def _accelerator() -> Any:
@@ -113,7 +116,9 @@ OPTION_SETS: dict[str, Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]] =
 def test_configured_template_equals_flytekit(fk: Any, option_set: str) -> None:
     theirs_kw, ours_kw = OPTION_SETS[option_set](fk)
     fn = task_fns.f_int
-    _assert_same(_theirs(fk, fk.task(**theirs_kw)(fn)), _ours(fnb.task(**ours_kw)(fn)))
+    template = _ours(fnb.task(**ours_kw)(fn))
+    _assert_same(_theirs(fk, fk.task(**theirs_kw)(fn)), template)
+    assert admin_violations(template) == []
 
 
 def test_one_sided_gpu_is_the_intended_difference(fk: Any) -> None:
