@@ -14,6 +14,7 @@ __all__ = [
     "MSGPACK",
     "MSGPACK_ANNOTATION",
     "binary_literal",
+    "is_instance_or_rerun",
     "received",
     "scalar_kind",
     "strip_annotated",
@@ -36,6 +37,18 @@ def strip_annotated(python_type: Any) -> tuple[Any, tuple[Any, ...]]:
     if type(python_type) is _ANNOTATED:
         return getattr(python_type, "__origin__"), getattr(python_type, "__metadata__")  # noqa: B009
     return python_type, ()
+
+
+def is_instance_or_rerun(value: Any, cls: type) -> bool:
+    """``isinstance(value, cls)``, or ``value``'s class is an earlier definition of ``cls``.
+
+    Re-running a notebook cell redefines its classes; values made before still have the right shape,
+    and refusing them would be a notebook-only failure that a cluster never shows.
+    """
+    if isinstance(value, cls):
+        return True
+    t = type(value)
+    return t.__qualname__ == cls.__qualname__ and t.__module__ == cls.__module__
 
 
 def received(value: Any) -> str:

@@ -24,6 +24,7 @@ from flyte_nb.core.types._common import (
     MSGPACK,
     MSGPACK_ANNOTATION,
     binary_literal,
+    is_instance_or_rerun,
     received,
     scalar_kind,
     struct_from,
@@ -121,7 +122,7 @@ class DataclassTransformer(TypeTransformer[Any]):
 
         if type(value) is dict:  # flytekit lets a plain dict stand in for the dataclass
             return binary_literal(msgpack.dumps(value))
-        if not self._is_instance(value, python_type):
+        if not (dataclasses.is_dataclass(type(value)) and is_instance_or_rerun(value, python_type)):
             raise FlyteTypeError(
                 f"expected a {python_type.__name__} instance, got {received(value)}. "
                 f"Build it with {python_type.__name__}(...)."
@@ -140,18 +141,6 @@ class DataclassTransformer(TypeTransformer[Any]):
                 f"expected a {python_type.__name__} whose field values match their annotations, got "
                 f"{received(value)}: {type(exc).__name__}: {exc}. Fix the field values."
             ) from exc
-
-    @staticmethod
-    def _is_instance(value: Any, cls: type) -> bool:
-        if isinstance(value, cls):
-            return True
-        # A class redefined by re-running a notebook cell: old instances still have the right shape.
-        t = type(value)
-        return (
-            dataclasses.is_dataclass(t)
-            and t.__qualname__ == cls.__qualname__
-            and t.__module__ == cls.__module__
-        )
 
     def to_python_value(self, literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
         scalar = literal.scalar

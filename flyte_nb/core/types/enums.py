@@ -9,7 +9,7 @@ import msgpack
 from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.storage import RawStore
-from flyte_nb.core.types._common import MSGPACK, received, scalar_kind
+from flyte_nb.core.types._common import MSGPACK, is_instance_or_rerun, received, scalar_kind
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError, UnsupportedTypeError
 
@@ -38,7 +38,7 @@ class EnumTransformer(TypeTransformer[enum.Enum]):
     def to_literal(
         self, value: Any, python_type: Any, expected: types_pb2.LiteralType, store: RawStore
     ) -> literals_pb2.Literal:
-        if not isinstance(value, python_type):
+        if not (isinstance(value, enum.Enum) and is_instance_or_rerun(value, python_type)):
             hint = ""
             if isinstance(value, str) and value in python_type._value2member_map_:
                 hint = f"Pass {python_type.__name__}({value!r}). "

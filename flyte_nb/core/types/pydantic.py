@@ -15,7 +15,7 @@ import msgpack
 from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.storage import RawStore
-from flyte_nb.core.types._common import MSGPACK, binary_literal, received, scalar_kind
+from flyte_nb.core.types._common import MSGPACK, binary_literal, is_instance_or_rerun, received, scalar_kind
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.core.types.dataclass import struct_literal_type
 from flyte_nb.errors import FlyteTypeError
@@ -45,7 +45,7 @@ class PydanticTransformer(TypeTransformer[Any]):
     def to_literal(
         self, value: Any, python_type: Any, expected: types_pb2.LiteralType, store: RawStore
     ) -> literals_pb2.Literal:
-        if not isinstance(value, python_type):
+        if not (hasattr(value, "model_dump_json") and is_instance_or_rerun(value, python_type)):
             raise FlyteTypeError(
                 f"expected a {python_type.__name__} instance, got {received(value)}. "
                 f"Build it with {python_type.__name__}(...) or {python_type.__name__}.model_validate(...)."

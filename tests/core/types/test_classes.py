@@ -215,3 +215,18 @@ def test_dataclass_with_a_field_msgpack_cannot_encode_fails_validation() -> None
         TypeEngine.validate_annotation(HoldsOpaque)
     with pytest.raises(UnsupportedTypeError, match="HoldsOpaque"):
         TypeEngine.validate_annotation(Optional[list[HoldsOpaque]])
+
+
+def test_enum_member_of_a_rerun_cell_class_still_encodes(store: MemoryStore) -> None:
+    old = Color.GREEN
+    namespace: dict[str, Any] = {}
+    exec(
+        "import enum\nclass Color(enum.Enum):\n    RED = 'red'\n    GREEN = 'green'\n",
+        {"__name__": __name__},
+        namespace,
+    )
+    new_cls = namespace["Color"]
+    lit = TypeEngine.to_literal(old, new_cls, store=store)
+    assert TypeEngine.to_python_value(wire(lit), new_cls, store=store) is new_cls.GREEN
+    with pytest.raises(FlyteTypeError, match="expected a member of enum"):
+        TypeEngine.to_literal(Status.OK, Color, store=store)
