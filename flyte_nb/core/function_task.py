@@ -14,13 +14,13 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from flyteidl.admin import description_entity_pb2
-from flyteidl.core import dynamic_job_pb2, literals_pb2, security_pb2, tasks_pb2, workflow_pb2
+from flyteidl.core import dynamic_job_pb2, literals_pb2, tasks_pb2, workflow_pb2
 
 from flyte_nb.core.context import ExecutionMode, ExecutionParameters, FlyteContext
 from flyte_nb.core.docstring import Docstring
 from flyte_nb.core.interface import PythonInterface, to_typed_interface, transform_function_to_interface
 from flyte_nb.core.resolver import TaskResolverMixin
-from flyte_nb.core.settings import Resources, SerializationSettings, TaskMetadata
+from flyte_nb.core.settings import Resources, SerializationSettings
 from flyte_nb.core.task import Task
 from flyte_nb.errors import TaskDefinitionError
 
@@ -183,36 +183,23 @@ class PythonFunctionTask(Task, Generic[T]):
                 f"({type(task_function).__name__}). Decorate a function with @task."
             )
         name: str = kwargs.pop("name", None) or task_name_for(task_function)
-        container_image: str | None = kwargs.pop("container_image", None)
-        environment: Mapping[str, str] | None = kwargs.pop("environment", None)
-        requests: Resources | None = kwargs.pop("requests", None)
-        limits: Resources | None = kwargs.pop("limits", None)
-        accelerator: str | tasks_pb2.GPUAccelerator | None = kwargs.pop("accelerator", None)
-        metadata: TaskMetadata | None = kwargs.pop("metadata", None)
-        docs: description_entity_pb2.DescriptionEntity | None = kwargs.pop("docs", None)
-        security_ctx: security_pb2.SecurityContext | None = kwargs.pop("security_ctx", None)
-        task_type_version: int = kwargs.pop("task_type_version", 0)
-        _check_resources(name, requests, limits)
-        self._check_environment(name, environment)
+        self._take_container_options(name, kwargs)
         if not isinstance(execution_mode, PythonFunctionTask.ExecutionBehavior):
             raise TaskDefinitionError(
                 f"Task '{name}' execution_mode: expected PythonFunctionTask.ExecutionBehavior.DEFAULT or "
                 f".DYNAMIC, got {execution_mode!r}."
             )
-
         docstring = Docstring(callable_=task_function)
         native = transform_function_to_interface(
             task_function, docstring, pickle_untyped=pickle_untyped,
             ignore_input_vars=ignore_input_vars, name=name,
         )
         self._check_ignored_have_defaults(name, task_function, ignore_input_vars)
-        super().__init__(
+        docs: description_entity_pb2.DescriptionEntity | None = kwargs.pop("docs", None)
+        super().__init__(  # metadata, security_ctx and task_type_version pass through kwargs
             task_type=task_type,
             name=name,
             interface=to_typed_interface(native),
-            metadata=metadata,
-            task_type_version=task_type_version,
-            security_ctx=security_ctx,
             docs=docs if docs is not None else self._docs_from(docstring),
             **kwargs,
         )
@@ -224,25 +211,27 @@ class PythonFunctionTask(Task, Generic[T]):
         self._task_resolver = task_resolver
         self._node_dependency_hints = list(node_dependency_hints) if node_dependency_hints else None
         self._pickle_untyped = pickle_untyped
-        self._container_image = container_image
-        self._environment = dict(environment or {})
-        self._requests = requests
-        self._limits = limits
-        self._accelerator = accelerator
         self._get_command_fn: Callable[[SerializationSettings], list[str]] = self.get_default_command
         self.__doc__ = task_function.__doc__
         self.__wrapped__ = task_function
 
-    @staticmethod
-    def _check_environment(name: str, environment: Mapping[str, str] | None) -> None:
-        if environment is None:
-            return
+    def _take_container_options(self, name: str, kwargs: dict[str, Any]) -> None:
+        """Pop, check and keep the container options (image, environment, resources, accelerator)."""
+        requests: Resources | None = kwargs.pop("requests", None)
+        limits: Resources | None = kwargs.pop("limits", None)
+        _check_resources(name, requests, limits)
+        environment: Mapping[str, str] = kwargs.pop("environment", None) or {}
         bad = {k: v for k, v in dict(environment).items() if not isinstance(k, str) or not isinstance(v, str)}
         if bad:
             raise TaskDefinitionError(
                 f"Task '{name}' environment: expected str keys and values, got {bad!r}. "
                 "Convert them, e.g. environment={'N': str(n)}."
             )
+        self._container_image: str | None = kwargs.pop("container_image", None)
+        self._environment = dict(environment)
+        self._requests = requests
+        self._limits = limits
+        self._accelerator: str | tasks_pb2.GPUAccelerator | None = kwargs.pop("accelerator", None)
 
     @staticmethod
     def _check_ignored_have_defaults(

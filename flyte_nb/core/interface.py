@@ -227,6 +227,22 @@ def transform_function_to_interface(
             f"function (it has {list(signature.parameters)}). Remove them from ignore_input_vars."
         )
     iface = PythonInterface(docstring=docstring)
+    _extract_inputs(fn_name, signature, hints, ignored, iface, pickle_untyped=pickle_untyped)
+    _extract_outputs(fn, fn_name, hints, iface, pickle_untyped=pickle_untyped)
+    for var, t in iface.inputs.items():
+        if var not in iface.pickled and (reason := _pickle_reason(t)):
+            iface.pickled[var] = reason
+    for var, t in iface.outputs.items():
+        key = f"return:{var}" if var in iface.inputs else var
+        if key not in iface.pickled and (reason := _pickle_reason(t)):
+            iface.pickled[key] = reason
+    return iface
+
+
+def _extract_inputs(
+    fn_name: str, signature: inspect.Signature, hints: Mapping[str, Any], ignored: set[str],
+    iface: PythonInterface, *, pickle_untyped: bool,
+) -> None:
     for var, param in signature.parameters.items():
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             raise TaskDefinitionError(
@@ -250,15 +266,6 @@ def transform_function_to_interface(
         iface.inputs[var] = t
         if param.default is not inspect.Parameter.empty:
             iface.defaults[var] = param.default
-    _extract_outputs(fn, fn_name, hints, iface, pickle_untyped=pickle_untyped)
-    for var, t in iface.inputs.items():
-        if var not in iface.pickled and (reason := _pickle_reason(t)):
-            iface.pickled[var] = reason
-    for var, t in iface.outputs.items():
-        key = f"return:{var}" if var in iface.inputs else var
-        if key not in iface.pickled and (reason := _pickle_reason(t)):
-            iface.pickled[key] = reason
-    return iface
 
 
 def _extract_outputs(
