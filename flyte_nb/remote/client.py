@@ -24,6 +24,7 @@ import grpc
 from flyteidl.service import admin_pb2_grpc, auth_pb2, auth_pb2_grpc, dataproxy_pb2_grpc
 
 from flyte_nb.errors import (
+    ConfigError,
     RemoteAlreadyExistsError,
     RemoteError,
     RemoteInvalidArgumentError,
@@ -106,8 +107,15 @@ def make_channel(config: RemoteConfig) -> grpc.Channel:
         cert = ssl.get_server_certificate((host, int(port)))
         credentials = grpc.ssl_channel_credentials(root_certificates=cert.encode())
     elif config.ca_cert_file_path:
-        with open(config.ca_cert_file_path, "rb") as fh:
-            credentials = grpc.ssl_channel_credentials(root_certificates=fh.read())
+        try:
+            with open(config.ca_cert_file_path, "rb") as fh:
+                roots = fh.read()
+        except OSError as exc:
+            raise ConfigError(
+                f"caCertFilePath: expected a readable PEM file, got {config.ca_cert_file_path!r} ({exc.strerror}). "
+                "Fix admin.caCertFilePath / FLYTE_PLATFORM_CA_CERT_FILE_PATH."
+            ) from None
+        credentials = grpc.ssl_channel_credentials(root_certificates=roots)
     else:
         credentials = grpc.ssl_channel_credentials()
     return grpc.secure_channel(config.endpoint, credentials, options=options)

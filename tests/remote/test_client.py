@@ -181,3 +181,13 @@ def test_tokens_stay_out_of_reprs_and_pickles() -> None:
 
 def test_channel_options_match_flytekits_limits() -> None:
     assert dict(CHANNEL_OPTIONS) == {"grpc.max_metadata_size": 32 * 1024, "grpc.max_receive_message_length": 20 * 1024 * 1024}
+
+
+def test_channels_are_tls_unless_insecure_and_a_bad_ca_file_is_a_config_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from flyte_nb.errors import ConfigError
+    from flyte_nb.remote.client import make_channel
+
+    make_channel(RemoteConfig(endpoint="localhost:1", insecure=True)).close()
+    make_channel(RemoteConfig(endpoint="localhost:1")).close()
+    with pytest.raises(ConfigError, match="expected a readable PEM file"):
+        make_channel(RemoteConfig(endpoint="localhost:1", ca_cert_file_path=str(tmp_path / "missing.pem")))

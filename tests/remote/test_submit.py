@@ -155,3 +155,18 @@ def test_reattach_by_name_reads_the_same_execution(remote: Remote) -> None:
 def test_remote_and_its_credentials_refuse_to_be_pickled(remote: Remote) -> None:
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(remote)
+
+
+def test_offloaded_outputs_are_fetched_through_the_data_proxy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.remote.conftest import make_remote
+
+    with StandIn(tmp_path / "standin", literal_offloading_min_mb=0.001) as standin:
+        remote = make_remote(standin)
+        assert remote.submit(tasks.big, n=5000).wait(timeout=60) == "x" * 5000
+        (result,) = standin.last_results.values()
+        assert result.outputs.literals["o0"].HasField("offloaded_metadata")
+
+
+def test_sandbox_executor_remote_mode_runs_through_the_cluster(remote: Remote, standin: StandIn) -> None:
+    assert fnb.SandboxExecutor(mode="remote", remote=remote).run(tasks.add, a=1) == 4
+    assert len(standin.executions()) == 1

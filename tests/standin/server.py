@@ -122,6 +122,8 @@ class StandIn:
         Registered, active projects.
     max_inline_bytes:
         admin's ``remoteData.maxSizeInBytes``: larger outputs are only offered by URL.
+    literal_offloading_min_mb:
+        Enables propeller's literal offloading with this threshold (``None``: disabled, the default).
     """
 
     def __init__(
@@ -136,6 +138,7 @@ class StandIn:
         signed_urls: bool = True,
         queue_delay: float = 0.05,
         extra_pythonpath: Iterable[str] = (),
+        literal_offloading_min_mb: float | None = None,
     ) -> None:
         self.root = Path(root)
         self.store = Store(self.root / "db")
@@ -148,6 +151,8 @@ class StandIn:
         self.signed_urls = signed_urls
         self.queue_delay = queue_delay
         self.extra_pythonpath = list(extra_pythonpath)
+        # propeller's literal-offloading-config: when enabled it tells containers the thresholds.
+        self.literal_offloading_min_mb = literal_offloading_min_mb
         self.faults = Faults()
         self.propeller = Propeller(self)
         self.calls: list[str] = []
@@ -228,6 +233,9 @@ class StandIn:
         paths = [str(REPO), *self.extra_pythonpath, env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         env.pop("FLYTE_PLATFORM_URL", None)  # the container never talks back to admin
+        if self.literal_offloading_min_mb is not None:
+            env["_F_L_MIN_SIZE_MB"] = str(self.literal_offloading_min_mb)
+            env["_F_L_MAX_SIZE_MB"] = "1000"
         return env
 
     def principal(self, context: grpc.ServicerContext) -> str:
