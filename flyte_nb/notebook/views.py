@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import TYPE_CHECKING, Any
 
 from flyte_nb.notebook.widgets import _render as r
@@ -123,16 +122,14 @@ def _execution_fields(execution: Any) -> dict[str, Any]:
     from flyte_nb.notebook.executor import TERMINAL, phase_name
 
     phase = phase_name(getattr(execution, "phase", "UNKNOWN"))
-    duration = getattr(execution, "duration", None)
-    if isinstance(duration, datetime.timedelta):
-        duration = duration.total_seconds()
+    duration = r.execution_seconds(execution)
     outputs, error = None, None
     if phase == "SUCCEEDED":
         outputs, exc = r.safe(lambda: execution.outputs)
         error = exc
     elif phase in TERMINAL:
         error = getattr(execution, "error", None)
-    return {"id": getattr(execution, "id", "?"), "phase": phase, "duration": duration,
+    return {"id": r.execution_label(execution), "phase": phase, "duration": duration,
             "url": getattr(execution, "url", None), "outputs": outputs, "error": error}
 
 

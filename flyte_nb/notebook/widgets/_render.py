@@ -31,6 +31,9 @@ __all__ = [
     "error_html",
     "error_text",
     "escape",
+    "execution_label",
+    "execution_output_names",
+    "execution_seconds",
     "facts_html",
     "highlight",
     "interface_html",
@@ -433,6 +436,34 @@ def phase_badge(phase: str) -> str:
     colour = PHASE_COLOURS.get(phase, "#555")
     return (f'<span class="flyte-nb-phase" style="background:{colour};color:white;border-radius:3px;'
             f'padding:0 6px">{escape(phase)}</span>')
+
+
+def execution_label(execution: Any) -> str:
+    """``project/domain/name`` of a remote execution (its id is a flyteidl identifier)."""
+    ident: Any = getattr(execution, "id", "?")
+    if all(hasattr(ident, k) for k in ("project", "domain", "name")):
+        return f"{ident.project}/{ident.domain}/{ident.name}"
+    return str(ident)
+
+
+def execution_seconds(execution: Any) -> float | None:
+    """The run time FlyteAdmin reports for an execution (``closure.duration``), if any."""
+    reported = getattr(execution, "duration", None)
+    if isinstance(reported, datetime.timedelta):
+        return reported.total_seconds()
+    if isinstance(reported, (int, float)):
+        return float(reported)
+    cached = getattr(execution, "_execution", None)  # the last fetched admin message: no extra call
+    closure = getattr(cached, "closure", None)
+    if closure is not None and closure.HasField("duration"):
+        return float(closure.duration.ToTimedelta().total_seconds())
+    return None
+
+
+def execution_output_names(execution: Any) -> list[str]:
+    """The declared outputs of the submitted task (``["outputs"]`` when the task is unknown)."""
+    iface = getattr(getattr(execution, "task", None), "python_interface", None)
+    return list(iface.outputs) if iface is not None else ["outputs"]
 
 
 # -- errors --------------------------------------------------------------------------------------------

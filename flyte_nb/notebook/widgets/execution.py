@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import datetime
 import threading
 import time
 from typing import Any
@@ -26,7 +25,7 @@ class ExecutionView(widgets.VBox):
     free; *Terminate* asks the cluster to abort the execution.
     """
 
-    execution_id = Unicode(help="The execution's identifier (project:domain:name).").tag(sync=True)
+    execution_id = Unicode(help="The execution's identifier (project/domain/name).").tag(sync=True)
     phase = Unicode(help="The execution's last known phase (QUEUED, RUNNING, SUCCEEDED, FAILED, ABORTED…).").tag(sync=True)
     duration = Float(0.0, help="Seconds since the view started following the execution, or its reported duration.").tag(sync=True)
     url = Unicode(help="The execution's page in the Flyte console ('' when unknown).").tag(sync=True)
@@ -35,7 +34,7 @@ class ExecutionView(widgets.VBox):
     def __init__(self, execution: Any, *, watch: bool = True, output_names: list[str] | None = None,
                  **kwargs: Any) -> None:
         self.execution = execution
-        self.output_names = output_names or ["outputs"]
+        self.output_names = output_names or r.execution_output_names(execution)
         self._started = time.monotonic()
         self.header = widgets.HTML()
         self.terminate_button = widgets.Button(description="Terminate", button_style="warning",
@@ -44,7 +43,7 @@ class ExecutionView(widgets.VBox):
         self.result = ResultView()
         super().__init__(children=[widgets.HBox([self.header, self.terminate_button]), self.result], **kwargs)
         self.add_class("flyte-nb-execution")
-        self.execution_id = str(getattr(execution, "id", ""))
+        self.execution_id = r.execution_label(execution)
         self.refresh()
         self._thread: threading.Thread | None = None
         if watch and self.phase not in TERMINAL:
@@ -58,9 +57,8 @@ class ExecutionView(widgets.VBox):
         """Re-read phase, duration and link from the execution and redraw the header."""
         ex = execution if execution is not None else self.execution
         self.phase = phase_name(getattr(ex, "phase", "UNKNOWN"))
-        reported: Any = getattr(ex, "duration", None)
-        seconds = reported.total_seconds() if isinstance(reported, datetime.timedelta) else reported
-        self.duration = float(seconds) if isinstance(seconds, (int, float)) else time.monotonic() - self._started
+        reported = r.execution_seconds(ex)
+        self.duration = reported if reported is not None else time.monotonic() - self._started
         self.url = str(getattr(ex, "url", "") or "")
         link = (f' · <a href="{r.escape(self.url)}" target="_blank" rel="noopener">open in the Flyte console</a>'
                 if self.url else "")

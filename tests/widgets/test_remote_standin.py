@@ -1,0 +1,45 @@
+"""Submit to Flyte against the FlyteAdmin stand-in: the real client, upload, registration and polling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flyte_nb.notebook.widgets import ExecutionView, TaskWidget
+from tests.remote.conftest import make_remote
+from tests.standin import StandIn
+from tests.widgets import tasks
+from tests.widgets.conftest import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Iterator[Any]:
+    server = StandIn(tmp_path / "standin", extra_pythonpath=[str(ROOT)]).start()
+    client = make_remote(server)
+    yield client
+    client.close()
+    server.stop()
+
+
+def test_submit_runs_on_the_cluster_and_binds_the_outputs(remote: Any, namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.add, remote=remote, namespace=namespace)
+    w.form.fields["a"].editor.value = 4
+    w.run_panel.buttons["remote"].click()
+    assert w.run_panel.wait(60) == 6.5
+    wait_until(lambda: w.run_panel.result.status == "outputs")
+    handle = w.run_panel.handle
+    assert handle is not None
+    assert w.run_panel.url == handle.execution.url
+    assert "/console/projects/" in w.run_panel.status.value
+    assert namespace["add_result"] == 6.5
+
+    view = ExecutionView(handle.execution)  # what display(execution) shows
+    view.join(30)
+    assert view.phase == "SUCCEEDED"
+    assert view.execution_id.endswith(handle.execution.id.name)
+    assert view.result.output.outputs[0]["data"]["text/plain"] == "6.5"
