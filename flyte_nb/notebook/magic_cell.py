@@ -51,7 +51,7 @@ class CellBodyTask(PythonFunctionTask[Any]):
             kwargs[name] = ns[name]
         result = super().__call__(**kwargs)
         names = list(iface.outputs)
-        if len(names) == 1:
+        if len(names) == 1 and not (isinstance(result, tuple) and hasattr(result, "_fields")):
             ns[names[0]] = result
         elif names:
             ns.update(zip(names, result, strict=True))

@@ -94,8 +94,11 @@ def test_cell_body_task_reads_inputs_and_assigns_outputs(ip: Any) -> None:
     assert (ip.user_ns["total"], ip.user_ns["mean"]) == (10, 10.0)
 
 
-def test_cell_body_task_outside_the_namespace_is_a_plain_task(ip: Any) -> None:
+def test_single_output_cell_body_task_assigns_the_value_and_compiles_to_a_plain_task(ip: Any) -> None:
     cell(ip, "%%flyte_task body --inputs a:int --outputs b:int --no-widget\nb = a * 3\n")
+    cell(ip, "a = 4")
+    cell(ip, "body()")
+    assert ip.user_ns["b"] == 12
     template = serialize_task(ip.user_ns["body"])
     assert set(template.interface.inputs.variables) == {"a"}
     assert set(template.interface.outputs.variables) == {"b"}
