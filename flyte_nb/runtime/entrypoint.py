@@ -46,8 +46,8 @@ from flyte_nb.runtime.error_document import (
     RECOVERABLE,
     SYSTEM,
     ErrorInfo,
-    _ours,
     error_document,
+    is_internal_frame,
     system_error,
     user_error,
 )
@@ -178,7 +178,7 @@ def read_inputs(uri: str) -> literals_pb2.LiteralMap:
 def _has_user_frame(exc: BaseException) -> bool:
     tb = exc.__traceback__
     while tb is not None:
-        if not _ours(tb.tb_frame.f_code.co_filename):
+        if not is_internal_frame(tb.tb_frame.f_code.co_filename):
             return True
         tb = tb.tb_next
     return False

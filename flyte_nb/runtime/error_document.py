@@ -36,7 +36,10 @@ __all__ = [
     "ErrorInfo",
     "error_document",
     "format_user_traceback",
+    "is_internal_frame",
+    "system_error",
     "to_task_execution_error",
+    "user_error",
 ]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(flyte_nb.__file__))
@@ -58,7 +61,7 @@ class ErrorInfo:
     origin: int = USER
 
 
-def _ours(filename: str) -> bool:
+def is_internal_frame(filename: str) -> bool:
     """True for frames the user did not write: flyte_nb itself and the interpreter's start-up code."""
     path = os.path.abspath(filename) if not filename.startswith("<") else filename
     return path.startswith(_PACKAGE_DIR + os.sep) or filename.endswith(_RUNPY)
@@ -68,7 +71,7 @@ def _strip(tbe: traceback.TracebackException, seen: set[int]) -> None:
     if id(tbe) in seen:
         return
     seen.add(id(tbe))
-    kept = [frame for frame in tbe.stack if not _ours(frame.filename)]
+    kept = [frame for frame in tbe.stack if not is_internal_frame(frame.filename)]
     # When every frame is ours (e.g. a conversion error), keep the last one so the line is not empty.
     tbe.stack = traceback.StackSummary.from_list(kept or list(tbe.stack)[-1:])
     for chained in (tbe.__cause__, tbe.__context__):
