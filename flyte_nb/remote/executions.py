@@ -28,6 +28,7 @@ __all__ = ["TERMINAL_PHASES", "RemoteExecution"]
 Phase = core_execution_pb2.WorkflowExecution
 TERMINAL_PHASES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 _UNSET: Any = object()
+_FRESH_FOR = 0.2  # seconds a fetched phase is reused by the ``phase`` property
 
 
 class RemoteExecution:
@@ -54,6 +55,7 @@ class RemoteExecution:
         self.task = task
         self.max_poll_interval = max_poll_interval
         self._execution: execution_pb2.Execution | None = None
+        self._fetched_at = 0.0
         self._outputs: Any = _UNSET
 
     # ---- identity --------------------------------------------------------------------------------
@@ -90,6 +92,7 @@ class RemoteExecution:
         """Fetch the execution from FlyteAdmin (``GetExecution``) and return it."""
         request = execution_pb2.WorkflowExecutionGetRequest(id=self.id)
         self._execution = self.remote.client.call("admin", "GetExecution", request, idempotent=True)
+        self._fetched_at = time.monotonic()
         return self._execution
 
     @property
@@ -99,9 +102,13 @@ class RemoteExecution:
 
     @property
     def phase(self) -> str:
-        """The current phase name (``"QUEUED"``, ``"RUNNING"``, ``"SUCCEEDED"``…), asked from the server
-        unless already terminal."""
-        if self._execution is None or Phase.Phase.Name(self._execution.closure.phase) not in TERMINAL_PHASES:
+        """The current phase name (``"QUEUED"``, ``"RUNNING"``, ``"SUCCEEDED"``…).
+
+        Asked from the server unless already terminal or fetched less than ``_FRESH_FOR`` seconds ago
+        (a progress callback reading it right after a poll does not cost a second round trip).
+        """
+        stale = time.monotonic() - self._fetched_at > _FRESH_FOR
+        if self._execution is None or (stale and Phase.Phase.Name(self._execution.closure.phase) not in TERMINAL_PHASES):
             self.refresh()
         assert self._execution is not None
         return str(Phase.Phase.Name(self._execution.closure.phase))
@@ -142,7 +149,7 @@ class RemoteExecution:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = poll_interval
         while True:
-            phase = self.phase
+            phase = str(Phase.Phase.Name(self.refresh().closure.phase))
             if on_update is not None:
                 on_update(self)
             if phase in TERMINAL_PHASES:
