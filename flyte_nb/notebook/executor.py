@@ -19,13 +19,16 @@ a cell.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import io
 import keyword
 import logging
 import re
+import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from flyte_nb.errors import ConfigError
@@ -42,6 +45,7 @@ __all__ = [
     "phase_name",
     "remote_unavailable_reason",
     "result_name_for",
+    "routed_output",
     "start_run",
 ]
 
@@ -120,6 +124,64 @@ def _raise_in_thread(thread: threading.Thread, exc_type: type[BaseException]) ->
     return bool(changed == 1)
 
 
+class _ThreadRouter(io.TextIOBase):
+    """A stand-in for ``sys.stdout``/``sys.stderr`` that sends writes from registered threads to their
+    callbacks and everything else to the stream it wraps.
+
+    Why: a print from a run's thread would otherwise go to whatever cell the kernel handles at that
+    moment (or nowhere: a button click is not a cell); routed, it appears in the run's own panel.
+    """
+
+    def __init__(self, wrapped: Any) -> None:
+        super().__init__()
+        self.wrapped = wrapped
+        self.routes: dict[int, Callable[[str], None]] = {}
+
+    def write(self, text: str) -> int:
+        route = self.routes.get(threading.get_ident())
+        if route is None:
+            return int(self.wrapped.write(text) or 0)
+        route(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if threading.get_ident() not in self.routes:
+            self.wrapped.flush()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty… of the real stream
+        return getattr(self.wrapped, name)
+
+
+_router_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def routed_output(write: Callable[[str], None]) -> Iterator[None]:
+    """Send this thread's ``sys.stdout``/``sys.stderr`` writes to ``write`` inside the block.
+
+    The routers are removed again when no thread uses them (unless something else replaced
+    ``sys.stdout`` meanwhile, which is then left alone).
+    """
+    ident = threading.get_ident()
+    routers = []
+    with _router_lock:
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if not isinstance(stream, _ThreadRouter):
+                stream = _ThreadRouter(stream)
+                setattr(sys, name, stream)
+            stream.routes[ident] = write
+            routers.append((name, stream))
+    try:
+        yield
+    finally:
+        with _router_lock:
+            for name, router in routers:
+                router.routes.pop(ident, None)
+                if not router.routes and getattr(sys, name) is router:
+                    setattr(sys, name, router.wrapped)
+
+
 ProgressCallback = Callable[["RunHandle"], None]
 
 
@@ -154,8 +216,8 @@ class RunHandle:
     execution:
         The ``RemoteExecution`` of a remote run, once submitted.
     log:
-        What the task process wrote to stdout/stderr so far (``process`` runs; the sandbox's retry
-        notices for every mode), as text chunks.
+        What the task wrote to stdout/stderr so far, as text chunks: the task process's output
+        (``process``), the run thread's ``print`` output (``kernel``), and the sandbox's retry notices.
     """
 
     def __init__(
@@ -329,7 +391,10 @@ class RunHandle:
 
             self._sandbox = SandboxExecutor(mode=self.mode, remote=self.remote, stdout=self._write,
                                             stderr=self._write)
-        return self._sandbox.run(self.task, **self.inputs)
+        if self.mode != "kernel":
+            return self._sandbox.run(self.task, **self.inputs)
+        with routed_output(self._write):  # the task's print() calls, in this thread only
+            return self._sandbox.run(self.task, **self.inputs)
 
     def _run_remote(self) -> Any:
         assert self.remote is not None  # checked in __init__

@@ -20,6 +20,7 @@ def add(a: int, xs: list[int] = [1, 2]) -> int:
 
     :param a: the number to add
     """
+    print(f"adding {a} to {xs}")
     return a + sum(xs)'''
 
 
@@ -73,13 +74,16 @@ def test_run_in_kernel_and_in_process_from_the_form(jupyterlab: JupyterLab, page
     result.locator("text=bound to").wait_for()
     assert "add_result" in result.inner_text()
     assert "43" in result.inner_text()  # 40 + 1 + 2
-    assert widget.locator("button:has-text('Cancel')").is_disabled()
+    # the task's print() shows in its own panel, not in whichever cell the kernel runs next
+    assert "adding 40 to [1, 2]" in widget.locator(".flyte-nb-log").inner_text()
+    widget.locator("button:has-text('Cancel'):disabled").wait_for()  # the run is over
     save_screenshot(widget, "task-widget.png")
 
     _field_input(page, "xs", "textarea").fill("[10, 20]")
     widget.locator("button:has-text('Run in process')").click()
     result.locator("text=(run in process)").wait_for(timeout=60_000)
     assert "70" in result.inner_text()  # 40 + 10 + 20, computed by flyte-nb-execute in a fresh process
+    assert "adding 40 to [10, 20]" in widget.locator(".flyte-nb-log").inner_text()
     assert "SUCCEEDED" in widget.locator(".flyte-nb-status").inner_text()
 
 

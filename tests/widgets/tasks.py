@@ -86,3 +86,11 @@ def slow(seconds: float) -> int:
 def pair(a: int) -> tuple[int, str]:
     """Two outputs."""
     return a * 2, f"a={a}"
+
+
+@fnb.task
+def chatty(n: int) -> int:
+    """Prints while it runs."""
+    for i in range(n):
+        print(f"step {i} of {n}")
+    return n

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any
@@ -41,6 +42,19 @@ def test_run_in_process_runs_the_container_command(namespace: dict[str, Any]) ->
     assert namespace["pair_result"] == (10, "a=5")
     texts = [o["data"]["text/plain"] for o in w.run_panel.result.output.outputs]
     assert texts == ["o0:", "10", "o1:", "'a=5'"]  # each output under its name
+
+
+@pytest.mark.parametrize("mode", ["kernel", "process"])
+def test_task_output_appears_in_its_own_panel(mode: executor.Mode, namespace: dict[str, Any],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    w = TaskWidget(tasks.chatty, namespace=namespace)
+    w.form.fields["n"].editor.value = 3
+    w.run_panel.run(mode)
+    assert w.run_panel.wait(60) == 3
+    wait_until(lambda: "step 2 of 3" in w.run_panel.logs.value, what="the task's output in the panel")
+    assert "step 0 of 3" in w.run_panel.logs.value
+    assert "step" not in capsys.readouterr().out  # not leaked into whichever cell runs meanwhile
+    assert sys.stdout is sys.__stdout__ or not isinstance(sys.stdout, executor._ThreadRouter)
 
 
 def test_a_failing_task_shows_its_traceback_and_error_code(namespace: dict[str, Any]) -> None:

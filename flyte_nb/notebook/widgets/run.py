@@ -125,8 +125,8 @@ class RunPanel(widgets.VBox):
     def _on_progress(self, handle: ex.RunHandle) -> None:
         self._refresh(handle)
         if handle.done and handle is self.handle:
-            self._set_running(False)  # first, so that whoever sees the result sees the buttons back
             self._show_result(handle)
+            self._set_running(False)  # last: `running` False means everything about the run is shown
 
     def _refresh(self, handle: ex.RunHandle) -> None:
         if handle is not self.handle:
