@@ -64,8 +64,10 @@ class Authenticator:
         if self._header_key is None:
             try:
                 key = client.public_client_config().authorization_metadata_key
-            except RemoteError:
-                key = ""  # no AuthMetadataService: flytekit's fallback
+            except RemoteError as exc:
+                if exc.code not in ("UNIMPLEMENTED", "NOT_FOUND"):
+                    raise  # unreachable or broken: do not settle on a guess for the session
+                key = ""  # a server without AuthMetadataService: flytekit's fallback
             self._header_key = key or DEFAULT_HEADER_KEY
         return self._header_key
 

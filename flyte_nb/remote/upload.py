@@ -13,7 +13,6 @@ through ``CreateDownloadLocation`` signed URLs, so a notebook needs no bucket cr
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import time
 import uuid
@@ -77,15 +76,11 @@ class Uploader:
 
     def put(self, location: dataproxy_pb2.CreateUploadLocationResponse, data: bytes) -> None:
         """PUT ``data`` to the signed URL of ``location`` (retrying transient failures)."""
-        headers = dict(location.headers)
-        md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
-        if "Content-MD5" in headers or any(k.lower() == "content-md5" for k in headers):
-            headers = {k: v for k, v in headers.items() if k.lower() != "content-md5"}
-            headers["Content-MD5"] = md5
+        # Every header the server returned (Content-MD5, x-amz-meta-flyteContentMD5…) is part of the
+        # signature, except Content-Length: stow sends the length of the MD5 string; send the real one.
+        headers = {k: v for k, v in location.headers.items() if k.lower() != "content-length"}
         if location.native_url.startswith("abfs"):
             headers.setdefault("x-ms-blob-type", "BlockBlob")
-        # The server's Content-Length is the length of the MD5 string (a stow quirk): send the real one.
-        headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
         headers["Content-Length"] = str(len(data))
         response = self._send("PUT", location.signed_url, data, headers)
         if response.status not in (200, 201):

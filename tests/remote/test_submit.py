@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import pickle
 
 import pytest
@@ -65,6 +67,11 @@ def test_notebook_payload_is_uploaded_once_and_the_container_loads_it(remote: Re
     assert remote.submit(tasks.shipped, name="bob", times=1).wait(timeout=60) == "hello bob"
     payload_puts = [rel for rel in standin.bucket.puts if rel.endswith(".fnb.pkl.gz")]
     assert len(payload_puts) == 1, "an unchanged payload must not be uploaded twice"
+    # Stored byte for byte, under a content-addressed root, with its MD5 recorded as object metadata.
+    payload = tasks.shipped.task_resolver.payload(tasks.shipped)
+    assert (standin.bucket.root / payload_puts[0]).read_bytes() == payload.data
+    assert payload_puts[0].split("/")[-2] == payload.sha256[:32]
+    assert standin.bucket.stored_md5(payload_puts[0]) == base64.b64encode(hashlib.md5(payload.data).digest()).decode()
     # Both containers got the payload's native_url (not the signed URL) in their loader args.
     for result in standin.last_results.values():
         assert any(a.startswith("file://") and a.endswith(".fnb.pkl.gz") for a in result.attempts[0].command)
