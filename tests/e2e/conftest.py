@@ -129,8 +129,15 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> 
     (config / "labconfig" / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
     )
+    # every cell rendered (JupyterLab 4 skips rendering cells scrolled out of view by default), and
+    # nothing from the user's own settings
+    settings = tmp_path_factory.mktemp("lab-settings")
+    (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"})
+    )
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(config),
-           "PYTHONUNBUFFERED": "1"}
+           "JUPYTERLAB_SETTINGS_DIR": str(settings), "PYTHONUNBUFFERED": "1"}
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",

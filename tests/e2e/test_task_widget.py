@@ -6,13 +6,16 @@ results come back to the page); the widget logic itself is covered by tests/widg
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import JupyterLab, open_notebook, run_all_cells, save_screenshot
+from tests.e2e.conftest import ROOT, JupyterLab, open_notebook, run_all_cells, save_screenshot
 
 pytestmark = pytest.mark.e2e
+
+QUICKSTART = ROOT / "notebooks" / "quickstart.ipynb"
 
 TASK_CELL = '''%%flyte_task --retries 1
 def add(a: int, xs: list[int] = [1, 2]) -> int:
@@ -48,17 +51,18 @@ def _field_input(scope: Any, name: str, tag: str = "input") -> Any:
     return scope.locator(f".flyte-nb-field:has(code:text-is('{name}')) {tag}").first
 
 
-def test_run_in_kernel_and_in_process_from_the_form(jupyterlab: JupyterLab, page: Any) -> None:
-    nb = jupyterlab.add_notebook("widget_run.ipynb", ["%load_ext flyte_nb", TASK_CELL])
-    open_notebook(page, jupyterlab, nb)
+def test_quickstart_runs_in_kernel_and_in_process_from_the_form(jupyterlab: JupyterLab, page: Any) -> None:
+    shutil.copy(QUICKSTART, jupyterlab.root / "quickstart.ipynb")
+    open_notebook(page, jupyterlab, "quickstart.ipynb")
     run_all_cells(page)
-    widget = page.locator(".flyte-nb-task-widget")
+    widget = page.locator(".flyte-nb-task-widget").first  # word_counts, from its %%flyte_task cell
     widget.locator("button:has-text('Run in kernel')").wait_for()
+    widget.scroll_into_view_if_needed()
 
-    # the interface table, with the docstring description and the list default
+    # the interface table, with the docstring descriptions and the default
     table = widget.locator("table.flyte-nb-interface")
-    assert "the number to add" in table.inner_text()
-    assert "[1, 2]" in table.inner_text()
+    assert "the text to count words in" in table.inner_text()
+    assert "dict[str, int]" in table.inner_text()
     # the template, once its section is opened: highlighted YAML with the container command
     widget.get_by_text("Template", exact=True).click()
     template = widget.locator(".flyte-nb-template")
@@ -67,23 +71,21 @@ def test_run_in_kernel_and_in_process_from_the_form(jupyterlab: JupyterLab, page
     assert template.locator("span[style*='color']").count() > 5  # pygments colours survived the page
     widget.get_by_text("Template", exact=True).click()  # closed again: a compact screenshot
 
-    _field_input(page, "a").fill("40")
-    _field_input(page, "a").press("Tab")  # number boxes sync on blur
+    _field_input(widget, "text").fill("the cat saw a dog and the cat")
     widget.locator("button:has-text('Run in kernel')").click()
     result = widget.locator(".flyte-nb-result")
     result.locator("text=bound to").wait_for()
-    assert "add_result" in result.inner_text()
-    assert "43" in result.inner_text()  # 40 + 1 + 2
-    # the task's print() shows in its own panel, not in whichever cell the kernel runs next
-    assert "adding 40 to [1, 2]" in widget.locator(".flyte-nb-log").inner_text()
+    assert "word_counts_result" in result.inner_text()
+    assert "'cat': 2" in result.inner_text()
     widget.locator("button:has-text('Cancel'):disabled").wait_for()  # the run is over
     save_screenshot(widget, "task-widget.png")
 
-    _field_input(page, "xs", "textarea").fill("[10, 20]")
+    _field_input(widget, "min_length").fill("4")
+    _field_input(widget, "min_length").press("Tab")  # number boxes sync on blur
     widget.locator("button:has-text('Run in process')").click()
     result.locator("text=(run in process)").wait_for(timeout=60_000)
-    assert "70" in result.inner_text()  # 40 + 10 + 20, computed by flyte-nb-execute in a fresh process
-    assert "adding 40 to [10, 20]" in widget.locator(".flyte-nb-log").inner_text()
+    # computed by flyte-nb-execute in a fresh process: only words of 4+ letters are left
+    assert "{}" in result.inner_text()
     assert "SUCCEEDED" in widget.locator(".flyte-nb-status").inner_text()
 
 
@@ -106,6 +108,16 @@ def test_validation_copy_submit_and_a_responsive_kernel(jupyterlab: JupyterLab, 
     message.locator("text=NameError").wait_for()
     assert "input 'xs'" in message.inner_text()
     assert widget.locator(".flyte-nb-result").inner_text().strip() == ""
+
+    # fixed, it runs; the task's print() shows in its own panel, not in whichever cell runs next
+    _field_input(widget, "xs", "textarea").fill("[1, 2]")
+    _field_input(widget, "a").fill("40")
+    _field_input(widget, "a").press("Tab")
+    widget.locator("button:has-text('Run in kernel')").click()
+    widget.locator(".flyte-nb-result:has-text('bound to')").wait_for()
+    assert "43" in widget.locator(".flyte-nb-result").inner_text()
+    assert "adding 40 to [1, 2]" in widget.locator(".flyte-nb-log").inner_text()
+    assert message.inner_text().strip() == ""
 
     # the copy button puts the template on the clipboard
     widget.get_by_text("Template", exact=True).click()
