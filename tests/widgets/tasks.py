@@ -22,6 +22,12 @@ class Point:
     y: int
 
 
+@dataclasses.dataclass
+class Box:
+    corner: Point
+    label: str
+
+
 class Model:
     """A class without a Flyte type: it travels as a pickle."""
 
@@ -94,3 +100,9 @@ def chatty(n: int) -> int:
     for i in range(n):
         print(f"step {i} of {n}")
     return n
+
+
+@fnb.task
+def count_boxes(boxes: list[Box]) -> int:
+    """A list of nested dataclasses."""
+    return len(boxes)

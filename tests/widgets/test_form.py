@@ -102,3 +102,26 @@ def test_a_task_without_inputs_says_so() -> None:
     assert form.fields == {}
     assert form.collect() == {}
     assert "takes no inputs" in form.children[0].value
+
+
+def test_time_zone_aware_defaults_keep_their_zone() -> None:
+    import flyte_nb as fnb
+
+    noon_utc = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.timezone.utc)
+
+    @fnb.task
+    def at(when: datetime.datetime = noon_utc, n: int = 1) -> str:
+        return when.isoformat()
+
+    form = InputForm(at)
+    assert isinstance(form.fields["when"].editor, widgets.DatetimePicker)
+    values = form.collect()
+    assert values is not None
+    assert values["when"] == noon_utc
+
+
+def test_nested_dataclasses_from_json() -> None:
+    form = InputForm(tasks.count_boxes)
+    form.fields["boxes"].editor.value = '[{"corner": {"x": 1, "y": 2}, "label": "a"}]'
+    values = form.collect()
+    assert values == {"boxes": [tasks.Box(tasks.Point(1, 2), "a")]}

@@ -138,7 +138,8 @@ class InputField(widgets.HBox):
         inner = _optional_inner(_strip_annotated(python_type))
         self.value_type = inner if inner is not None else _strip_annotated(python_type)
         kind = editor_kind(self.value_type)
-        self.editor = self._make_editor(kind)
+        aware = isinstance(default, datetime.datetime) and default.tzinfo is not None
+        self.editor = self._make_editor(kind, tz_aware=aware)
         self.none_toggle = widgets.Checkbox(value=False, description="None", indent=False,
                                             layout=widgets.Layout(width="70px"))
         self.none_toggle.observe(self._on_none, names="value")
@@ -156,7 +157,7 @@ class InputField(widgets.HBox):
             self._set_default(default)
 
     # -- construction ------------------------------------------------------------------------------
-    def _make_editor(self, kind: str) -> widgets.Widget:
+    def _make_editor(self, kind: str, *, tz_aware: bool = False) -> widgets.Widget:
         layout = widgets.Layout(width="320px")
         if kind == "int":
             return widgets.IntText(layout=layout)
@@ -167,7 +168,8 @@ class InputField(widgets.HBox):
         if kind == "bool":
             return widgets.Checkbox(indent=False)
         if kind == "datetime":
-            picker = getattr(widgets, "NaiveDatetimePicker", None)
+            # a time-zone-aware default keeps its zone; otherwise a naive picker, as Python users write
+            picker = getattr(widgets, "DatetimePicker" if tz_aware else "NaiveDatetimePicker", None)
             return picker(layout=layout) if picker is not None else widgets.Text(layout=layout, placeholder="ISO 8601")
         if kind == "date":
             return widgets.DatePicker(layout=layout)
@@ -188,7 +190,10 @@ class InputField(widgets.HBox):
         elif self.kind == "datetime" and isinstance(self.editor, widgets.Text):
             self.editor.value = default.isoformat()
         else:
-            self.editor.value = default
+            try:
+                self.editor.value = default
+            except Exception as exc:  # e.g. a default the editor cannot hold: say so, keep the field usable
+                self.show_message(f"default {default!r} cannot be shown here ({exc}); enter a value")
 
     def _on_none(self, change: Any) -> None:
         self.editor.disabled = bool(change["new"])
