@@ -52,7 +52,8 @@ class CapturedItem:
     name:
         The global (or closure variable, or default) name, e.g. ``"THRESHOLD"``.
     kind:
-        ``"function"``, ``"class"``, ``"module"``, ``"global"``, ``"closure"`` or ``"default"``.
+        ``"function"``, ``"task"``, ``"class"``, ``"module"``, ``"global"``, ``"closure"`` or
+        ``"default"``.
     how:
         ``"by value"``, ``"by reference"`` (imported by name in the container) or ``"unpicklable"``.
     size:
@@ -384,6 +385,12 @@ class _Walker:
             self.add(name, "function", BY_VALUE, self._size(value), "function", used_by,
                      self.cells.for_code(value.__code__))
             self.function(value)
+        elif isinstance(getattr(value, "task_function", None), types.FunctionType):
+            # Another notebook task (called from a dynamic body): it travels with its own function.
+            fn = value.task_function
+            self.add(name, "task", BY_VALUE, self._size(value), type(value).__name__, used_by,
+                     self.cells.for_code(fn.__code__))
+            self.function(fn)
         elif isinstance(value, type):
             self.add(name, "class", BY_VALUE, self._size(value), "class", used_by, self.cells.for_code(_code_of(value)))
             for attr in vars(value).values():

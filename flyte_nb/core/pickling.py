@@ -35,6 +35,7 @@ import os
 import re
 import site
 import sys
+import threading
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -248,22 +249,27 @@ def _distributed_names(path: tuple[str, ...]) -> frozenset[str]:
     return frozenset(importlib.metadata.packages_distributions())
 
 
+_REGISTRY_LOCK = threading.RLock()
+
+
 @contextmanager
 def pickle_local_modules_by_value(names: list[str]) -> Iterator[None]:
     """Register ``names`` with cloudpickle for pickling by value, for the duration of the block.
 
     Modules the user registered already are left registered afterwards.
     """
-    already = set(cloudpickle.list_registry_pickle_by_value())
-    added = [n for n in names if n not in already and n in sys.modules]
-    for name in added:
-        cloudpickle.register_pickle_by_value(sys.modules[name])
-    try:
-        yield
-    finally:
+    # cloudpickle's registry is process-wide: one pickling at a time (widgets build payloads in threads).
+    with _REGISTRY_LOCK:
+        already = set(cloudpickle.list_registry_pickle_by_value())
+        added = [n for n in names if n not in already and n in sys.modules]
         for name in added:
-            if name in sys.modules:
-                cloudpickle.unregister_pickle_by_value(sys.modules[name])
+            cloudpickle.register_pickle_by_value(sys.modules[name])
+        try:
+            yield
+        finally:
+            for name in added:
+                if name in sys.modules:
+                    cloudpickle.unregister_pickle_by_value(sys.modules[name])
 
 
 def pickled_by_reference(obj: Any) -> bool:

@@ -35,7 +35,20 @@ def argument(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
 
 
 def parse_argstring(magic_func: Any, argstring: str) -> Any:
-    return _ma.parse_argstring(magic_func, argstring)  # type: ignore[no-untyped-call]
+    """IPython's parse, with quotes removed (IPython splits non-POSIX: ``'a b'`` keeps its quotes)."""
+    args = _ma.parse_argstring(magic_func, argstring)  # type: ignore[no-untyped-call]
+    for key, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, key, _unquote(value))
+        elif isinstance(value, list):
+            setattr(args, key, [_unquote(v) if isinstance(v, str) else v for v in value])
+    return args
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 def _one_line(exc: BaseException) -> str:

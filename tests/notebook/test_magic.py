@@ -19,7 +19,8 @@ def test_function_cell_becomes_a_task_with_the_options(ip: Any) -> None:
     cell(
         ip,
         "%%flyte_task --retries 2 --timeout 10m --requests cpu=1,mem=2Gi --limits mem=4Gi --env A=1 "
-        "--env B=x=y --cache --cache-version v2 --interruptible --image repo/img:1 --no-widget\n"
+        "--env B=x=y --cache --cache-version v2 --cache-serialize --interruptible --image repo/img:1 "
+        "--accelerator nvidia-tesla-t4 --deprecated 'use add2' --no-widget\n"
         "OFFSET = 5\n"
         "def add(a: int, b: int = 2) -> int:\n"
         "    return a + b + OFFSET\n",
@@ -35,6 +36,9 @@ def test_function_cell_becomes_a_task_with_the_options(ip: Any) -> None:
     assert template.metadata.timeout.ToTimedelta() == datetime.timedelta(minutes=10)
     assert (template.metadata.discoverable, template.metadata.discovery_version) == (True, "v2")
     assert template.metadata.interruptible is True
+    assert template.metadata.cache_serializable is True
+    assert template.metadata.deprecated_error_message == "use add2"
+    assert template.extended_resources.gpu_accelerator.device == "nvidia-tesla-t4"
     assert template.container.image == "repo/img:1"
     assert {e.key: e.value for e in template.container.env}.items() >= {"A": "1", "B": "x=y"}.items()
     requests = {r.name: r.value for r in template.container.resources.requests}

@@ -90,3 +90,16 @@ def test_large_global_warns_to_pass_it_as_an_input(ip: Any) -> None:
 
     with pytest.warns(UserWarning, match=r"captures global 'TABLE' .* Pass it as a task input instead"):
         resolver.payload(ip.user_ns["total"])
+
+
+def test_tasks_called_from_a_dynamic_body_are_walked_into(ip: Any) -> None:
+    cell(ip, "import threading\nfrom flyte_nb import task, dynamic\nguard = threading.Lock()")
+    guard_cell = _cell_number(ip)
+    cell(ip, "@task\ndef leaf(x: int) -> int:\n    with guard:\n        return x")
+    cell(ip, "@dynamic\ndef fan(n: int) -> list[int]:\n    return [leaf(x=i) for i in range(n)]")
+
+    manifest = notebook_task_resolver.manifest(ip.user_ns["fan"])
+
+    assert [(i.name, i.kind) for i in manifest.items if i.how == "by value"] == [("leaf", "task")]
+    [bad] = manifest.unpicklable
+    assert (bad.name, bad.used_by, bad.cell) == ("guard", "leaf", guard_cell)
