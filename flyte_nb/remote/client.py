@@ -13,6 +13,7 @@ Stubs are injected through the constructor in tests, so no network is needed to 
 
 from __future__ import annotations
 
+import logging
 import random
 import ssl
 import time
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from flyte_nb.remote.auth import Authenticator
 
 __all__ = ["AdminClient", "RetryPolicy", "make_channel", "map_rpc_error"]
+
+_log = logging.getLogger(__name__)
 
 # flytekit's channel options (clients/raw.py): large task templates and literal maps must fit.
 CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
@@ -236,7 +239,9 @@ class AdminClient:
                     idempotent and code == grpc.StatusCode.DEADLINE_EXCEEDED
                 )
                 if transient and attempt < self.retry.attempts:
-                    self._sleep(self.retry.delay(attempt - 1))
+                    pause = self.retry.delay(attempt - 1)
+                    _log.info("FlyteAdmin %s: %s (attempt %d), retrying in %.2f s", method, code, attempt, pause)
+                    self._sleep(pause)
                     attempt += 1
                     continue
                 raise map_rpc_error(f"{method}", self.config.endpoint, exc, attempt) from exc

@@ -90,7 +90,8 @@ class Remote:
     device_prompt:
         Shows a device-flow login (link and code); the notebook extension passes one that renders it.
     client:
-        A ready :class:`AdminClient` (tests inject one with fake stubs).
+        A ready :class:`AdminClient` (tests inject one with fake stubs); its configuration and
+        authenticator are used, and ``endpoint`` … ``auth`` are then ignored.
     """
 
     def __init__(
