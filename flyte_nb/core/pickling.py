@@ -17,6 +17,9 @@ task's payload, and therefore its version, only changes when its code or capture
 * **Protobuf messages** (a task's ``TypedInterface``…) are pickled with deterministic serialization
   (map entries sorted).
 
+One correctness fix on top: ``dataclasses.MISSING`` is pickled by name, so the fields of a notebook
+dataclass still compare ``default is MISSING`` after loading (plain cloudpickle copies the sentinel).
+
 Task objects are pickled without their in-kernel result cache (``local_cache``, which holds a lock and
 results that mean nothing elsewhere); they get a fresh, empty one when loaded.
 
@@ -26,6 +29,7 @@ them); installed packages stay by reference and must be present in the image.
 
 from __future__ import annotations
 
+import dataclasses
 import dis
 import functools
 import hashlib
@@ -131,6 +135,18 @@ def _task_reduce(obj: Any) -> tuple[Any, ...]:
     return (_new_task, (type(obj),), (attributes, fresh), None, None, _set_task_state)
 
 
+# cloudpickle's class constructors → position of the class tracker id in their arguments. Private names:
+# with a cloudpickle that renames them, classes keep random ids (versions less stable, still correct).
+_SKELETONS: dict[Any, int] = {
+    f: i
+    for f, i in (
+        (getattr(cloudpickle.cloudpickle, "_make_skeleton_class", None), 4),
+        (getattr(cloudpickle.cloudpickle, "_make_skeleton_enum", None), 5),
+    )
+    if f is not None
+}
+
+
 class NotebookPickler(cloudpickle.Pickler):  # type: ignore[misc]
     """A cloudpickle ``Pickler`` with reproducible output for notebook code (see module docstring).
 
@@ -150,21 +166,21 @@ class NotebookPickler(cloudpickle.Pickler):  # type: ignore[misc]
                 label = f"{_NORMALISED_PREFIX}{getattr(obj, 'co_qualname', obj.co_name)}>"
                 return self.dispatch_table[types.CodeType](_normalise_code(obj, label, obj.co_firstlineno))
             return NotImplemented
+        if obj is dataclasses.MISSING or obj is getattr(dataclasses, "KW_ONLY", None):
+            # Module-level sentinels: by name, so `field.default is MISSING` still holds once loaded.
+            return "MISSING" if obj is dataclasses.MISSING else "KW_ONLY"
         if isinstance(obj, message.Message):
             return (_rebuild_message, (type(obj), obj.SerializeToString(deterministic=True)))
         if isinstance(obj, self._task_class) and hasattr(obj, "__dict__"):
             return _task_reduce(obj)
         rv = super().reducer_override(obj)
-        if isinstance(rv, tuple) and rv and rv[0] in (
-            cloudpickle.cloudpickle._make_skeleton_class,
-            cloudpickle.cloudpickle._make_skeleton_enum,
-        ):
+        if isinstance(rv, tuple) and rv and rv[0] in _SKELETONS:
             rv = self._with_placeholder_id(obj, rv)
         return rv
 
     def _with_placeholder_id(self, cls: type, rv: tuple[Any, ...]) -> tuple[Any, ...]:
         args = list(rv[1])
-        index = 4 if rv[0] is cloudpickle.cloudpickle._make_skeleton_class else 5
+        index = _SKELETONS[rv[0]]
         if not (isinstance(args[index], str) and len(args[index]) == 32):  # an unknown cloudpickle layout
             return rv
         seed = _PLACEHOLDER_SALT + f"{cls.__qualname__}\0{len(self.placeholders)}".encode()

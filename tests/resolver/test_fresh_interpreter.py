@@ -82,3 +82,27 @@ def test_payload_uri_in_settings_is_where_the_container_reads(ip: Any, tmp_path:
 
     assert args == ["payload", stored.as_uri(), "sha256", payload.sha256, "task-name", "double"]
     assert _run_fresh(tmp_path, args, {"x": 21})["result"] == 42
+
+
+def test_notebook_enum_and_dataclass_types_work_in_a_fresh_interpreter(ip: Any, tmp_path: pathlib.Path) -> None:
+    cell(ip, "import dataclasses, enum\nfrom flyte_nb import task\n"
+             "class Color(enum.Enum):\n    RED = 'red'\n    BLUE = 'blue'\n"
+             "@dataclasses.dataclass\nclass Point:\n    x: float\n    y: float = 0.5")
+    cell(ip, "@task\ndef paint(c: Color, p: Point) -> str:\n    return f'{c.value}@{p.x},{p.y}'")
+    task = ip.user_ns["paint"]
+    payload = notebook_task_resolver.payload(task)
+    (tmp_path / payload.filename).write_bytes(payload.data)
+    script = textwrap.dedent(
+        """
+        import sys
+        from flyte_nb.core.notebook_resolver import notebook_task_resolver
+        task = notebook_task_resolver.load_task(sys.argv[1:])
+        types = task.python_interface.inputs
+        print(task(c=types["c"].BLUE, p=types["p"](3.0)))
+        """
+    )
+    args = ["payload", payload.filename, "sha256", payload.sha256]
+    proc = subprocess.run([sys.executable, "-c", script, *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "blue@3.0,0.5"
