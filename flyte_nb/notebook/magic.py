@@ -114,11 +114,22 @@ class FlyteMagics(Magics):
 
     @property
     def remote(self) -> Any:
-        """The default :class:`flyte_nb.Remote` set with ``%flyte_remote``, or ``None``."""
-        if self._remote is None and self.remote_config:
+        """The default :class:`flyte_nb.Remote`, or ``None``.
+
+        Set with ``%flyte_remote``; without it, the configuration flytekit users already have
+        (``FLYTE_PLATFORM_URL``, ``~/.flyte/config.yaml``…) is used when there is one.
+        """
+        if self._remote is None:
             remote_class = _remote_class()
-            if remote_class is not None:
+            if remote_class is None:
+                return None
+            if self.remote_config:
                 self._remote = remote_class(**self.remote_config)
+            else:
+                try:
+                    self._remote = remote_class()
+                except ValueError:  # ConfigError: no endpoint anywhere, so no default remote
+                    return None
         return self._remote
 
     @remote.setter
@@ -380,11 +391,18 @@ class FlyteMagics(Magics):
         print(self._describe_remote())
 
     def _describe_remote(self) -> str:
-        if not self.remote_config and self._remote is None:
-            return "No remote set in this kernel (%flyte_remote ENDPOINT --project P --domain D sets one)."
-        if self._remote is not None:
-            return f"Remote: {self._remote!r}"
-        return "Remote settings: " + ", ".join(f"{k}={v}" for k, v in self.remote_config.items())
+        try:
+            remote = self.remote
+        except (ValueError, OSError) as exc:
+            return f"The remote settings do not work: {_one_line(exc)}"
+        if remote is not None:
+            return f"Remote: {remote!r}"
+        if self.remote_config:
+            return "Remote settings: " + ", ".join(f"{k}={v}" for k, v in self.remote_config.items())
+        return (
+            "No remote configured: %flyte_remote ENDPOINT --project P --domain D sets one (or set "
+            "FLYTE_PLATFORM_URL / ~/.flyte/config.yaml as for flytekit)."
+        )
 
 
 def _remote_class() -> Any:

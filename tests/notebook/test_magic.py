@@ -195,3 +195,20 @@ def test_help_documents_every_option() -> None:
                    "--image", "--requests", "--limits", "--accelerator", "--env", "--pickle-untyped",
                    "--dynamic", "--interruptible", "--deprecated", "--no-widget", "--inputs", "--outputs"):
         assert option in doc, option
+
+
+def test_without_flyte_remote_the_environment_configuration_is_used(ip: Any, monkeypatch: Any) -> None:
+    magics = current_magics(ip)
+    assert magics is not None
+    monkeypatch.setattr(magics, "remote_config", {})
+    monkeypatch.setattr(magics, "_remote", None)
+    monkeypatch.setenv("HOME", "/nonexistent")
+    monkeypatch.delenv("FLYTECTL_CONFIG", raising=False)
+    monkeypatch.delenv("FLYTE_PLATFORM_URL", raising=False)
+    assert magics.remote is None
+    with capture_output() as captured:
+        ip.run_line_magic("flyte_remote", "")
+    assert "No remote configured" in captured.stdout
+
+    monkeypatch.setenv("FLYTE_PLATFORM_URL", "flyte.example.com:443")
+    assert magics.remote.config.endpoint == "flyte.example.com:443"
