@@ -43,6 +43,8 @@ def test_defaults_are_prefilled_and_collected_as_native_values(form: InputForm) 
     assert form.fields["maybe"].none_toggle.value is True
     assert form.fields["maybe"].editor.disabled
     assert [label for label, _ in form.fields["speed"].editor.options] == ["'fast'", "'slow'"]
+    assert 'title="required' in form.fields["n"].label.value  # no default: marked required
+    assert 'title="required' not in form.fields["x"].label.value
     form.fields["n"].editor.value = 4
     values = form.collect()
     assert values is not None

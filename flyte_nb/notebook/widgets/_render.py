@@ -91,7 +91,7 @@ def python_type_name(t: Any) -> str:
     """A readable Python annotation: ``int``, ``list[int]``, ``Optional[int]``, ``pandas.DataFrame``."""
     if isinstance(t, type) and not typing.get_args(t):
         module = t.__module__
-        if module in ("builtins", "__main__"):
+        if module in ("builtins", "__main__", "typing"):
             return t.__qualname__
         return f"{module.split('.')[0]}.{t.__qualname__}"
     text = repr(t)

@@ -143,7 +143,9 @@ class InputField(widgets.HBox):
         self.none_toggle = widgets.Checkbox(value=False, description="None", indent=False,
                                             layout=widgets.Layout(width="70px"))
         self.none_toggle.observe(self._on_none, names="value")
-        label = (f"<code>{r.escape(name)}</code> <span style=\"color:{r.MUTED}\">"
+        required = ('<span title="required: the task has no default for it" style="color:'
+                    f'{r.ERROR_FG}">*</span>' if default is _NONE else "")
+        label = (f"<code>{r.escape(name)}</code>{required} <span style=\"color:{r.MUTED}\">"
                  f"{r.escape(r.describe_flyte_type(python_type))}</span>")
         self.label = widgets.HTML(label, layout=widgets.Layout(width="220px"),
                                   tooltip=description or None)
