@@ -220,3 +220,16 @@ def test_result_name_is_a_valid_identifier() -> None:
         name = "pkg.mod.class"
 
     assert executor.result_name_for(Named()) == "t_class_result"  # type: ignore[arg-type]
+
+
+def test_images_render_as_images() -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+    class Picture:
+        def _repr_png_(self) -> bytes:
+            return png
+
+    view = ResultView()
+    view.show_outputs(["o0"], Picture())
+    (out,) = view.output.outputs
+    assert "image/png" in out["data"]
