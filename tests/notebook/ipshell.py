@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from IPython.testing import globalipapp
+from IPython.core.interactiveshell import InteractiveShell
 
 from flyte_nb.notebook.extension import current_magics
 
 
 def shell_fixture() -> Iterator[Any]:
-    shell = globalipapp.get_ipython()
+    # The process-wide shell (other test areas share it; a second shell class cannot coexist).
+    shell = InteractiveShell.instance()
     if current_magics(shell) is None:
         shell.run_line_magic("load_ext", "flyte_nb")
     before = set(shell.user_ns)
