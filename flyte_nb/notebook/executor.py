@@ -68,19 +68,24 @@ class RunCancelled(KeyboardInterrupt):
     """
 
 
-def current_remote() -> Any | None:
-    """The remote configured on the loaded ``flyte_nb`` extension, or ``None``."""
+def current_remote() -> tuple[Any | None, str]:
+    """The remote configured on the loaded ``flyte_nb`` extension (``%flyte_remote``), and why there is
+    none: ``(remote, "")`` or ``(None, reason)``."""
     try:
         from flyte_nb.notebook.extension import current_magics
     except ImportError:  # the notebook extension is optional for the widgets
-        return None
+        return None, remote_unavailable_reason(None)
     magics = current_magics()
     if magics is None:
-        return None
+        return None, remote_unavailable_reason(None)
     try:
-        return getattr(magics, "remote", None)
-    except Exception:  # a remote that cannot be built from its settings: %flyte_remote reports why
-        return None
+        remote = getattr(magics, "remote", None)
+    except Exception as exc:  # settings given to %flyte_remote that do not make a working client
+        return None, (
+            f"The remote set with %flyte_remote cannot be used: {type(exc).__name__}: {exc} "
+            "Fix it with %flyte_remote ENDPOINT --project P --domain D, then display the task again."
+        )
+    return remote, remote_unavailable_reason(remote)
 
 
 def remote_unavailable_reason(remote: Any | None) -> str:

@@ -233,3 +233,29 @@ def test_images_render_as_images() -> None:
     view.show_outputs(["o0"], Picture())
     (out,) = view.output.outputs
     assert "image/png" in out["data"]
+
+
+def test_the_remote_comes_from_flyte_remote(monkeypatch: pytest.MonkeyPatch, namespace: dict[str, Any]) -> None:
+    from flyte_nb.errors import ConfigError
+
+    class Magics:
+        def __init__(self, remote: Any) -> None:
+            self._remote = remote
+
+        @property
+        def remote(self) -> Any:
+            if isinstance(self._remote, Exception):
+                raise self._remote
+            return self._remote
+
+    configured = FakeRemote(FakeExecution(1))
+    monkeypatch.setattr("flyte_nb.notebook.extension.current_magics", lambda: Magics(configured))
+    panel = TaskWidget(tasks.add, namespace=namespace).run_panel
+    assert panel.remote is configured
+    assert not panel.buttons["remote"].disabled
+
+    broken = ConfigError("endpoint 'nowhere:1' has no port scheme")
+    monkeypatch.setattr("flyte_nb.notebook.extension.current_magics", lambda: Magics(broken))
+    panel = TaskWidget(tasks.add, namespace=namespace).run_panel
+    assert panel.buttons["remote"].disabled
+    assert "cannot be used: ConfigError: endpoint 'nowhere:1' has no port scheme" in panel.remote_reason

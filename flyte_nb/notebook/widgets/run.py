@@ -44,7 +44,7 @@ class RunPanel(widgets.VBox):
     result_name = Unicode(help="Notebook variable the last successful run's outputs are bound to.").tag(sync=True)
     remote_reason = Unicode(help="Why Submit to Flyte is disabled ('' when a remote is configured).").tag(sync=True)
 
-    def __init__(self, task: Any, form: InputForm, *, remote: Any | None = None,
+    def __init__(self, task: Any, form: InputForm, *, remote: Any | None = None, remote_reason: str | None = None,
                  namespace: MutableMapping[str, Any] | None = None,
                  sandbox_factory: ex.SandboxFactory | None = None, **kwargs: Any) -> None:
         self.task, self.form, self.namespace = task, form, namespace
@@ -66,12 +66,13 @@ class RunPanel(widgets.VBox):
         self.result = ResultView()
         super().__init__(children=[widgets.HBox([*self.buttons.values(), self.cancel_button]),
                                    self.reason, self.status, self.logs, self.result], **kwargs)
-        self.set_remote(remote)
+        self.set_remote(remote, remote_reason)
 
-    def set_remote(self, remote: Any | None) -> None:
-        """Use ``remote`` for *Submit to Flyte* (``None`` disables the button and says why)."""
+    def set_remote(self, remote: Any | None, reason: str | None = None) -> None:
+        """Use ``remote`` for *Submit to Flyte*; without one the button is disabled and ``reason`` (or a
+        default explanation) says why."""
         self.remote = remote
-        self.remote_reason = ex.remote_unavailable_reason(remote)
+        self.remote_reason = ex.remote_unavailable_reason(remote) and (reason or ex.remote_unavailable_reason(remote))
         self.buttons["remote"].disabled = bool(self.remote_reason) or self.running
         self.buttons["remote"].tooltip = self.remote_reason or _TOOLTIPS["remote"]
         self.reason.value = (f'<span style="color:{r.MUTED}">Submit to Flyte is disabled: '

@@ -58,8 +58,9 @@ class TaskWidget(widgets.VBox):
         self.payload = PayloadView(task)
         self.sections = widgets.Accordion(children=[self.template, self.payload], titles=("Template", "Payload"))
         self.form = InputForm(task, namespace=ns)
-        self.run_panel = RunPanel(task, self.form, remote=remote if remote is not None else ex.current_remote(),
-                                  namespace=ns, sandbox_factory=sandbox_factory)
+        remote, why = (remote, "") if remote is not None else ex.current_remote()
+        self.run_panel = RunPanel(task, self.form, remote=remote, remote_reason=why, namespace=ns,
+                                  sandbox_factory=sandbox_factory)
         version = f" · version <code>{r.escape(self.template.version)}</code>" if self.template.version else ""
         title = widgets.HTML(f"<b>{r.escape(type(task).__name__)} <code>{r.escape(getattr(task, 'name', '?'))}</code>"
                              f"</b>{version}")
