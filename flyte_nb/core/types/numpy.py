@@ -34,6 +34,65 @@ def _options(python_type: Any) -> dict[str, Any]:
     return out
 
 
+def _npy_bytes(value: Any, *, allow_pickle: bool) -> bytes:
+    """The ``.npy`` file ``np.save`` writes for ``value``, made with a single copy of the data.
+
+    ``np.save`` into a ``BytesIO`` copies a large array three times (chunks, buffer growth, ``getvalue``);
+    for the common case (a contiguous array of plain values) the header is written by numpy's own
+    format module and the data is joined to it in one copy, giving the same bytes.
+    """
+    import numpy as np
+    from numpy.lib import format as npy
+
+    if not value.dtype.hasobject and (value.flags.c_contiguous or value.flags.f_contiguous):
+        header = io.BytesIO()
+        try:
+            # np.save writes format 1.0 whenever the header fits it; otherwise fall through to np.save.
+            npy.write_array_header_1_0(header, npy.header_data_from_array_1_0(value))
+        except ValueError:
+            pass
+        else:
+            # A C-ordered view of the memory as it is (an F-ordered array is stored transposed).
+            body = value if value.flags.c_contiguous else value.T
+            return b"".join((header.getbuffer(), body.reshape(-1).view(np.uint8)))
+    buf = io.BytesIO()
+    try:
+        np.save(buf, value, allow_pickle=allow_pickle)
+    except ValueError as exc:
+        raise FlyteTypeError(
+            f"expected an array without Python objects, got dtype {value.dtype}: {exc}. "
+            "Use a numeric dtype, or annotate it as Annotated[np.ndarray, {'allow_pickle': True}]."
+        ) from exc
+    return buf.getvalue()
+
+
+def _from_npy_bytes(data: bytes) -> Any:
+    """The array in ``.npy`` bytes with one copy (``np.load`` makes three), or ``None`` for object
+    arrays and header versions numpy's public readers do not cover (``np.load`` handles those)."""
+    import numpy as np
+    from numpy.lib import format as npy
+
+    fp = io.BytesIO(data)
+    try:
+        version = npy.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy.read_array_header_2_0(fp)
+        else:
+            return None
+    except ValueError:
+        return None
+    if dtype.hasobject:
+        return None
+    count = 1
+    for n in shape:
+        count *= n
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=fp.tell())
+    array = flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
+    return array.copy(order="K")  # writable and independent of the stored bytes, as np.load returns
+
+
 class NumpyArrayTransformer(TypeTransformer[Any]):
     """``np.ndarray`` ⇄ ``Blob{format: NumpyArray}``."""
 
@@ -58,16 +117,9 @@ class NumpyArrayTransformer(TypeTransformer[Any]):
 
         if not isinstance(value, np.ndarray):
             raise FlyteTypeError(f"expected a numpy.ndarray, got {received(value)}. Pass np.asarray(value).")
-        buf = io.BytesIO()
-        try:
-            np.save(buf, value, allow_pickle=bool(_options(python_type).get("allow_pickle", False)))
-        except ValueError as exc:
-            raise FlyteTypeError(
-                f"expected an array without Python objects, got dtype {value.dtype}: {exc}. "
-                "Use a numeric dtype, or annotate it as Annotated[np.ndarray, {'allow_pickle': True}]."
-            ) from exc
+        data = _npy_bytes(value, allow_pickle=bool(_options(python_type).get("allow_pickle", False)))
         uri = store.new_uri(f"{uuid.uuid4().hex}.npy")
-        store.write_bytes(uri, buf.getbuffer())
+        store.write_bytes(uri, data)
         return literals_pb2.Literal(
             scalar=literals_pb2.Scalar(
                 blob=literals_pb2.Blob(
@@ -85,6 +137,9 @@ class NumpyArrayTransformer(TypeTransformer[Any]):
             )
         opts = _options(python_type)
         data = store.read_bytes(literal.scalar.blob.uri)
+        array = _from_npy_bytes(data)
+        if array is not None:
+            return array
         return np.load(io.BytesIO(data), allow_pickle=bool(opts.get("allow_pickle", False)))
 
     def guess_python_type(self, literal_type: types_pb2.LiteralType) -> Any:
