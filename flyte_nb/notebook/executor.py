@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import io
 import keyword
 import logging
 import re
@@ -129,7 +128,7 @@ def _raise_in_thread(thread: threading.Thread, exc_type: type[BaseException]) ->
     return bool(changed == 1)
 
 
-class _ThreadRouter(io.TextIOBase):
+class _ThreadRouter:
     """A stand-in for ``sys.stdout``/``sys.stderr`` that sends writes from registered threads to their
     callbacks and everything else to the stream it wraps.
 
@@ -137,8 +136,8 @@ class _ThreadRouter(io.TextIOBase):
     moment (or nowhere: a button click is not a cell); routed, it appears in the run's own panel.
     """
 
+    # Not an io.TextIOBase: its own encoding/fileno/isatty would hide the real stream's.
     def __init__(self, wrapped: Any) -> None:
-        super().__init__()
         self.wrapped = wrapped
         self.routes: dict[int, Callable[[str], None]] = {}
 
