@@ -86,6 +86,18 @@ class RemoteExecution:
             f"target='_blank'><code>{html.escape(self.name)}</code></a> — <b>{phase}</b></div>"
         )
 
+    def _ipython_display_(self) -> None:
+        """``display(execution)`` in a notebook: the live execution view (phase, duration, link, outputs).
+
+        The view lives in the kernel layer, imported only here; where it cannot load, the text repr stands in.
+        """
+        try:
+            from flyte_nb.notebook.views import display_execution
+        except ImportError:
+            print(repr(self))
+            return
+        display_execution(self)
+
     # ---- state -----------------------------------------------------------------------------------
 
     def refresh(self) -> execution_pb2.Execution:

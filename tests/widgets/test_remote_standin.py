@@ -43,3 +43,28 @@ def test_submit_runs_on_the_cluster_and_binds_the_outputs(remote: Any, namespace
     assert view.phase == "SUCCEEDED"
     assert view.execution_id.endswith(handle.execution.id.name)
     assert view.result.output.outputs[0]["data"]["text/plain"] == "6.5"
+
+
+def test_display_of_a_remote_execution_shows_the_live_view(remote: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+
+    from flyte_nb.notebook import views
+
+    monkeypatch.setattr(views, "widgets_available", lambda: True)  # as in a Jupyter kernel
+
+    shell = InteractiveShell.instance()
+    shown: list[dict[str, Any]] = []
+    original = shell.display_pub.publish
+    shell.display_pub.publish = lambda data, **kw: shown.append(data)  # type: ignore[method-assign]
+    try:
+        execution = remote.submit(tasks.add, a=1)
+        display(execution)
+    finally:
+        shell.display_pub.publish = original  # type: ignore[method-assign]
+    assert len(shown) == 1
+    bundle = shown[0]
+    assert "application/vnd.jupyter.widget-view+json" in bundle, "the live ExecutionView widget"
+    assert execution.id.name in bundle["text/plain"]
+    assert "open in the Flyte console" in bundle["text/html"], "static view for nbconvert"
+    assert execution.wait(60) == 3.5
