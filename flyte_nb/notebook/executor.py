@@ -53,7 +53,6 @@ _log = logging.getLogger(__name__)
 Mode = Literal["kernel", "process", "remote"]
 MODES: tuple[Mode, ...] = ("kernel", "process", "remote")
 
-_RETRY_NOTICE = re.compile(r"\[flyte_nb\] attempt (\d+) failed")
 
 #: Phases that end a run.
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
@@ -382,9 +381,10 @@ class RunHandle:
 
     def _write(self, text: str) -> None:
         self.log.append(text)
-        # The sandboxes announce a retry as "[flyte_nb] attempt N failed …; retrying." (N from 0).
-        for match in _RETRY_NOTICE.finditer(text):
-            self.attempt = int(match.group(1)) + 2
+        self._notify()
+
+    def _on_retry(self, attempt: int, code: str) -> None:
+        self.attempt = attempt + 1  # shown 1-based
         self._notify()
 
     def _run_local(self) -> Any:
@@ -394,7 +394,7 @@ class RunHandle:
             from flyte_nb.runtime.sandbox import SandboxExecutor
 
             self._sandbox = SandboxExecutor(mode=self.mode, remote=self.remote, stdout=self._write,
-                                            stderr=self._write)
+                                            stderr=self._write, on_retry=self._on_retry)
         if self.mode != "kernel":
             return self._sandbox.run(self.task, **self.inputs)
         with routed_output(self._write):  # the task's print() calls, in this thread only

@@ -110,6 +110,9 @@ class ProcessRunner:
         Override the template's ``metadata.retries`` / ``metadata.timeout`` (seconds) when not ``None``.
     execution:
         ``(project, domain, name)`` of the execution, exported as ``FLYTE_INTERNAL_EXECUTION_*``.
+    on_retry:
+        Called as ``on_retry(attempt, code)`` before a RECOVERABLE failure is retried (0-based number of
+        the attempt that starts next, and the failed attempt's error code).
     """
 
     def __init__(
@@ -123,6 +126,7 @@ class ProcessRunner:
         retries: int | None = None,
         timeout: float | None = None,
         execution: tuple[str, str, str] = ("local", "local", "sandbox"),
+        on_retry: Callable[[int, str], None] | None = None,
     ) -> None:
         self.root = root
         self.payload_dir = payload_dir
@@ -130,6 +134,7 @@ class ProcessRunner:
         self.stdout, self.stderr = stdout, stderr
         self.retries, self.timeout = retries, timeout
         self.execution = execution
+        self.on_retry = on_retry
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._cancelled = False
@@ -179,6 +184,8 @@ class ProcessRunner:
                 )
             self.stderr(f"[flyte_nb] attempt {attempt} failed with {outcome.error.code}; retrying.\n")
             attempt += 1
+            if self.on_retry is not None:
+                self.on_retry(attempt, outcome.error.code)
         if outcome.futures is not None:
             return self._run_dynamic(outcome.futures, inputs, node_id, data_dir / str(attempt))
         assert outcome.outputs is not None

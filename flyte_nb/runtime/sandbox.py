@@ -79,6 +79,10 @@ class SandboxExecutor:
         Extra environment variables for the task process (``process``).
     keep_files:
         Keep the execution directory of a ``process`` run (its path is in :attr:`last_run_dir`).
+    on_retry:
+        Called as ``on_retry(attempt, code)`` when a RECOVERABLE failure is about to be retried, with the
+        0-based number of the attempt that starts next and the failed attempt's error code (``kernel``
+        and ``process``), so progress views can show the attempt without parsing log text.
     """
 
     def __init__(
@@ -93,6 +97,7 @@ class SandboxExecutor:
         settings: SerializationSettings | None = None,
         env: Mapping[str, str] | None = None,
         keep_files: bool = False,
+        on_retry: Callable[[int, str], None] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(
@@ -110,6 +115,7 @@ class SandboxExecutor:
         self.settings = settings
         self.env = dict(env or {})
         self.keep_files = keep_files
+        self.on_retry = on_retry
         self.last_run_dir: Path | None = None
         self._runner: Any = None
         self._lock = threading.Lock()
@@ -163,6 +169,8 @@ class SandboxExecutor:
                 if kind_name(doc.kind) == "RECOVERABLE" and attempt < budget:
                     self.stderr(f"[flyte_nb] attempt {attempt} failed with {doc.code}; retrying.\n")
                     attempt += 1
+                    if self.on_retry is not None:
+                        self.on_retry(attempt, doc.code)
                     continue
                 raise to_task_execution_error(doc, task_name=task.name, attempts=attempt + 1) from exc
             return execution.literal_map_to_outputs(task.name, iface, outputs, store)
@@ -190,7 +198,7 @@ class SandboxExecutor:
             name = "s" + uuid.uuid4().hex[:12]
             runner = ProcessRunner(
                 root, payload_dir=payload_dir, env=self.env, stdout=self.stdout, stderr=self.stderr,
-                retries=self.retries, timeout=self.timeout,
+                retries=self.retries, timeout=self.timeout, on_retry=self.on_retry,
                 execution=(template.id.project, template.id.domain, name),
             )
             with self._lock:

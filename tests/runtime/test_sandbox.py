@@ -70,6 +70,14 @@ def test_recoverable_errors_are_retried(mode: str, tmp_path: pathlib.Path) -> No
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_on_retry_reports_each_new_attempt(mode: str, tmp_path: pathlib.Path) -> None:
+    seen: list[tuple[int, str]] = []
+    sandbox = fnb.SandboxExecutor(mode, stderr=Collect(), on_retry=lambda n, code: seen.append((n, code)))
+    assert sandbox.run(m.flaky, marker_dir=str(tmp_path)) == 2
+    assert seen == [(1, "USER:RecoverableError"), (2, "USER:RecoverableError")]
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_retries_override_limits_attempts(mode: str, tmp_path: pathlib.Path) -> None:
     with pytest.raises(fnb.TaskExecutionError) as info:
         fnb.SandboxExecutor(mode, retries=1, stderr=Collect()).run(m.flaky, marker_dir=str(tmp_path))

@@ -106,3 +106,17 @@ def chatty(n: int) -> int:
 def count_boxes(boxes: list[Box]) -> int:
     """A list of nested dataclasses."""
     return len(boxes)
+
+
+@fnb.task(retries=2)
+def flaky(marker_dir: str) -> int:
+    """Fails twice with a recoverable error, then returns the attempt number."""
+    import os
+
+    from flyte_nb.errors import RecoverableError
+
+    attempt = fnb.FlyteContextManager.current_context().execution_params.attempt_number
+    open(os.path.join(marker_dir, f"attempt-{attempt}"), "w").close()
+    if attempt < 2:
+        raise RecoverableError(f"transient failure on attempt {attempt}")
+    return attempt

@@ -259,3 +259,14 @@ def test_the_remote_comes_from_flyte_remote(monkeypatch: pytest.MonkeyPatch, nam
     panel = TaskWidget(tasks.add, namespace=namespace).run_panel
     assert panel.buttons["remote"].disabled
     assert "cannot be used: ConfigError: endpoint 'nowhere:1' has no port scheme" in panel.remote_reason
+
+
+@pytest.mark.parametrize("mode", ["kernel", "process"])
+def test_progress_counts_retried_attempts(mode: str, namespace: dict[str, Any], tmp_path: Any) -> None:
+    w = TaskWidget(tasks.flaky, namespace=namespace)
+    w.form.fields["marker_dir"].editor.value = str(tmp_path)
+    w.run_panel.run(mode)
+    assert w.run_panel.wait(60) == 2
+    wait_until(lambda: not w.run_panel.running)
+    assert w.run_panel.attempt == 3
+    assert "attempt 3" in w.run_panel.status.value
