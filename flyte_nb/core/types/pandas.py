@@ -98,7 +98,8 @@ class DataFrameTransformer(TypeTransformer[Any]):
                 "Use str column names and columns of plain dtypes."
             ) from exc
         uri = store.new_uri()
-        store.write_bytes(f"{uri}/{PART_NAME}", buf.getbuffer())
+        # getvalue() hands over BytesIO's own buffer; getbuffer() would make the store copy it again.
+        store.write_bytes(f"{uri}/{PART_NAME}", buf.getvalue())
         sd_type = _dataset_type(python_type)
         sd_type.format = PARQUET  # the value's own format, whatever the annotation says
         return literals_pb2.Literal(
