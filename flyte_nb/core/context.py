@@ -20,7 +20,7 @@ import enum
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from flyte_nb.core.storage import MemoryStore, RawStore
@@ -88,7 +88,11 @@ class FlyteContext:
     compilation_state: Any = None  # flyte_nb.core.dynamic.CompilationState while compiling
 
     def with_(self, **changes: Any) -> FlyteContext:
-        """A copy with some fields changed."""
+        """A copy with some fields changed (``self`` when every change is already its value)."""
+        # A task call derives contexts several times, mostly without changing anything, and
+        # dataclasses.replace costs microseconds; an immutable context can be shared instead.
+        if all(k in _CONTEXT_FIELDS and getattr(self, k) is v for k, v in changes.items()):
+            return self
         return replace(self, **changes)
 
     # flytekit spelling, kept for code written against the seed API
@@ -97,6 +101,8 @@ class FlyteContext:
         """The execution parameters (flytekit's name for them)."""
         return self.execution_params
 
+
+_CONTEXT_FIELDS = frozenset(f.name for f in fields(FlyteContext))
 
 _CURRENT: contextvars.ContextVar[FlyteContext | None] = contextvars.ContextVar(
     "flyte_nb_context", default=None

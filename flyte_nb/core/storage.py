@@ -60,15 +60,18 @@ class MemoryStore:
     """A :class:`RawStore` that keeps everything in memory under ``memory://<id>/…`` URIs."""
 
     def __init__(self) -> None:
-        self._prefix = f"memory://{uuid.uuid4().hex[:12]}"
+        # Made on first use: every task call creates a store, and most (ints, strings) never write to it.
+        self._prefix = ""
         self._blobs: dict[str, bytes] = {}
 
     @property
     def raw_prefix(self) -> str:
+        if not self._prefix:
+            self._prefix = f"memory://{uuid.uuid4().hex[:12]}"
         return self._prefix
 
     def new_uri(self, name: str = "") -> str:
-        return _join(self._prefix, uuid.uuid4().hex, name)
+        return _join(self.raw_prefix, uuid.uuid4().hex, name)
 
     def write_bytes(self, uri: str, data: Buffer) -> None:
         self._blobs[uri] = bytes(data) if not isinstance(data, bytes) else data
