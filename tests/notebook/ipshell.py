@@ -24,6 +24,8 @@ def shell_fixture() -> Iterator[Any]:
         magics = current_magics(shell)
         if magics is not None:
             magics.tasks.clear()
+            magics.remote_config = {}
+            magics.remote = None
 
 
 def cell(shell: Any, source: str) -> Any:
