@@ -93,7 +93,13 @@ class FlyteContext:
         # dataclasses.replace costs microseconds; an immutable context can be shared instead.
         if all(k in _CONTEXT_FIELDS and getattr(self, k) is v for k, v in changes.items()):
             return self
-        return replace(self, **changes)
+        if not changes.keys() <= _CONTEXT_FIELDS:
+            return replace(self, **changes)  # raises the usual TypeError naming the unknown field
+        # Same result as replace() (no __post_init__, no InitVars) without re-running __init__.
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     # flytekit spelling, kept for code written against the seed API
     @property

@@ -13,6 +13,7 @@ node to the dynamic workflow instead (:meth:`Task.compile`).
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from flyteidl.admin import description_entity_pb2
@@ -206,8 +207,6 @@ class Task:
         Also what the container entrypoint calls. Returns an empty ``LiteralMap`` when the task has no
         outputs, and the ``DynamicJobSpec`` when a dynamic task is compiled for a cluster.
         """
-        from flyteidl.core import dynamic_job_pb2
-
         iface = self._require_python_interface()
         native = execution.literal_map_to_inputs(
             self.name, iface.inputs, iface.defaults, input_literal_map, ctx.store
@@ -218,7 +217,10 @@ class Task:
             run_ctx = run_ctx.with_(execution_params=user_params)
         with FlyteContextManager.with_context(run_ctx):
             rval = self.execute(**native)
-        if isinstance(rval, dynamic_job_pb2.DynamicJobSpec):
+        # Only a dynamic task's compilation makes a DynamicJobSpec, and that imports its module: when the
+        # module is not loaded, rval cannot be one (saves an import statement on every task call).
+        dynamic_job_pb2 = sys.modules.get("flyteidl.core.dynamic_job_pb2")
+        if dynamic_job_pb2 is not None and isinstance(rval, dynamic_job_pb2.DynamicJobSpec):
             return rval
         rval = self.post_execute(user_params, rval)
         return execution.outputs_to_literal_map(self.name, iface, rval, ctx.store)
