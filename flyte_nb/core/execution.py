@@ -105,20 +105,20 @@ def inputs_to_literal_map(
     TaskInputError
         A value does not fit its input's type; the message names task, input, expected and received.
     """
-    from flyte_nb.core.interface import describe_type
-
-    def encode(var: str, value: Any) -> literals_pb2.Literal:
+    # One flat loop (no closure, no import) because this runs for every task call.
+    lm = literals_pb2.LiteralMap()
+    literals = lm.literals
+    for var, value in values.items():
         try:
-            return TypeEngine.to_literal(value, types[var], store=store)
+            literal = TypeEngine.to_literal(value, types[var], store=store)
         except (TaskInputError, TaskOutputError):
             raise
         except (TypeError, ValueError) as exc:
+            from flyte_nb.core.interface import describe_type
+
             msg = _with_fix(str(exc), var, describe_type(types[var]))
             raise TaskInputError(f"Task '{task_name}' input '{var}': {msg}") from exc
-
-    lm = literals_pb2.LiteralMap()
-    for var, value in values.items():
-        lm.literals[var].CopyFrom(encode(var, value))
+        literals[var].CopyFrom(literal)
     return lm
 
 
@@ -130,18 +130,19 @@ def literal_map_to_inputs(
     store: RawStore,
 ) -> dict[str, Any]:
     """Decode a task's input ``LiteralMap``; inputs missing from it keep their Python default."""
-    check_input_names(task_name, types, defaults, list(literal_map.literals))
-
-    def decode(var: str, lit: literals_pb2.Literal) -> Any:
+    literals = literal_map.literals
+    names = list(literals)
+    check_input_names(task_name, types, defaults, names)
+    out: dict[str, Any] = {}
+    for var in names:
         try:
-            return TypeEngine.to_python_value(lit, types[var], store=store)
-        except (TypeError, ValueError) as exc:
+            out[var] = TypeEngine.to_python_value(literals[var], types[var], store=store)
+        except (TypeError, ValueError) as exc:  # noqa: PERF203 - try is free in 3.11+; errors name the input
             raise TaskInputError(
                 f"Task '{task_name}' input '{var}': the literal cannot be read as "
                 f"{types[var]!r} ({type(exc).__name__}: {exc}). Send a value of the declared type."
             ) from exc
-
-    return {var: decode(var, lit) for var, lit in literal_map.literals.items()}
+    return out
 
 
 def outputs_to_literal_map(
