@@ -1,3 +1,32 @@
 """Shared pytest configuration."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Variables that would point tests at the developer's own Flyte cluster or config.
+_FLYTE_CONFIG_PREFIXES = ("FLYTE_PLATFORM_", "FLYTE_CREDENTIALS_", "FLYTE_AWS_", "FLYTE_LOCAL_")
+_FLYTE_CONFIG_NAMES = ("FLYTECTL_CONFIG", "_FLYTECTL_CONFIG_PYFLYTE_OVERRIDE")
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_flyte_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never pick up the machine's ``FLYTE_*`` variables or ``~/.flyte/config.yaml``.
+
+    A test that needs configuration sets it explicitly (env vars, ``config_file=`` or ``home=``).
+    """
+    for name in list(os.environ):
+        if name.startswith(_FLYTE_CONFIG_PREFIXES) or name in _FLYTE_CONFIG_NAMES:
+            monkeypatch.delenv(name)
+    from flyte_nb.remote import config
+
+    empty_home = tmp_path_factory.mktemp("home")
+    original = config.find_config_file
+
+    def find_config_file(config_file: object = None, *, env: object = None, home: object = None, cwd: object = None) -> Path | None:
+        return original(config_file, env=env, home=empty_home if home is None else home, cwd=cwd)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(config, "find_config_file", find_config_file)

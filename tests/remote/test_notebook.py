@@ -29,6 +29,7 @@ def test_remote_notebook_runs_against_the_standin_with_client_credentials(tmp_pa
             "FLYTE_PLATFORM_INSECURE": "true",
             "FLYTE_CREDENTIALS_CLIENT_ID": "notebook",
             "FLYTE_CREDENTIALS_CLIENT_SECRET_LOCATION": str(secret_file),
+            "FLYTE_NB_RUN_REMOTE_NOTEBOOK": "1",  # see notebooks/conftest.py
         }
         env.pop("FLYTECTL_CONFIG", None)
         done = subprocess.run(

@@ -116,10 +116,17 @@ def test_data_proxy_upload_rules(raw, standin: StandIn) -> None:  # type: ignore
     assert _code(proxy.CreateUploadLocation, request)[0] == grpc.StatusCode.ALREADY_EXISTS
 
 
-def test_flytekit_flyteremote_registers_and_runs_a_flytekit_task(tmp_path: Path) -> None:
-    flytekit = pytest.importorskip("flytekit")
+def test_flytekit_flyteremote_registers_and_runs_a_flytekit_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flytekit
+    import flytekit.core.tracker
+    import flytekit.remote.remote
     from flytekit.configuration import Config, ImageConfig, SerializationSettings
     from flytekit.remote import FlyteRemote
+
+    # Other tests in this process create an IPython shell, which flytekit takes as "running in a
+    # notebook" and switches to pickled (interactive) registration; this test is about the plain path.
+    monkeypatch.setattr(flytekit.remote.remote, "ipython_check", lambda: False)
+    monkeypatch.setattr(flytekit.core.tracker, "ipython_check", lambda: False)
 
     from tests.remote import flytekit_tasks as module
 
