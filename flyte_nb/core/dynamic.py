@@ -5,8 +5,10 @@ native inputs while a :class:`CompilationState` is current, every task call insi
 (``n0``, ``n1``…) and returns :class:`Promise` objects standing for that node's outputs, and the result
 is a ``DynamicJobSpec`` (nodes, the sub-tasks' templates, output bindings) that FlytePropeller runs.
 
-In the kernel (``local_execute``) the body simply runs, and the sub-tasks run for real. This module is
-only about the compiled form.
+In the kernel (``local_execute``) the body is compiled the same way, and the compiled nodes then run
+here, in dependency order, each through its sub-task's literal round trip
+(:func:`run_dynamic_locally`). So a body that would not compile on the cluster (``total + score(x)``,
+``if score(x) > 0``, a plain function fed a promise) fails in the kernel first, with the same message.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from flyteidl.core import dynamic_job_pb2, literals_pb2, tasks_pb2, types_pb2, workflow_pb2
 
 from flyte_nb.core import execution
+from flyte_nb.core.bindings import order_nodes, resolve_binding
 from flyte_nb.core.context import FlyteContext, FlyteContextManager
 from flyte_nb.core.settings import SerializationSettings
 from flyte_nb.core.storage import RawStore
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
     from flyte_nb.core.interface import PythonInterface
     from flyte_nb.core.task import Task
 
-__all__ = ["CompilationState", "Promise", "compile_dynamic", "create_node"]
+__all__ = ["CompilationState", "Promise", "compile_dynamic", "create_node", "run_dynamic_locally"]
 
 
 @dataclass
@@ -48,6 +51,11 @@ class CompilationState:
         The nodes created so far, in call order.
     templates:
         Sub-task templates by task identity (one per task object).
+    tasks:
+        The task object each node calls, by node id (what a local run executes).
+    ship_payloads:
+        Store each sub-task's resolver payload next to the raw data and point its loader args there, as
+        a container compiling for the cluster must; a local run needs no payloads.
     """
 
     task_name: str
@@ -55,6 +63,8 @@ class CompilationState:
     store: RawStore
     nodes: list[workflow_pb2.Node] = field(default_factory=list)
     templates: dict[int, tasks_pb2.TaskTemplate] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    ship_payloads: bool = True
     prefix: str = ""
 
     def next_node_id(self) -> str:
@@ -69,7 +79,7 @@ class CompilationState:
 
             settings = self.settings
             resolver = getattr(task, "task_resolver", None)
-            payload = resolver.payload(task) if resolver is not None else None
+            payload = resolver.payload(task) if resolver is not None and self.ship_payloads else None
             if payload is not None:
                 # The sub-task's code must reach the nodes that run it: store its payload next to the
                 # execution's raw data and point its loader args there.
@@ -307,6 +317,7 @@ def create_node(ctx: FlyteContext, task: Task, args: Sequence[Any], kwargs: Mapp
         for var, t in iface.inputs.items()
     ]
     template = state.template_for(task)
+    state.tasks[node_id] = task
     state.nodes.append(
         workflow_pb2.Node(
             id=node_id,
@@ -329,12 +340,48 @@ def compile_dynamic(
     kwargs: Mapping[str, Any],
 ) -> dynamic_job_pb2.DynamicJobSpec:
     """Run ``task_function`` under a compilation state and return the resulting ``DynamicJobSpec``."""
-    iface: PythonInterface = task._require_python_interface()
     state = CompilationState(
         task_name=task.name,
         settings=ctx.serialization_settings or SerializationSettings(),
         store=ctx.store,
     )
+    return _compile(ctx, task, task_function, kwargs, state)
+
+
+def run_dynamic_locally(
+    ctx: FlyteContext,
+    task: Task,
+    task_function: Callable[..., Any],
+    kwargs: Mapping[str, Any],
+) -> Any:
+    """Compile the dynamic body as a cluster would, run its nodes here, and return native outputs."""
+    iface: PythonInterface = task._require_python_interface()
+    state = CompilationState(
+        task_name=task.name,
+        settings=ctx.serialization_settings or SerializationSettings(),
+        store=ctx.store,
+        ship_payloads=False,
+    )
+    spec = _compile(ctx, task, task_function, kwargs, state)
+    run_ctx = ctx.with_(compilation_state=None)
+    outputs: dict[str, literals_pb2.LiteralMap] = {}
+    for node in order_nodes(spec.nodes):
+        inputs = literals_pb2.LiteralMap(
+            literals={b.var: resolve_binding(b.binding, outputs) for b in node.inputs}
+        )
+        outputs[node.id] = state.tasks[node.id].sandbox_execute(run_ctx, inputs)
+    final = literals_pb2.LiteralMap(literals={b.var: resolve_binding(b.binding, outputs) for b in spec.outputs})
+    return execution.literal_map_to_outputs(task.name, iface, final, ctx.store)
+
+
+def _compile(
+    ctx: FlyteContext,
+    task: Task,
+    task_function: Callable[..., Any],
+    kwargs: Mapping[str, Any],
+    state: CompilationState,
+) -> dynamic_job_pb2.DynamicJobSpec:
+    iface: PythonInterface = task._require_python_interface()
     with FlyteContextManager.with_context(ctx.with_(compilation_state=state)):
         rval = task_function(**kwargs)
     names = list(iface.outputs)

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from flyteidl.admin import description_entity_pb2
 from flyteidl.core import dynamic_job_pb2, literals_pb2, tasks_pb2, workflow_pb2
 
-from flyte_nb.core.context import ExecutionMode, ExecutionParameters, FlyteContext
+from flyte_nb.core.context import ExecutionMode, ExecutionParameters, FlyteContext, FlyteContextManager
 from flyte_nb.core.docstring import Docstring
 from flyte_nb.core.interface import PythonInterface, to_typed_interface, transform_function_to_interface
 from flyte_nb.core.resolver import TaskResolverMixin
@@ -427,14 +427,21 @@ class PythonFunctionTask(Task, Generic[T]):
     # ------------------------------------------------------------------------------------ execution
 
     def execute(self, **kwargs: Any) -> Any:
-        """Run the function (a dynamic task runs its body for real here, sub-tasks included)."""
+        """Run the function (a dynamic task compiles its body and runs the resulting nodes here)."""
         if self._execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC:
             return self.dynamic_execute(self._task_function, **kwargs)
         return self._task_function(**kwargs)
 
     def dynamic_execute(self, task_function: Callable[..., Any], **kwargs: Any) -> Any:
-        """Run a dynamic body on native values; the sub-task calls inside it run in this process."""
-        return task_function(**kwargs)
+        """Run a dynamic body on native values and return native outputs.
+
+        The body is compiled exactly as on a cluster (task calls become nodes and promises), then the
+        nodes run in this process in dependency order, each with its literal round trip. A body the
+        cluster would refuse is refused here too.
+        """
+        from flyte_nb.core.dynamic import run_dynamic_locally
+
+        return run_dynamic_locally(FlyteContextManager.current_context(), self, task_function, kwargs)
 
     def dispatch_execute(self, ctx: FlyteContext, input_literal_map: literals_pb2.LiteralMap) -> Any:
         """As :meth:`Task.dispatch_execute`; a dynamic task in a container (``TASK_EXECUTION``) returns

@@ -30,8 +30,8 @@ from typing import IO
 from flyteidl.core import dynamic_job_pb2, errors_pb2, execution_pb2, literals_pb2, tasks_pb2
 from google.protobuf.message import DecodeError
 
+from flyte_nb.core.bindings import START_NODE, order_nodes, resolve_binding
 from flyte_nb.errors import TaskExecutionError, TaskInputError
-from flyte_nb.runtime.bindings import START_NODE, order_nodes, resolve_binding
 from flyte_nb.runtime.error_document import to_task_execution_error
 from flyte_nb.runtime.render import RenderParams, render_all
 

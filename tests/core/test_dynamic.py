@@ -145,9 +145,17 @@ def test_promises_refuse_truth_tests_iteration_and_formatting() -> None:
     assert repr(p) == "Promise(n0.o0: int)"
 
 
-def test_the_same_body_runs_locally_when_compiled_nothing() -> None:
-    # locally, no promise is ever made: arithmetic on results is fine
-    assert misuse(n=3) == 10
+def test_a_body_the_cluster_refuses_is_refused_in_the_kernel_too() -> None:
+    # The kernel compiles the body exactly as the container does before running the nodes, so
+    # arithmetic on a sub-task's result fails here first, with the cluster's message.
+    with pytest.raises(TaskDefinitionError, match="promise, not a value") as err:
+        misuse(n=3)
+    assert "move that code into a @task" in str(err.value)
+
+
+def test_local_dynamic_runs_nodes_in_dependency_order_with_literal_round_trips() -> None:
+    assert sum_of_squares(n=3) == 5
+    assert sum_of_squares(n=0) == 0
 
 
 def test_compile_outside_a_dynamic_body_is_refused() -> None:
