@@ -42,6 +42,18 @@ def _functions(name: str, fk: Any) -> tuple[Callable[..., Any], Callable[..., An
     return fn, fn
 
 
+def as_if_module_level(flytekit_task: Any) -> Any:
+    """Name ``flytekit_task`` as flytekit does for a ``@task`` at module level of its function's module.
+
+    flytekit records the module a task *instance* is created in by walking up the stack to the first
+    module-level frame; for a task made inside a test that is pytest's ``__main__``, which flytekit turns
+    into a dotted path relative to the working directory (e.g. ``.venv.lib…pytest.__main__`` when the
+    virtualenv lives in the checkout) and prefixes to the name.
+    """
+    flytekit_task._instantiated_in = flytekit_task.task_function.__module__
+    return flytekit_task
+
+
 def make_tasks(name: str, fk: Any) -> tuple[Any, fnb.PythonFunctionTask[Any]]:
     """The flytekit task and the flyte_nb task for the function ``name``."""
     from flytekit.core.python_function_task import PythonFunctionTask as FkTask
@@ -50,11 +62,11 @@ def make_tasks(name: str, fk: Any) -> tuple[Any, fnb.PythonFunctionTask[Any]]:
     if name in task_fns.IGNORED_INPUTS:
         ignored = task_fns.IGNORED_INPUTS[name]
         return (
-            FkTask(task_config=None, task_function=theirs_fn, ignore_input_vars=ignored),
+            as_if_module_level(FkTask(task_config=None, task_function=theirs_fn, ignore_input_vars=ignored)),
             fnb.PythonFunctionTask(None, ours_fn, ignore_input_vars=ignored),
         )
     untyped = name in task_fns.PICKLE_UNTYPED
-    return fk.task(pickle_untyped=untyped)(theirs_fn), fnb.task(pickle_untyped=untyped)(ours_fn)
+    return as_if_module_level(fk.task(pickle_untyped=untyped)(theirs_fn)), fnb.task(pickle_untyped=untyped)(ours_fn)
 
 
 def test_the_table_has_at_least_forty_functions() -> None:

@@ -20,7 +20,7 @@ from google.protobuf.json_format import MessageToDict
 import flyte_nb as fnb
 from tests.core.admin_checks import admin_violations
 from tests.differential import task_fns
-from tests.differential.test_interface_vs_flytekit import ALL, make_tasks
+from tests.differential.test_interface_vs_flytekit import ALL, as_if_module_level, make_tasks
 
 pytestmark = pytest.mark.differential
 
@@ -117,13 +117,13 @@ def test_configured_template_equals_flytekit(fk: Any, option_set: str) -> None:
     theirs_kw, ours_kw = OPTION_SETS[option_set](fk)
     fn = task_fns.f_int
     template = _ours(fnb.task(**ours_kw)(fn))
-    _assert_same(_theirs(fk, fk.task(**theirs_kw)(fn)), template)
+    _assert_same(_theirs(fk, as_if_module_level(fk.task(**theirs_kw)(fn))), template)
     assert admin_violations(template) == []
 
 
 def test_one_sided_gpu_is_the_intended_difference(fk: Any) -> None:
     fn = task_fns.f_int
-    theirs = _theirs(fk, fk.task(requests=fk.Resources(gpu="2"))(fn))
+    theirs = _theirs(fk, as_if_module_level(fk.task(requests=fk.Resources(gpu="2"))(fn)))
     ours = _ours(fnb.task(requests=fnb.Resources(gpu="2"))(fn))
     assert list(theirs.container.resources.requests) == list(ours.container.resources.requests)
     assert not theirs.container.resources.limits
@@ -132,7 +132,7 @@ def test_one_sided_gpu_is_the_intended_difference(fk: Any) -> None:
 
 def test_dynamic_template_equals_flytekit_but_for_the_settings_env(fk: Any) -> None:
     fn = task_fns.f_int
-    theirs, ours = _theirs(fk, fk.dynamic(fn)), _ours(fnb.dynamic(fn))
+    theirs, ours = _theirs(fk, as_if_module_level(fk.dynamic(fn))), _ours(fnb.dynamic(fn))
     # flytekit ships its whole serialization settings (_F_SS_C); a flyte_nb container needs only the
     # image its sub-tasks default to (project, domain and version come from propeller's variables).
     assert [kv.key for kv in theirs.container.env] == ["FROM_SETTINGS", "_F_SS_C"]
