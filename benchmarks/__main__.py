@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from benchmarks import bench_call, bench_data, bench_import, bench_payload, bench_process, bench_remote
-from benchmarks.harness import Config, Row, machine
+from benchmarks.harness import Config, Row, load_average, machine
 from benchmarks.report import results_md, table
 
 GROUPS = {
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = Config.make(args.quick)
     chosen = [g for g in args.only.split(",") if g] or list(GROUPS)
     rows: list[Row] = []
+    load_before = load_average()
     t0 = time.perf_counter()
     for key in chosen:
         module = GROUPS[key]
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(rows)} rows in {elapsed:.0f} s{' (quick: not a result)' if cfg.quick else ''}")
     if args.write:
         path = Path(__file__).with_name("RESULTS.md")
-        path.write_text(results_md(rows, machine(), elapsed, cfg.reps))
+        info = {**machine(), "load": f"{load_before} at the start, {load_average()} at the end"}
+        path.write_text(results_md(rows, info, elapsed, cfg.reps))
         print(f"wrote {path}", file=sys.stderr)
     return 0
 
