@@ -120,16 +120,15 @@ class FlyteMagics(Magics):
         (``FLYTE_PLATFORM_URL``, ``~/.flyte/config.yaml``…) is used when there is one.
         """
         if self._remote is None:
-            remote_class = _remote_class()
-            if remote_class is None:
-                return None
-            if self.remote_config:
-                self._remote = remote_class(**self.remote_config)
-            else:
-                try:
-                    self._remote = remote_class()
-                except ValueError:  # ConfigError: no endpoint anywhere, so no default remote
-                    return None
+            from flyte_nb.errors import ConfigError
+            from flyte_nb.remote import Remote
+
+            try:
+                self._remote = Remote(**self.remote_config, device_prompt=_show_device_code)
+            except ConfigError:
+                if self.remote_config:
+                    raise
+                return None  # no endpoint anywhere: no default remote
         return self._remote
 
     @remote.setter
@@ -383,11 +382,9 @@ class FlyteMagics(Magics):
             self.remote_config = {k: v for k, v in config.items() if v is not None}
             self._remote = None
             try:
-                remote = self.remote
+                self.remote  # noqa: B018 - builds the client now, so bad settings fail here
             except (ValueError, OSError) as exc:  # ConfigError, RemoteError
                 raise UsageError(_one_line(exc)) from None
-            if remote is None:
-                print("Remote settings stored; they apply once flyte_nb.remote is available.")
         print(self._describe_remote())
 
     def _describe_remote(self) -> str:
@@ -397,20 +394,23 @@ class FlyteMagics(Magics):
             return f"The remote settings do not work: {_one_line(exc)}"
         if remote is not None:
             return f"Remote: {remote!r}"
-        if self.remote_config:
-            return "Remote settings: " + ", ".join(f"{k}={v}" for k, v in self.remote_config.items())
         return (
             "No remote configured: %flyte_remote ENDPOINT --project P --domain D sets one (or set "
             "FLYTE_PLATFORM_URL / ~/.flyte/config.yaml as for flytekit)."
         )
 
 
-def _remote_class() -> Any:
-    try:
-        from flyte_nb.remote import Remote
-    except ImportError:
-        return None
-    return Remote
+def _show_device_code(code: Any) -> None:
+    """Device-flow login: show the verification link and code in the notebook (a link a user can click)."""
+    import html
+
+    from IPython.display import HTML, display
+
+    display(HTML(  # type: ignore[no-untyped-call]
+        f"<div>To sign in to Flyte, open <a href='{html.escape(code.link)}' target='_blank'>"
+        f"{html.escape(code.verification_uri)}</a> and enter the code <b><code>{html.escape(code.user_code)}"
+        "</code></b>. This cell continues once you have approved it.</div>"
+    ))
 
 
 def _names(names: list[str]) -> str:

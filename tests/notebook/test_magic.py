@@ -212,3 +212,29 @@ def test_without_flyte_remote_the_environment_configuration_is_used(ip: Any, mon
 
     monkeypatch.setenv("FLYTE_PLATFORM_URL", "flyte.example.com:443")
     assert magics.remote.config.endpoint == "flyte.example.com:443"
+
+
+def test_device_flow_login_is_shown_as_a_link_in_the_notebook(ip: Any) -> None:
+    from flyte_nb.notebook.magic import _show_device_code
+    from flyte_nb.remote import DeviceCode
+
+    code = DeviceCode(verification_uri="https://idp.example.com/device", user_code="ABCD-EFGH",
+                      verification_uri_complete="https://idp.example.com/device?user_code=ABCD-EFGH", expires_in=600)
+    with capture_output() as captured:
+        _show_device_code(code)
+    (shown,) = captured.outputs
+    html = shown.data["text/html"]
+    assert "href='https://idp.example.com/device?user_code=ABCD-EFGH'" in html
+    assert "ABCD-EFGH" in html
+
+
+def test_flyte_remote_builds_its_remote_with_the_notebook_device_prompt(ip: Any) -> None:
+    from flyte_nb.notebook.magic import _show_device_code
+
+    magics = current_magics(ip)
+    assert magics is not None
+    with capture_output():
+        ip.run_line_magic("flyte_remote", "localhost:30080 --insecure")
+    authenticator = magics.remote.client.authenticator  # flytekit's default mode: device flow if asked
+    assert type(authenticator).__name__ == "DeviceFlow"
+    assert authenticator.prompt is _show_device_code
