@@ -85,7 +85,7 @@ Command (from the repository root, in the environment `pip install -e '.[test]'`
 Machine: {machine["cpu"]}, {machine["nproc"]} CPUs (nproc), {machine["memory"]} memory, Python {machine["python"]},
 {machine["os"]}. Packages: {machine["packages"]}.
 1-minute load average: {machine.get("load", "unknown")} (the machine was shared with other work; the
-runs alternate the libraries' processes so load hits both alike, but single rows move by ±20-30 %
+timed groups alternate the libraries' processes so load hits both alike, but single rows move by ±20-30 %
 between runs).
 
 Medians; fresh-process measurements use {reps} processes per library after one discarded warm-up.
