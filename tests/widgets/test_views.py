@@ -111,3 +111,25 @@ def test_display_task_in_a_kernel_sends_widget_with_static_fallback(monkeypatch:
     assert "application/vnd.jupyter.widget-view+json" in bundle  # JupyterLab renders the widget…
     assert 'class="flyte-nb-interface"' in str(bundle["text/html"])  # …nbconvert/GitHub the table
     assert str(bundle["text/plain"]).startswith("PythonFunctionTask")
+
+
+def test_a_deliberate_flyte_nb_error_shows_its_message_without_our_frames() -> None:
+    from flyte_nb.errors import ResolverError
+
+    try:
+        raise ResolverError("Task 'reserve' captures a lock in global 'inventory'. Pass it as an input instead.")
+    except ResolverError as exc:
+        page, text = r.error_html(exc), r.error_text(exc)
+    assert "captures a lock in global &#x27;inventory&#x27;" in page
+    assert "Traceback" not in page
+    assert "flyte-nb-traceback" not in page
+    assert "Traceback" not in text
+
+
+def test_an_unexpected_error_keeps_its_traceback_for_a_bug_report() -> None:
+    try:
+        raise KeyError("surprise")
+    except KeyError as exc:
+        page = r.error_html(exc)
+    assert "flyte-nb-traceback" in page
+    assert "Traceback (most recent call last)" in page

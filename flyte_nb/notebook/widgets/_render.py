@@ -468,8 +468,13 @@ def execution_output_names(execution: Any) -> list[str]:
 
 # -- errors --------------------------------------------------------------------------------------------
 def _error_parts(exc: BaseException) -> tuple[str, list[tuple[str, str]], str]:
-    """(headline, fields, traceback text) for any exception; TaskExecutionError shows its own fields."""
-    from flyte_nb.errors import TaskExecutionError
+    """(headline, fields, traceback text) for any exception.
+
+    A ``TaskExecutionError`` shows its own fields and the task's traceback. Any other flyte_nb error is a
+    deliberate message that already says what is wrong and what to do: our own frames would only bury
+    it. Anything else is unexpected, and its traceback is what a bug report needs.
+    """
+    from flyte_nb.errors import FlyteNbError, TaskExecutionError
 
     fields: list[tuple[str, str]] = []
     if isinstance(exc, TaskExecutionError):
@@ -479,7 +484,10 @@ def _error_parts(exc: BaseException) -> tuple[str, list[tuple[str, str]], str]:
         trace = exc.traceback_text or ""
     else:
         head = f"{type(exc).__name__}: {exc}"
-        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        trace = (
+            "" if isinstance(exc, FlyteNbError)
+            else "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        )
         for name in ("code", "kind", "details"):
             value = getattr(exc, name, "")
             if isinstance(value, str) and value:
