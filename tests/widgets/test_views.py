@@ -133,3 +133,18 @@ def test_an_unexpected_error_keeps_its_traceback_for_a_bug_report() -> None:
         page = r.error_html(exc)
     assert "flyte-nb-traceback" in page
     assert "Traceback (most recent call last)" in page
+
+
+def test_template_maps_read_in_the_same_order_every_time() -> None:
+    from flyteidl.core import tasks_pb2
+
+    template = r.task_template(tasks.everything)
+    names = list(template.interface.inputs.variables)
+    shuffled = tasks_pb2.TaskTemplate()
+    shuffled.CopyFrom(template)
+    shuffled.interface.inputs.variables.clear()
+    for name in reversed(names):  # insertion order differs; the view must not
+        shuffled.interface.inputs.variables[name].CopyFrom(template.interface.inputs.variables[name])
+    doc = r.template_document(shuffled)
+    assert list(doc["interface"]["inputs"]["variables"]) == sorted(names)
+    assert r.template_source(shuffled) == r.template_source(template)

@@ -198,11 +198,26 @@ def task_template(task: Task) -> tasks_pb2.TaskTemplate:
     return serialize_task(task)
 
 
+# Protobuf map fields of a TaskTemplate: unordered on the wire, and in a random order per process when
+# read back, so the views sort them (a template reads the same every time it is shown).
+_MAP_FIELDS = frozenset({"variables", "config", "tags", "labels", "annotations", "dataclassType"})
+
+
+def _sorted_maps(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        items = sorted(value.items()) if key in _MAP_FIELDS else value.items()
+        return {k: _sorted_maps(v, k) for k, v in items}
+    if isinstance(value, list):
+        return [_sorted_maps(v) for v in value]
+    return value
+
+
 def template_document(template: tasks_pb2.TaskTemplate) -> dict[str, Any]:
-    """The template as the JSON document FlyteAdmin would show (camelCase field names)."""
+    """The template as the JSON document FlyteAdmin would show (camelCase names, maps sorted by key)."""
     from google.protobuf.json_format import MessageToDict
 
-    return MessageToDict(template)
+    doc: dict[str, Any] = _sorted_maps(MessageToDict(template))
+    return doc
 
 
 _PLAIN = re.compile(r"^[A-Za-z_./{}][\w./{}@:+-]*$")
