@@ -201,14 +201,19 @@ def task_template(task: Task) -> tasks_pb2.TaskTemplate:
 # Protobuf map fields of a TaskTemplate: unordered on the wire, and in a random order per process when
 # read back, so the views sort them (a template reads the same every time it is shown).
 _MAP_FIELDS = frozenset({"variables", "config", "tags", "labels", "annotations", "dataclassType"})
+# google.protobuf.Struct fields (a literal type's ``metadata``, e.g. a dataclass's JSON schema, and
+# the template's ``custom``) are maps too, all the way down: every object inside them is sorted.
+_STRUCT_FIELDS = frozenset({"metadata", "custom"})
 
 
-def _sorted_maps(value: Any, key: str = "") -> Any:
+def _sorted_maps(value: Any, key: str = "", *, depth: int = 0, struct: bool = False) -> Any:
     if isinstance(value, dict):
-        items = sorted(value.items()) if key in _MAP_FIELDS else value.items()
-        return {k: _sorted_maps(v, k) for k, v in items}
+        # The template's own ``metadata`` (depth 1) is a TaskMetadata message, not a Struct.
+        struct = struct or (key in _STRUCT_FIELDS and not (key == "metadata" and depth == 1))
+        items = sorted(value.items()) if struct or key in _MAP_FIELDS else value.items()
+        return {k: _sorted_maps(v, k, depth=depth + 1, struct=struct) for k, v in items}
     if isinstance(value, list):
-        return [_sorted_maps(v) for v in value]
+        return [_sorted_maps(v, depth=depth + 1, struct=struct) for v in value]
     return value
 
 
