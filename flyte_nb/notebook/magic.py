@@ -26,8 +26,8 @@ __all__ = ["FlyteMagics", "TaskRecord"]
 
 
 # IPython's magic_arguments module has no annotations; these typed wrappers keep mypy strict here.
-def magic_arguments() -> Callable[[Callable[..., Any]], Any]:
-    return cast(Callable[[Callable[..., Any]], Any], _ma.magic_arguments())  # type: ignore[no-untyped-call]
+def magic_arguments(name: str | None = None) -> Callable[[Callable[..., Any]], Any]:
+    return cast(Callable[[Callable[..., Any]], Any], _ma.magic_arguments(name))  # type: ignore[no-untyped-call]
 
 
 def argument(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
@@ -35,20 +35,24 @@ def argument(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
 
 
 def parse_argstring(magic_func: Any, argstring: str) -> Any:
-    """IPython's parse, with quotes removed (IPython splits non-POSIX: ``'a b'`` keeps its quotes)."""
-    args = _ma.parse_argstring(magic_func, argstring)  # type: ignore[no-untyped-call]
-    for key, value in vars(args).items():
-        if isinstance(value, str):
-            setattr(args, key, _unquote(value))
-        elif isinstance(value, list):
-            setattr(args, key, [_unquote(v) if isinstance(v, str) else v for v in value])
-    return args
+    """Parse a magic's options as a shell would split them; each misuse is a one-line ``UsageError``.
 
+    IPython's own ``parse_argstring`` splits non-POSIX, so ``--env B='x y'`` would become the two words
+    ``B='x`` and ``y'``; here quotes group words and are removed, as in a shell.
+    """
+    from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
+    parser = magic_func.parser
+    magic = "%" + parser.prog  # the usage line's spelling: %flyte_remote, %%flyte_task
+    try:
+        argv = arg_split(argstring, posix=True, strict=True)
+    except ValueError as exc:  # shlex: "No closing quotation"
+        raise UsageError(f"{magic}: cannot split {argstring.strip()!r} into options ({exc}). "
+                         "Close the quote.") from None
+    try:
+        return parser.parse_args(argv)
+    except UsageError as exc:  # argparse: unknown option, missing or invalid value
+        raise UsageError(f"{magic}: {_one_line(exc)}. Run {magic}? for the options.") from None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -137,7 +141,7 @@ class FlyteMagics(Magics):
 
     # ---- %%flyte_task ----------------------------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_arguments("%flyte_task")  # a cell magic: its usage line reads %%flyte_task
     @argument("task_name", nargs="?", metavar="NAME",
               help="Cell-body task: the task name (the cell body becomes the task). For a cell with "
                    "several functions, the same as --name.")

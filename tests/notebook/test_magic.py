@@ -144,6 +144,41 @@ def test_misuse_is_a_one_line_usage_error(ip: Any, line: str, body: str, expecte
     assert expected in _usage_error(ip, line, body)
 
 
+def test_quoted_option_values_keep_their_spaces(ip: Any) -> None:
+    cell(ip, "%%flyte_task --no-widget --env GREETING='hello world' --env \"PATH_X=a b\" "
+             "--deprecated \"use f2 instead\"\n" + FN)
+    template = serialize_task(ip.user_ns["f"])
+    assert {e.key: e.value for e in template.container.env}.items() >= {
+        "GREETING": "hello world", "PATH_X": "a b"}.items()
+    assert template.metadata.deprecated_error_message == "use f2 instead"
+
+
+@pytest.mark.parametrize(
+    ("magic", "line", "expected"),
+    [
+        ("flyte_task", "--bogus", "%%flyte_task: unrecognized arguments: --bogus. Run %%flyte_task? for the options."),
+        ("flyte_task", "--retries many", "Run %%flyte_task? for the options"),
+        ("flyte_task", "--env 'A=1", "%%flyte_task: cannot split \"--env 'A=1\" into options (No closing quotation)"),
+        ("flyte_remote", "--bogus", "%flyte_remote: unrecognized arguments: --bogus. Run %flyte_remote? for the"),
+    ],
+)
+def test_option_parse_errors_name_the_magic_and_point_to_its_help(
+    ip: Any, magic: str, line: str, expected: str
+) -> None:
+    run = (lambda: ip.run_cell_magic(magic, line, FN)) if magic == "flyte_task" else (
+        lambda: ip.run_line_magic(magic, line))
+    with pytest.raises(UsageError) as info:
+        run()
+    assert "\n" not in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_help_usage_line_spells_the_cell_magic() -> None:
+    from flyte_nb.notebook.magic import FlyteMagics
+
+    assert "%%flyte_task [--name NAME]" in FlyteMagics.flyte_task.__doc__
+
+
 def test_error_inside_the_cell_is_shown_and_the_task_not_defined(ip: Any) -> None:
     with capture_output() as captured:
         message = _usage_error(ip, "", FN + "raise RuntimeError('cell broke')\n")
