@@ -120,3 +120,15 @@ def flaky(marker_dir: str) -> int:
     if attempt < 2:
         raise RecoverableError(f"transient failure on attempt {attempt}")
     return attempt
+
+
+@dataclasses.dataclass
+class Optim:
+    lr: float
+    steps: int
+
+
+@fnb.task
+def fit(weights: dict[str, float], opt: Optim, scales: list[float]) -> float:
+    """Float collections and a dataclass with a float field, typed as JSON in the form."""
+    return sum(weights.values()) * opt.lr * opt.steps * sum(scales)

@@ -127,3 +127,15 @@ def test_nested_dataclasses_from_json() -> None:
     form.fields["boxes"].editor.value = '[{"corner": {"x": 1, "y": 2}, "label": "a"}]'
     values = form.collect()
     assert values == {"boxes": [tasks.Box(tasks.Point(1, 2), "a")]}
+
+
+def test_whole_numbers_typed_where_floats_are_expected_become_floats() -> None:
+    form = InputForm(tasks.fit)
+    form.fields["weights"].editor.value = '{"a": 2, "b": 0.5}'
+    form.fields["opt"].editor.value = '{"lr": 1, "steps": 3}'
+    form.fields["scales"].editor.value = "[1, 2.5]"
+    values = form.collect()
+    assert form.errors == {}
+    assert values == {"weights": {"a": 2.0, "b": 0.5}, "opt": tasks.Optim(1.0, 3), "scales": [1.0, 2.5]}
+    assert type(values["weights"]["a"]) is float
+    assert type(values["opt"].steps) is int  # ints stay ints where ints are expected

@@ -89,8 +89,14 @@ def _is_plain(value: Any) -> bool:
 
 
 def _build_dataclass(t: Any, value: Any) -> Any:
-    """A dict typed in the form becomes the dataclass the input expects (nested fields included)."""
+    """A dict typed in the form becomes the dataclass the input expects (nested fields included).
+
+    A whole number where a float is expected becomes that float: JSON has one number type, so ``2`` in
+    ``{"lr": 2}`` means ``2.0`` to whoever types it (the type engine itself does not widen int).
+    """
     t = _strip_annotated(t)
+    if t is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     if dataclasses.is_dataclass(t) and isinstance(t, type) and isinstance(value, Mapping):
         hints = typing.get_type_hints(t)
         return t(**{k: _build_dataclass(hints.get(k, Any), v) for k, v in value.items()})
