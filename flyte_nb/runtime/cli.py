@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["ExecuteArgs", "UsageError", "parse_args"]
+__all__ = ["ExecuteArgs", "UsageError", "help_text", "parse_args", "wants_help"]
 
 _UNRENDERED = re.compile(r"^\s*\{\{.*\}\}\s*$", re.DOTALL)
 
@@ -70,6 +70,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--dynamic-dest-dir", help="accepted for pyflyte-execute compatibility")
     parser.add_argument("--test", action="store_true", help="load the task and inputs, but do not run it")
     return parser
+
+
+def wants_help(argv: Sequence[str]) -> bool:
+    """Whether ``-h``/``--help`` is among the options (before ``--``; after it, they are loader args)."""
+    options = list(argv)
+    if "--" in options:
+        options = options[: options.index("--")]
+    return any(arg in ("-h", "--help") for arg in options)
+
+
+def help_text() -> str:
+    """The ``--help`` text."""
+    return _parser().format_help()
 
 
 def parse_args(argv: Sequence[str]) -> ExecuteArgs:

@@ -41,7 +41,7 @@ from flyte_nb.errors import (
     TaskOutputError,
 )
 from flyte_nb.runtime import storage
-from flyte_nb.runtime.cli import ExecuteArgs, UsageError, parse_args
+from flyte_nb.runtime.cli import ExecuteArgs, UsageError, help_text, parse_args, wants_help
 from flyte_nb.runtime.error_document import (
     RECOVERABLE,
     SYSTEM,
@@ -128,7 +128,13 @@ def load_resolver(location: str) -> TaskResolverMixin:
         raise ImportError(
             f"--resolver must be a dotted path like 'package.module.resolver', got {location!r}."
         )
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(
+            f"--resolver {location!r}: cannot import module {module_name!r} ({exc}). The image must have "
+            "the package that defines the resolver installed (flyte_nb itself for flyte_nb's resolvers)."
+        ) from exc
     try:
         resolver: TaskResolverMixin = getattr(module, attr)
     except AttributeError:
@@ -332,8 +338,12 @@ def write_results(output_prefix: str, results: Results) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``flyte-nb-execute``; returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if wants_help(argv):
+        print(help_text())
+        return 0
     try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
+        args = parse_args(argv)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2

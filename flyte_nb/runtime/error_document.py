@@ -23,6 +23,7 @@ function directly.
 from __future__ import annotations
 
 import datetime
+import importlib
 import os
 import traceback
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ __all__ = [
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(flyte_nb.__file__))
 _RUNPY = ("<frozen runpy>", "runpy.py")
+# The import machinery between a resolver's import_module() and the module that failed to import.
+_IMPORTLIB = os.path.dirname(os.path.abspath(importlib.__file__))
 
 NON_RECOVERABLE = errors_pb2.ContainerError.NON_RECOVERABLE
 RECOVERABLE = errors_pb2.ContainerError.RECOVERABLE
@@ -63,20 +66,24 @@ class ErrorInfo:
 
 def is_internal_frame(filename: str) -> bool:
     """True for frames the user did not write: flyte_nb itself and the interpreter's start-up code."""
+    if filename.startswith("<frozen importlib"):
+        return True
     path = os.path.abspath(filename) if not filename.startswith("<") else filename
-    return path.startswith(_PACKAGE_DIR + os.sep) or filename.endswith(_RUNPY)
+    return path.startswith((_PACKAGE_DIR + os.sep, _IMPORTLIB + os.sep)) or filename.endswith(_RUNPY)
 
 
-def _strip(tbe: traceback.TracebackException, seen: set[int]) -> None:
+def _strip(tbe: traceback.TracebackException, seen: set[int], *, top: bool = True) -> None:
     if id(tbe) in seen:
         return
     seen.add(id(tbe))
     kept = [frame for frame in tbe.stack if not is_internal_frame(frame.filename)]
-    # When every frame is ours (e.g. a conversion error), keep the last one so the line is not empty.
-    tbe.stack = traceback.StackSummary.from_list(kept or list(tbe.stack)[-1:])
+    # When every frame of the error itself is ours (e.g. a conversion error), keep the last one so the
+    # traceback says where it was raised; a chained cause with no user frame is just its `Type: message`
+    # (e.g. the ModuleNotFoundError behind a resolver's error, without the import machinery's frames).
+    tbe.stack = traceback.StackSummary.from_list(kept or (list(tbe.stack)[-1:] if top else []))
     for chained in (tbe.__cause__, tbe.__context__):
         if chained is not None:
-            _strip(chained, seen)
+            _strip(chained, seen, top=False)
 
 
 def format_user_traceback(exc: BaseException) -> str:

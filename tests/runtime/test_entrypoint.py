@@ -159,8 +159,8 @@ def test_wrong_return_type_is_the_users_error(run_task: RunTask) -> None:
     [
         ("tests.runtime.tasks_mod", "tests.runtime.no_such_module", "USER:ResolverError",
          "cannot import module 'tests.runtime.no_such_module'"),
-        ("flyte_nb.core.resolver.default_task_resolver", "no_such_pkg.resolver", "USER:ModuleNotFoundError",
-         "No module named 'no_such_pkg'"),
+        ("flyte_nb.core.resolver.default_task_resolver", "no_such_pkg.resolver", "USER:ImportError",
+         "--resolver 'no_such_pkg.resolver': cannot import module 'no_such_pkg' (No module named 'no_such_pkg')"),
         ("flyte_nb.core.resolver.default_task_resolver", "flyte_nb.core.resolver.nope", "USER:ImportError",
          "has no attribute 'nope'"),
     ],
@@ -177,6 +177,24 @@ def test_task_that_cannot_be_loaded_is_a_user_error(
     err = _container_error(res)
     assert (err.code, err.kind, err.origin) == (code, NON_RECOVERABLE, USER)
     assert text in err.message
+    assert "importlib" not in err.message  # the import machinery's frames are not the user's
+
+
+def test_import_error_in_the_task_module_shows_the_modules_own_line(
+    image_env: dict[str, str], tmp_path: pathlib.Path
+) -> None:
+    (tmp_path / "broken_tasks.py").write_text("import json\nLIMIT = 1 / 0\n")
+    template = serialize_task(m.add)
+    args = ["broken_tasks" if a == "tests.runtime.tasks_mod" else a for a in template.container.args]
+    del template.container.args[:]
+    template.container.args.extend(args)
+    env = {**image_env, "PYTHONPATH": os.pathsep.join([str(tmp_path), image_env.get("PYTHONPATH", "")])}
+    res = propeller.run_task_template(template, inputs_for(m.add, tmp_path, a=1), tmp_path / "b", env=env)
+    err = _container_error(res)
+    assert err.code == "USER:ZeroDivisionError"
+    assert err.message.startswith("Traceback (most recent call last):\n  File ")
+    assert 'broken_tasks.py", line 2, in <module>\n    LIMIT = 1 / 0' in err.message
+    assert "importlib" not in err.message
 
 
 def test_execution_parameters_come_from_propellers_environment(run_task: RunTask) -> None:
@@ -263,6 +281,14 @@ def test_malformed_command_line_exits_two(image_env: dict[str, str], argv: list[
     proc = _execute(argv, image_env)
     assert proc.returncode == 2
     assert expected in proc.stderr
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_prints_the_options_and_exits_zero(image_env: dict[str, str], flag: str) -> None:
+    proc = _execute([flag], image_env)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("usage: flyte-nb-execute")
+    assert "--raw-output-data-prefix" in proc.stdout
 
 
 def test_failure_to_write_results_exits_nonzero(image_env: dict[str, str], tmp_path: pathlib.Path) -> None:
