@@ -17,8 +17,10 @@ task's payload, and therefore its version, only changes when its code or capture
 * **Protobuf messages** (a task's ``TypedInterface``…) are pickled with deterministic serialization
   (map entries sorted).
 
-One correctness fix on top: ``dataclasses.MISSING`` is pickled by name, so the fields of a notebook
-dataclass still compare ``default is MISSING`` after loading (plain cloudpickle copies the sentinel).
+Two correctness fixes on top: ``dataclasses.MISSING`` is pickled by name, so the fields of a notebook
+dataclass still compare ``default is MISSING`` after loading (plain cloudpickle copies the sentinel); and
+a text file open for reading is refused like any other open file (plain cloudpickle silently replaces it
+by a ``StringIO`` snapshot of its contents).
 
 Task objects are pickled without their in-kernel result cache (``local_cache``, which holds a lock and
 results that mean nothing elsewhere); they get a fresh, empty one when loaded.
@@ -171,6 +173,11 @@ class NotebookPickler(cloudpickle.Pickler):  # type: ignore[misc]
             return "MISSING" if obj is dataclasses.MISSING else "KW_ONLY"
         if isinstance(obj, message.Message):
             return (_rebuild_message, (type(obj), obj.SerializeToString(deterministic=True)))
+        if isinstance(obj, io.TextIOWrapper) and obj not in (sys.stdout, sys.stderr, sys.stdin):
+            # cloudpickle would snapshot a file open for reading as a StringIO of its contents: the task
+            # would then read a copy taken at pickling time, not the file. Refuse, as for other files.
+            raise TypeError(f"cannot pickle {type(obj).__module__}.{type(obj).__qualname__} object "
+                            f"(the open file {getattr(obj, 'name', '?')!r})")
         if isinstance(obj, self._task_class) and hasattr(obj, "__dict__"):
             return _task_reduce(obj)
         rv = super().reducer_override(obj)

@@ -56,15 +56,19 @@ def test_unpicklable_global_is_named_with_its_path_cell_and_fix(ip: Any) -> None
     assert f"cfg ({cfg_cell}): cfg.lock (inside global cfg) is a _thread.lock" in str(info.value)
 
 
-def test_open_file_global_gets_the_file_advice(ip: Any, tmp_path: Any) -> None:
+@pytest.mark.parametrize("mode", ["a", "r", "rb"])
+def test_open_file_global_gets_the_file_advice(ip: Any, tmp_path: Any, mode: str) -> None:
+    # Plain cloudpickle would ship a text file open for reading as a snapshot of its contents.
     (tmp_path / "data.txt").write_text("x")
     ip.user_ns["path"] = str(tmp_path / "data.txt")
-    cell(ip, "from flyte_nb import task\nfh = open(path, \"a\")\n@task\ndef first(n: int) -> int:\n    return fh.write(str(n))")
+    ip.user_ns["mode"] = mode
+    cell(ip, "from flyte_nb import task\nfh = open(path, mode)\n@task\ndef first(n: int) -> int:\n    return len(fh.name) + n")
     try:
         [bad] = notebook_task_resolver.manifest(ip.user_ns["first"]).unpicklable
         assert bad.name == "fh"
-        assert "TextIOWrapper" in bad.problem
         assert "Open the file inside the task function" in bad.problem
+        with pytest.raises(ResolverError, match=r"fh .*cannot be pickled"):
+            notebook_task_resolver.payload(ip.user_ns["first"])
     finally:
         ip.user_ns["fh"].close()
 
