@@ -162,6 +162,11 @@ class NotebookTaskResolver(TaskResolverMixin):
     def __init__(self, size_limit: int = DEFAULT_SIZE_LIMIT, large_global: int = DEFAULT_LARGE_GLOBAL) -> None:
         self.size_limit = size_limit
         self.large_global = large_global
+        # The last payload encoded, keyed by its header and the sha256 of its pickle. One serialize_task
+        # asks for the payload three times (version, template, digest), a process run once more: pickling
+        # again is cheap, compressing again is not (~0.4 s for 20 MB of captured data).
+        self._last: tuple[tuple[PayloadHeader, bytes], bytes] | None = None
+        self._size_checked: tuple[PayloadHeader, bytes] | None = None  # its large-global warnings shown
 
     def __reduce__(self) -> str | tuple[Any, ...]:
         # The shared instance travels as a reference, so a loaded task points at the container's instance.
@@ -221,11 +226,27 @@ class NotebookTaskResolver(TaskResolverMixin):
             When the payload is over :attr:`size_limit` (the largest captured items are named).
         """
         pickled, header, local = self._pickle(task)
-        data = encode_payload(header, pickled)
-        if len(data) > self.size_limit or len(pickled) > self.large_global:
+        key = self._key(header, pickled)
+        data = self._encode(header, pickled, key)
+        if len(data) > self.size_limit or (len(pickled) > self.large_global and key != self._size_checked):
             self._check_size(task, data, local)
+            self._size_checked = key  # warn once per payload content, not on every serialization
         digest = hashlib.sha256(data).hexdigest()
         return Payload(data=data, filename=f"{_safe_name(task.name)}-{digest[:16]}.fnb.pkl.gz")
+
+    @staticmethod
+    def _key(header: PayloadHeader, pickled: bytes) -> tuple[PayloadHeader, bytes]:
+        return (header, hashlib.sha256(pickled).digest())
+
+    def _encode(self, header: PayloadHeader, pickled: bytes, key: tuple[PayloadHeader, bytes] | None = None) -> bytes:
+        """:func:`encode_payload`, reusing the last result when the pickle is byte-for-byte the same."""
+        key = key or self._key(header, pickled)
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        data = encode_payload(header, pickled)
+        self._last = (key, data)
+        return data
 
     def _check_size(self, task: Task, data: bytes, local: tuple[str, ...]) -> None:
         manifest = self._manifest(task, len(data), local)
@@ -263,7 +284,7 @@ class NotebookTaskResolver(TaskResolverMixin):
         local = tuple(pickling.local_modules())
         try:
             pickled, header, _ = self._pickle(task)
-            size: int | None = len(encode_payload(header, pickled))
+            size: int | None = len(self._encode(header, pickled))
         except ResolverError:
             size = None
         manifest = self._manifest(task, size, local)
@@ -277,7 +298,7 @@ class NotebookTaskResolver(TaskResolverMixin):
     def content_hash(self, task: Task) -> str:
         """sha256 of the payload: changes with the code and every captured value, not with cell numbers."""
         pickled, header, _ = self._pickle(task)
-        return hashlib.sha256(encode_payload(header, pickled)).hexdigest()
+        return hashlib.sha256(self._encode(header, pickled)).hexdigest()
 
     def loader_args(self, settings: SerializationSettings, task: Task) -> list[str]:
         payload = self.payload(task)

@@ -96,6 +96,36 @@ def test_large_global_warns_to_pass_it_as_an_input(ip: Any) -> None:
         resolver.payload(ip.user_ns["total"])
 
 
+def test_a_serialization_compresses_the_payload_once_and_warns_once(ip: Any, monkeypatch: Any) -> None:
+    # serialize_task needs the payload for the version, the loader args and the digest; a process run
+    # needs it once more. With 20 MB captured, each compression costs ~0.4 s, each warning a line.
+    from flyte_nb.core import notebook_resolver as nr
+    from flyte_nb.core.serialize import serialize_task
+
+    calls: list[int] = []
+    real = nr.encode_payload
+    monkeypatch.setattr(nr, "encode_payload", lambda header, pickled: calls.append(1) or real(header, pickled))
+    cell(ip, "from flyte_nb import task\nTABLE = list(range(5000))")
+    cell(ip, "@task\ndef total(n: int) -> int:\n    return sum(TABLE) + n")
+    resolver = NotebookTaskResolver(large_global=5_000)
+    task = ip.user_ns["total"]
+    task.set_resolver(resolver)
+
+    def serialize_then_payload() -> tuple[Any, Any]:  # what a process-sandbox run asks for
+        return serialize_task(task), resolver.payload(task)
+
+    with pytest.warns(UserWarning, match="captures global 'TABLE'") as caught:
+        template, payload = serialize_then_payload()
+    assert len(calls) == 1
+    assert len([w for w in caught if "TABLE" in str(w.message)]) == 1
+    assert template.container.args[-3] == payload.sha256
+
+    cell(ip, "TABLE = list(range(5001))")  # new content: compressed and checked again
+    with pytest.warns(UserWarning, match="captures global 'TABLE'"):
+        assert resolver.payload(task).sha256 != payload.sha256
+    assert len(calls) == 2
+
+
 def test_tasks_called_from_a_dynamic_body_are_walked_into(ip: Any) -> None:
     cell(ip, "import threading\nfrom flyte_nb import task, dynamic\nguard = threading.Lock()")
     guard_cell = _cell_number(ip)
