@@ -57,6 +57,14 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
+    # Immutable, so a copy is the same object: copy.deepcopy(config) works without going through
+    # __reduce__ (which refuses, for pickles).
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        return self
+
     def __reduce__(self) -> NoReturn:
         # A pickled Remote (e.g. a notebook namespace saved by a tool) must not carry credentials.
         raise TypeError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 from pathlib import Path
 
@@ -97,6 +98,12 @@ def test_client_secret_from_a_file_forces_client_secret_mode_and_stays_secret(tm
     assert "s3cr3t" not in repr(config) + repr(auth) + str(config.auth)
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(config)
+    # Copies stay in the process, so they are allowed (and keep the secret, still hidden).
+    copied = copy.deepcopy(config)
+    assert copied == config
+    assert copied.auth.client_secret is not None
+    assert copied.auth.client_secret.reveal() == "s3cr3t-value"
+    assert "s3cr3t" not in repr(copied)
 
 
 def test_client_secret_from_a_named_env_var(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ created and nothing lost."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from flyte_nb.errors import RemoteUnavailableError
@@ -46,14 +48,19 @@ def test_slow_reads_hit_the_deadline_and_are_retried(standin: StandIn) -> None:
     assert standin.faults.injected.count("GetExecution") == 2
 
 
-def test_slow_write_is_not_blindly_retried_but_claimed_by_name(standin: StandIn) -> None:
-    # DEADLINE_EXCEEDED on CreateExecution is not retried (it is not a read); the client then asks
-    # whether its execution exists, and finds the one the slow call created.
+def test_slow_create_execution_is_retried_under_the_same_name_without_a_second_run(standin: StandIn) -> None:
+    # The first CreateExecution outlives the client's deadline (the server still handles it later).
+    # The name was chosen by the client, so the call is repeated with that name: whichever of the two
+    # reaches admin second gets ALREADY_EXISTS, and only one run exists.
     remote = make_remote(standin, timeout=0.5)
     standin.faults.slow("CreateExecution", seconds=1.0)
     execution = remote.submit(tasks.add, a=5, b=5)
     assert execution.wait(timeout=60) == 10
-    assert len(standin.executions()) == 1
+    time.sleep(0.6)  # the slow first call has reached the handler by now
+    assert standin.faults.injected == ["CreateExecution"]
+    (only,) = standin.executions()
+    assert only.id.name == execution.name
+    assert standin.propeller.started == [execution.name]
 
 
 def test_upload_5xx_is_retried_and_the_payload_arrives_intact(remote: Remote, standin: StandIn) -> None:
@@ -93,3 +100,20 @@ def test_server_down_for_good_fails_clearly_without_creating_anything(standin: S
     assert "insecure=" in message
     standin.start()
     assert standin.executions() == []
+
+
+def test_channels_are_tls_unless_insecure_is_asked_for(standin: StandIn) -> None:
+    # The stand-in speaks plaintext, like a local sandbox: a default (TLS) client fails the handshake
+    # and is told about insecure=; the same client with insecure=True gets through.
+    from flyte_nb.remote.client import AdminClient
+    from flyte_nb.remote.config import RemoteConfig
+
+    quick = RetryPolicy(attempts=2, initial=0.01, maximum=0.02)
+    tls = Remote(client=AdminClient(RemoteConfig(endpoint=standin.endpoint), retry=quick, timeout=5))
+    with pytest.raises(RemoteUnavailableError, match="insecure=") as info:
+        tls.register(tasks.add)
+    assert "handshake" in str(info.value).lower()
+    assert standin.calls == []
+    plain = Remote(client=AdminClient(RemoteConfig(endpoint=standin.endpoint, insecure=True), retry=quick, timeout=5))
+    assert plain.register(tasks.add).name == "tests.remote.tasks.add"
+    assert standin.calls == ["CreateTask"]

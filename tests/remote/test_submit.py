@@ -30,7 +30,19 @@ def test_submit_waits_through_the_phases_and_returns_native_outputs(remote: Remo
     execution = remote.submit(tasks.add, a=4, b=5)
     assert execution.wait(timeout=60, on_update=lambda e: seen.append(e.phase)) == 9
     assert seen[-1] == "SUCCEEDED"
-    assert seen == sorted(seen, key=["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDED"].index)
+    assert seen == sorted(seen, key=["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "SUCCEEDED"].index)
+    # Admin reported every phase propeller moves a run through, in order (polls may skip some).
+    assert standin.propeller.phases[execution.name] == ["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "SUCCEEDED"]
+    # The container ran the template's args rendered as propeller renders them, in its storage layout.
+    (result,) = standin.last_results.values()
+    command = result.attempts[0].command
+    assert not any("{{" in arg for arg in command)
+    data_dir = result.paths.data_dir
+    # <metadata prefix>/<project>-<domain>-<name>/<node: the task name's letters, digits and '-'>/data
+    assert data_dir.parts[-4:] == ("propeller", f"flytesnacks-development-{execution.name}", "testsremotetasksadd", "data")
+    assert command[command.index("--inputs") + 1] == str(data_dir / "inputs.pb")
+    assert command[command.index("--output-prefix") + 1] == str(data_dir / "0")
+    assert command[command.index("--prev-checkpoint") + 1] == '""'
     assert execution.phase == "SUCCEEDED"
     assert execution.error is None
     assert execution.url == (
@@ -77,7 +89,7 @@ def test_notebook_payload_is_uploaded_once_and_the_container_loads_it(remote: Re
         assert any(a.startswith("file://") and a.endswith(".fnb.pkl.gz") for a in result.attempts[0].command)
 
 
-def test_a_remote_failure_raises_the_tasks_own_traceback(remote: Remote) -> None:
+def test_a_remote_failure_raises_the_tasks_own_traceback(remote: Remote, standin: StandIn) -> None:
     execution = remote.submit(tasks.divide, a=1.0, b=0.0)
     with pytest.raises(TaskExecutionError) as info:
         execution.wait(timeout=60)
@@ -90,6 +102,7 @@ def test_a_remote_failure_raises_the_tasks_own_traceback(remote: Remote) -> None
     assert execution.url in str(err)
     assert execution.phase == "FAILED"
     assert isinstance(execution.error, TaskExecutionError)
+    assert standin.propeller.phases[execution.name] == ["UNDEFINED", "QUEUED", "RUNNING", "FAILING", "FAILED"]
 
 
 def test_bad_inputs_are_rejected_before_anything_is_sent(remote: Remote, standin: StandIn) -> None:
@@ -130,6 +143,7 @@ def test_terminate_aborts_a_running_execution_and_refuses_a_finished_one(remote:
     with pytest.raises(TaskExecutionError, match="aborted"):
         execution.wait(timeout=30)
     assert execution.phase == "ABORTED"
+    assert standin.propeller.phases[execution.name][-3:] == ["RUNNING", "ABORTING", "ABORTED"]
     with pytest.raises(RemoteError) as info:
         execution.terminate()
     assert info.value.code == "FAILED_PRECONDITION"

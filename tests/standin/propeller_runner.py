@@ -40,6 +40,7 @@ class Propeller:
         self.procs: dict[str, subprocess.Popen[str]] = {}
         self.aborted: set[str] = set()
         self.started: list[str] = []  # execution names, in launch order (one entry per container run)
+        self.phases: dict[str, list[str]] = {}  # execution name -> every phase it was given, in order
 
     def launch(self, eid: identifier_pb2.WorkflowExecutionIdentifier) -> None:
         key = _key(eid)
@@ -75,6 +76,10 @@ class Propeller:
                 return
             if ex.closure.phase == Phase.ABORTING and phase != Phase.ABORTED:
                 return  # an abort in flight wins over the task's own progress
+            history = self.phases.setdefault(eid.name, [Phase.Phase.Name(ex.closure.phase)])
+            if history[-1] != "ABORTING" and ex.closure.phase == Phase.ABORTING:
+                history.append("ABORTING")  # set by admin's TerminateExecution, not by propeller
+            history.append(Phase.Phase.Name(phase))
             ex.closure.phase = phase  # type: ignore[assignment]
             ex.closure.updated_at.CopyFrom(now())
             if phase == Phase.RUNNING:
