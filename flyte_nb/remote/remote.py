@@ -237,9 +237,20 @@ class Remote:
             self.client.call("admin", "CreateExecution", request, idempotent=True)
         except RemoteAlreadyExistsError:
             self._claim(eid, tid)  # a retried call whose first answer was lost
-        except RemoteUnavailableError:
+        except RemoteUnavailableError as exc:
             # The call may have been handled with its answer lost; the name tells us.
-            if not self._claim(eid, tid, missing_ok=True):
+            try:
+                claimed = self._claim(eid, tid, missing_ok=True)
+            except RemoteUnavailableError:
+                raise RemoteUnavailableError(
+                    f"{exc} Whether execution {eid.name} was created could not be checked either. Before "
+                    f"submitting again (which would start a second run), look for it once the server answers: "
+                    f"remote.execution({eid.name!r}, task), or {self.config.console_url}/console/projects/"
+                    f"{eid.project}/domains/{eid.domain}/executions/{eid.name}.",
+                    code=exc.code,
+                    details=exc.details,
+                ) from exc
+            if not claimed:
                 raise
         return RemoteExecution(self, eid, task)
 

@@ -117,3 +117,22 @@ def test_channels_are_tls_unless_insecure_is_asked_for(standin: StandIn) -> None
     plain = Remote(client=AdminClient(RemoteConfig(endpoint=standin.endpoint, insecure=True), retry=quick, timeout=5))
     assert plain.register(tasks.add).name == "tests.remote.tasks.add"
     assert standin.calls == ["CreateTask"]
+
+
+def test_admin_lost_right_after_creating_the_execution_names_it_so_nothing_runs_twice(standin: StandIn) -> None:
+    # CreateExecution is handled, then the server stops answering: neither the retry nor the check
+    # for the execution gets through. The error names the execution, and re-attaching finds it.
+    remote = make_remote(standin, retry=RetryPolicy(attempts=3, initial=0.01, maximum=0.02))
+    standin.faults.unavailable("CreateExecution", count=1, after=True)
+    standin.faults.unavailable("CreateExecution", count=1000)
+    standin.faults.unavailable("GetExecution", count=1000)
+    with pytest.raises(RemoteUnavailableError) as info:
+        remote.submit(tasks.add, a=1, b=2)
+    (created,) = standin.executions()
+    message = str(info.value)
+    assert "FlyteAdmin CreateExecution" in message
+    assert f"remote.execution({created.id.name!r}, task)" in message
+    assert "second run" in message
+    standin.faults.rules.clear()
+    assert remote.execution(created.id.name, tasks.add).wait(timeout=60) == 3
+    assert len(standin.executions()) == 1
