@@ -22,6 +22,7 @@ def test_interface_rows_show_types_defaults_descriptions_and_pickled_reason() ->
     assert rows["xs"].flyte_type == "list[int]"
     assert rows["color"].flyte_type == "enum(red, green)"
     assert rows["maybe"].python_type == "Optional[int]"
+    assert rows["p"].python_type == "tests.widgets.tasks.Point"  # a name that exists, not "tests.Point"
     assert rows["o0"].role == "output"
     assert rows["o0"].python_type == "str"
     # only the class without a Flyte type is pickled, and the row says why
@@ -148,3 +149,11 @@ def test_template_maps_read_in_the_same_order_every_time() -> None:
     doc = r.template_document(shuffled)
     assert list(doc["interface"]["inputs"]["variables"]) == sorted(names)
     assert r.template_source(shuffled) == r.template_source(template)
+
+
+def test_classes_exported_by_their_package_show_its_short_name() -> None:
+    import email.message
+
+    assert json.JSONDecoder.__module__ == "json.decoder"
+    assert r.python_type_name(json.JSONDecoder) == "json.JSONDecoder"
+    assert r.python_type_name(email.message.Message) == "email.message.Message"  # not exported by email

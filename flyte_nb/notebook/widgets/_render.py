@@ -13,6 +13,7 @@ import datetime
 import html
 import json
 import re
+import sys
 import traceback
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -93,7 +94,13 @@ def python_type_name(t: Any) -> str:
         module = t.__module__
         if module in ("builtins", "__main__", "typing"):
             return t.__qualname__
-        return f"{module.split('.')[0]}.{t.__qualname__}"
+        # The short public name when the package exports the class (pandas.DataFrame, not
+        # pandas.core.frame.DataFrame); otherwise the full path, which is the only one that exists.
+        name: str = t.__qualname__
+        top = sys.modules.get(module.split(".")[0])
+        if top is not None and getattr(top, name, None) is t:
+            return f"{top.__name__}.{name}"
+        return f"{module}.{name}"
     text = repr(t)
     text = re.sub(r"\btyping\.", "", text)
     text = re.sub(r"<class '([\w.]+)'>", lambda m: m.group(1).rsplit(".", 1)[-1], text)
