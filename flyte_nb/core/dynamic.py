@@ -355,6 +355,7 @@ def run_dynamic_locally(
     kwargs: Mapping[str, Any],
 ) -> Any:
     """Compile the dynamic body as a cluster would, run its nodes here, and return native outputs."""
+    __tracebackhide__ = True  # IPython shows the user's frames of a failing task, not ours
     iface: PythonInterface = task._require_python_interface()
     state = CompilationState(
         task_name=task.name,
@@ -381,6 +382,7 @@ def _compile(
     kwargs: Mapping[str, Any],
     state: CompilationState,
 ) -> dynamic_job_pb2.DynamicJobSpec:
+    __tracebackhide__ = True
     iface: PythonInterface = task._require_python_interface()
     with FlyteContextManager.with_context(ctx.with_(compilation_state=state)):
         rval = task_function(**kwargs)

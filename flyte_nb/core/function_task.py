@@ -428,6 +428,7 @@ class PythonFunctionTask(Task, Generic[T]):
 
     def execute(self, **kwargs: Any) -> Any:
         """Run the function (a dynamic task compiles its body and runs the resulting nodes here)."""
+        __tracebackhide__ = True  # IPython shows the user's frames of a failing task, not ours
         if self._execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC:
             return self.dynamic_execute(self._task_function, **kwargs)
         return self._task_function(**kwargs)
@@ -439,6 +440,7 @@ class PythonFunctionTask(Task, Generic[T]):
         nodes run in this process in dependency order, each with its literal round trip. A body the
         cluster would refuse is refused here too.
         """
+        __tracebackhide__ = True
         from flyte_nb.core.dynamic import run_dynamic_locally
 
         return run_dynamic_locally(FlyteContextManager.current_context(), self, task_function, kwargs)
@@ -446,6 +448,7 @@ class PythonFunctionTask(Task, Generic[T]):
     def dispatch_execute(self, ctx: FlyteContext, input_literal_map: literals_pb2.LiteralMap) -> Any:
         """As :meth:`Task.dispatch_execute`; a dynamic task in a container (``TASK_EXECUTION``) returns
         the compiled ``DynamicJobSpec`` instead of running its sub-tasks."""
+        __tracebackhide__ = True
         if (
             self._execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC
             and ctx.mode is ExecutionMode.TASK_EXECUTION

@@ -207,6 +207,7 @@ class Task:
         Also what the container entrypoint calls. Returns an empty ``LiteralMap`` when the task has no
         outputs, and the ``DynamicJobSpec`` when a dynamic task is compiled for a cluster.
         """
+        __tracebackhide__ = True  # IPython shows the user's frames of a failing task, not ours
         iface = self._require_python_interface()
         native = execution.literal_map_to_inputs(
             self.name, iface.inputs, iface.defaults, input_literal_map, ctx.store
@@ -229,6 +230,7 @@ class Task:
         self, ctx: FlyteContext, input_literal_map: literals_pb2.LiteralMap
     ) -> literals_pb2.LiteralMap:
         """Run :meth:`dispatch_execute` as a local (sandbox) execution, never as a cluster one."""
+        __tracebackhide__ = True
         local_ctx = ctx.with_(mode=self.local_execution_mode(), compilation_state=None)
         result = self.dispatch_execute(local_ctx, input_literal_map)
         if not isinstance(result, literals_pb2.LiteralMap):
@@ -246,6 +248,7 @@ class Task:
         and the output literals converted back, exactly as on a cluster. Missing inputs take their
         Python default. ``cache=True`` tasks are memoised in :attr:`local_cache`.
         """
+        __tracebackhide__ = True
         iface = self._require_python_interface()
         execution.check_input_names(self.name, iface.inputs, iface.defaults, list(kwargs))
         store = MemoryStore()  # per call: pickled values stay in memory and die with the call
@@ -278,6 +281,9 @@ class Task:
         return create_node(ctx, self, args, kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Frames marked so are folded away in IPython tracebacks ("[... skipping hidden N frames]"): a
+        # failing task call shows the notebook line and the task's own code, not the execution machinery.
+        __tracebackhide__ = True
         ctx = FlyteContextManager.current_context()
         if ctx.compilation_state is not None:
             return self.compile(ctx, *args, **kwargs)

@@ -34,6 +34,7 @@ class CellBodyTask(PythonFunctionTask[Any]):
     the notebook namespace. Called with arguments, or outside a notebook, it is a plain task."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # IPython shows the cell body's frames of a failing run, not ours
         from flyte_nb.core.context import FlyteContextManager
 
         ns = _user_namespace()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 import pytest
@@ -273,3 +274,29 @@ def test_flyte_remote_builds_its_remote_with_the_notebook_device_prompt(ip: Any)
     authenticator = magics.remote.client.authenticator  # flytekit's default mode: device flow if asked
     assert type(authenticator).__name__ == "DeviceFlow"
     assert authenticator.prompt is _show_device_code
+
+
+@pytest.mark.parametrize(
+    ("definition", "call", "user_line"),
+    [
+        ("%%flyte_task --no-widget\ndef boom(a: int) -> int:\n    raise ValueError('bad a')\n",
+         "boom(a=1)", "raise ValueError('bad a')"),
+        ("%%flyte_task --no-widget --cache\ndef boom(a: int) -> int:\n    raise ValueError('bad a')\n",
+         "boom(a=1)", "raise ValueError('bad a')"),
+        ("%%flyte_task --no-widget --dynamic\ndef boom(a: int) -> list[int]:\n    raise ValueError('bad a')\n",
+         "boom(a=1)", "raise ValueError('bad a')"),
+        ("a = 1\n", "%%flyte_task boom --no-widget --inputs a --outputs b:int\nb = a // 0\n", "b = a // 0"),
+    ],
+)
+def test_a_failing_task_shows_the_users_frames_not_ours(ip: Any, definition: str, call: str, user_line: str) -> None:
+    cell(ip, definition)
+    if call.startswith("%%"):  # cell-body task: define it, then run it
+        cell(ip, call)
+        call = "boom()"
+    with capture_output() as shown:
+        result = ip.run_cell(call, store_history=True)
+    assert result.error_in_exec is not None
+    text = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout + shown.stderr)  # without the colours
+    assert user_line in text
+    assert "skipping hidden" in text
+    assert "flyte_nb" not in text.replace("flyte_nb.notebook", "")
