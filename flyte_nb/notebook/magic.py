@@ -376,14 +376,18 @@ class FlyteMagics(Magics):
     def flyte_remote(self, line: str = "") -> None:
         """Show or set the Flyte cluster that "run on cluster" uses in this kernel.
 
-        Without arguments, shows the current setting. Unset values come from the environment and
-        ``~/.flyte/config.yaml`` (see :class:`flyte_nb.Remote`).
+        Without arguments, shows the current setting. With an ENDPOINT, replaces it; with only
+        ``--project``/``--domain``, changes those of the current remote. Unset values come from the
+        environment and ``~/.flyte/config.yaml`` (see :class:`flyte_nb.Remote`).
         """
         args = parse_argstring(self.flyte_remote, line)
         if line.strip():
             config = {"endpoint": args.endpoint, "project": args.project, "domain": args.domain,
                       "insecure": True if args.insecure else None}
-            self.remote_config = {k: v for k, v in config.items() if v is not None}
+            given = {k: v for k, v in config.items() if v is not None}
+            # A new ENDPOINT starts over (its TLS setting must not carry over to another server);
+            # --project/--domain alone change those of the current remote.
+            self.remote_config = given if args.endpoint else {**self.remote_config, **given}
             self._remote = None
             try:
                 self.remote  # noqa: B018 - builds the client now, so bad settings fail here

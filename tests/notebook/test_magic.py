@@ -223,6 +223,20 @@ def test_flyte_remote_stores_the_default_remote(ip: Any) -> None:
         ip.run_line_magic("flyte_remote", "--bogus")
 
 
+def test_flyte_remote_project_alone_keeps_the_endpoint_and_a_new_endpoint_starts_over(ip: Any) -> None:
+    magics = current_magics(ip)
+    assert magics is not None
+    with capture_output():
+        ip.run_line_magic("flyte_remote", "localhost:30080 --project demo --insecure")
+        ip.run_line_magic("flyte_remote", "--domain staging")
+    assert magics.remote_config == {"endpoint": "localhost:30080", "project": "demo", "domain": "staging",
+                                    "insecure": True}
+    assert (magics.remote.project, magics.remote.domain) == ("demo", "staging")
+    with capture_output():
+        ip.run_line_magic("flyte_remote", "flyte.example.com:443 --project prod")
+    assert magics.remote_config == {"endpoint": "flyte.example.com:443", "project": "prod"}  # TLS again
+
+
 def test_help_documents_every_option() -> None:
     from flyte_nb.notebook.magic import FlyteMagics
 
