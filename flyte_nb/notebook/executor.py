@@ -221,6 +221,9 @@ class RunHandle:
     log:
         What the task wrote to stdout/stderr so far, as text chunks: the task process's output
         (``process``), the run thread's ``print`` output (``kernel``), and the sandbox's retry notices.
+    login:
+        The ``DeviceCode`` (link and code) of a device-flow sign-in this remote run is waiting for, else
+        ``None``.
     """
 
     def __init__(
@@ -250,6 +253,7 @@ class RunHandle:
         self.outputs: Any = None
         self.error: BaseException | None = None
         self.execution: Any = None
+        self.login: Any = None
         self._callbacks: list[ProgressCallback] = [on_progress] if on_progress else []
         self._sandbox_factory = sandbox_factory
         self.log: list[str] = []
@@ -403,16 +407,42 @@ class RunHandle:
     def _run_remote(self) -> Any:
         assert self.remote is not None  # checked in __init__
         self._set_phase("QUEUED")
-        execution = self.remote.submit(self.task, **self.inputs)
-        self.execution = execution
-        self.url = getattr(execution, "url", None)
-        if self._cancel_requested.is_set():
-            execution.terminate()
-            raise RunCancelled("cancelled while submitting")
-        self._on_remote_update(execution)
-        return execution.wait(on_update=self._on_remote_update)
+        with self._device_login_shown_here():
+            execution = self.remote.submit(self.task, **self.inputs)
+            self.execution = execution
+            self.url = getattr(execution, "url", None)
+            if self._cancel_requested.is_set():
+                execution.terminate()
+                raise RunCancelled("cancelled while submitting")
+            self._on_remote_update(execution)
+            return execution.wait(on_update=self._on_remote_update)
+
+    @contextlib.contextmanager
+    def _device_login_shown_here(self) -> Iterator[None]:
+        """Route a device-flow sign-in prompt raised by this run to :attr:`login`.
+
+        Why: a button click is not a cell, so what the remote's own prompt displays from this thread
+        appears nowhere, and the run would wait for an approval the user was never asked for.
+        """
+        authenticator: Any = getattr(getattr(self.remote, "client", None), "authenticator", None)
+        if not callable(getattr(authenticator, "prompt", None)):
+            yield
+            return
+        original = authenticator.prompt
+
+        def prompt(code: Any) -> None:
+            self.login = code
+            self._notify()
+
+        authenticator.prompt = prompt
+        try:
+            yield
+        finally:
+            if authenticator.prompt is prompt:  # another run may have put its own in meanwhile
+                authenticator.prompt = original
 
     def _on_remote_update(self, execution: Any) -> None:
+        self.login = None  # the server answered: any sign-in is done
         attempt = getattr(execution, "attempt", None)
         if isinstance(attempt, int) and attempt > 0:
             self.attempt = attempt

@@ -138,6 +138,10 @@ def test_flytekit_flyteremote_registers_and_runs_a_flytekit_task(tmp_path: Path,
         execution = remote.wait(execution, timeout=datetime.timedelta(seconds=60), poll_interval=datetime.timedelta(seconds=0.2))
         assert execution.closure.phase == 4  # SUCCEEDED
         assert execution.outputs["o0"] == 9
+        # flytekit reads node status (ListNodeExecutions) and node data as it would from FlyteAdmin.
+        synced = remote.sync_execution(execution, sync_nodes=True)
+        assert {k: n.closure.phase for k, n in synced.node_executions.items()} == {"testsremoteflytekittasksfkadd": 3}
+        assert synced.node_executions["testsremoteflytekittasksfkadd"].outputs["o0"] == 9
         # flytekit's own container entrypoint ran the command the stand-in rendered.
         (result,) = standin.last_results.values()
         assert result.attempts[0].command[0].endswith("pyflyte-execute")

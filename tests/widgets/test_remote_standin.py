@@ -68,3 +68,37 @@ def test_display_of_a_remote_execution_shows_the_live_view(remote: Any, monkeypa
     assert execution.id.name in bundle["text/plain"]
     assert "open in the Flyte console" in bundle["text/html"], "static view for nbconvert"
     assert execution.wait(60) == 3.5
+
+
+def test_a_device_flow_sign_in_started_by_submit_shows_in_the_run_panel(tmp_path: Path, namespace: dict[str, Any]) -> None:
+    # A button click is not a cell: what the remote's own prompt displays would appear nowhere, and the
+    # run would wait for an approval nobody was asked for. The panel shows the link and code instead.
+    from flyte_nb.remote import DeviceFlow
+
+    with StandIn(tmp_path / "standin", auth=True, extra_pythonpath=[str(ROOT)]) as server:
+        assert server.oauth is not None
+        server.oauth.auto_approve_after = None  # nobody approves until the test does
+        never_shown: list[Any] = []
+
+        def own_prompt(code: Any) -> None:
+            never_shown.append(code)
+
+        remote = make_remote(server, auth=DeviceFlow(prompt=own_prompt))
+        w = TaskWidget(tasks.add, remote=remote, namespace=namespace)
+        w.form.fields["a"].editor.value = 1
+        w.run_panel.buttons["remote"].click()
+        wait_until(lambda: "flyte-nb-login" in w.run_panel.status.value, what="the sign-in prompt")
+        handle = w.run_panel.handle
+        assert handle is not None
+        code = handle.login
+        assert f"user_code={code.user_code}" in w.run_panel.status.value
+        assert code.user_code in w.run_panel.status.value
+        assert w.run_panel.phase == "QUEUED"
+        with server.oauth.lock:
+            (grant,) = server.oauth.devices.values()
+            grant.approved = True  # the user approves in their browser
+        assert w.run_panel.wait(60) == 3.5
+        wait_until(lambda: not w.run_panel.running)
+        assert "flyte-nb-login" not in w.run_panel.status.value
+        assert never_shown == []
+        assert remote.client.authenticator.prompt is own_prompt  # put back after the run

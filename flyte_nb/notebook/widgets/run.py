@@ -138,6 +138,11 @@ class RunPanel(widgets.VBox):
                 f"{handle.elapsed:.1f}s · attempt {handle.attempt}")
         if handle.url:
             line += f' · <a href="{r.escape(handle.url)}" target="_blank" rel="noopener">Flyte console</a>'
+        login = handle.login
+        if login is not None and not handle.done:
+            line += (f'<div class="flyte-nb-login">To sign in to Flyte, open <a href="{r.escape(login.link)}" '
+                     f'target="_blank" rel="noopener">{r.escape(login.verification_uri)}</a> and enter the code '
+                     f"<b><code>{r.escape(login.user_code)}</code></b>; the run continues once you approve it.</div>")
         self.status.value = f"<div>{line}</div>"
         text = handle.log_text
         if text:
