@@ -136,8 +136,15 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> 
     (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
         json.dumps({"windowingMode": "none"})
     )
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(config),
-           "JUPYTERLAB_SETTINGS_DIR": str(settings), "PYTHONUNBUFFERED": "1"}
+    # Kernels must not find the machine's Flyte cluster either (FLYTE_* variables, ~/.flyte/config.yaml):
+    # this server starts before the per-test isolation in tests/conftest.py applies, so it gets its own
+    # empty home and no Flyte variables.
+    home = tmp_path_factory.mktemp("lab-home")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("FLYTE_PLATFORM_", "FLYTE_CREDENTIALS_", "FLYTE_AWS_", "FLYTE_LOCAL_", "FLYTECTL_",
+                                "_FLYTECTL_"))}
+    env.update({"HOME": str(home), "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(config),
+                "JUPYTERLAB_SETTINGS_DIR": str(settings), "PYTHONUNBUFFERED": "1"})
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
