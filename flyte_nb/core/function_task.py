@@ -81,6 +81,23 @@ def parse_quantity(value: object) -> Decimal:
 _RESOURCE_FIELDS = ("cpu", "mem", "gpu", "ephemeral_storage")
 
 
+def _check_plain_function(name: str, fn: Callable[..., Any]) -> None:
+    """Refuse functions whose call does not run the body: it would fail only when the task runs."""
+    import inspect
+
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        raise TaskDefinitionError(
+            f"Task '{name}': expected a plain function, got an async function (async def). A task's "
+            "function is called and its return value is the output (a coroutine is not a value): make it a "
+            "plain def that runs the async code itself and returns the result."
+        )
+    if inspect.isgeneratorfunction(fn):
+        raise TaskDefinitionError(
+            f"Task '{name}': expected a plain function, got a generator function (it uses yield). A task's "
+            "outputs are what its function returns: collect the items and return them, e.g. a list."
+        )
+
+
 def _check_resources(name: str, requests: Resources | None, limits: Resources | None) -> None:
     parsed: dict[str, dict[str, Decimal]] = {"requests": {}, "limits": {}}
     for label, res in (("requests", requests), ("limits", limits)):
@@ -183,6 +200,7 @@ class PythonFunctionTask(Task, Generic[T]):
                 f"({type(task_function).__name__}). Decorate a function with @task."
             )
         name: str = kwargs.pop("name", None) or task_name_for(task_function)
+        _check_plain_function(name, task_function)
         self._take_container_options(name, kwargs)
         if not isinstance(execution_mode, PythonFunctionTask.ExecutionBehavior):
             raise TaskDefinitionError(
