@@ -76,6 +76,10 @@ def test_device_flow_shows_the_link_and_code_then_polls(secured: StandIn) -> Non
     (code,) = shown
     assert code.link == f"{secured.http.base_url}/device?user_code={code.user_code}"
     assert len(code.user_code) == 8
+    # An expired access token is renewed with the refresh token: the user is not asked again.
+    secured.oauth.expire_all()
+    assert remote.submit(tasks.add, a=1, b=1).wait(timeout=60) == 2
+    assert len(shown) == 1
 
 
 def test_external_command_token(secured: StandIn, tmp_path: Path) -> None:
