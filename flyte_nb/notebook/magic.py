@@ -216,6 +216,13 @@ class FlyteMagics(Magics):
                     "This cell defines no function. Put the task in a def, or make the cell body a task "
                     "by naming it: %%flyte_task NAME --inputs a b --outputs c"
                 )
+            if args.name and not args.task_name:
+                # --name picks one of the cell's functions; without any, the cell would silently become
+                # a cell-body task named like the (never assigned) function, e.g. for `f = lambda x: x`.
+                raise UsageError(
+                    f"--name {args.name!r}: this cell defines no function (def) to pick. Write the task as a "
+                    f"def, or make the cell body the task: %%flyte_task {args.name} --inputs … --outputs …"
+                )
             task = self._cell_body_task(cell, tree, pick, args, keywords)
             kind = "cell body"
         task.local_cache = self.cache

@@ -135,6 +135,7 @@ FN = "def f(x: int) -> int:\n    return x\n"
         ("", "def f(x:\n    pass\n", "SyntaxError in line 1 of the cell: '(' was never closed"),
         ("", "def f(x):\n    return x\n", "Task 'f' input 'x': expected a type annotation"),
         ("", "y = 1\n", "This cell defines no function"),
+        ("--name lam", "lam = lambda x: x\n", "--name 'lam': this cell defines no function (def) to pick"),
         ("c --outputs z:int", "y = 1\n", "--outputs z: the cell body never assigns z"),
         ("c --inputs not_defined_anywhere --outputs y:int", "y = 1\n", "no type given, and not_defined_anywhere"),
         ("--inputs a:int", FN, "--inputs/--outputs describe a cell-body task"),
