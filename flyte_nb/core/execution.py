@@ -117,7 +117,9 @@ def inputs_to_literal_map(
             from flyte_nb.core.interface import describe_type
 
             msg = _with_fix(str(exc), var, describe_type(types[var]))
-            raise TaskInputError(f"Task '{task_name}' input '{var}': {msg}") from exc
+            # The message says it all: a notebook shows this error alone, not the converters' chain
+            # (still reachable as __context__).
+            raise TaskInputError(f"Task '{task_name}' input '{var}': {msg}") from None
         literals[var].CopyFrom(literal)
     return lm
 
@@ -172,7 +174,7 @@ def outputs_to_literal_map(
         except (TaskInputError, TaskOutputError):
             raise
         except (TypeError, ValueError) as exc:
-            raise TaskOutputError(f"Task '{task_name}' output '{var}': {exc}") from exc
+            raise TaskOutputError(f"Task '{task_name}' output '{var}': {exc}") from None  # as for inputs
 
     lm = literals_pb2.LiteralMap()
     for var, value in zip(names, values, strict=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import traceback
 from typing import Any, NamedTuple, Optional
 
 import pytest
@@ -108,6 +109,22 @@ def test_wrong_value_type_names_task_input_expected_and_received() -> None:
     assert "int" in msg
     assert "'3'" in msg
     assert "str" in msg
+
+
+def test_conversion_errors_are_shown_alone_not_as_a_chain_of_tracebacks() -> None:
+    # A wrong value is one error with one message: the converters' nested errors (item [0] inside a
+    # list…) are already in it, and showing their tracebacks too buried it under three tracebacks.
+    @fnb.task
+    def first(xs: list[int]) -> str:
+        return xs[0]  # type: ignore[return-value]
+
+    for call, error in ((lambda: first(xs=["a"]), TaskInputError), (lambda: first(xs=[1]), TaskOutputError)):
+        with pytest.raises(error) as err:
+            call()
+        shown = "".join(traceback.format_exception(err.value))
+        assert shown.count("Traceback (most recent call last)") == 1
+        assert "The above exception was the direct cause" not in shown
+        assert isinstance(err.value.__context__, (TypeError, ValueError))  # still there for debugging
 
 
 def test_missing_input_without_default() -> None:
