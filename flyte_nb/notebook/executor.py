@@ -318,6 +318,10 @@ class RunHandle:
             try:
                 self.execution.terminate()
             except Exception as exc:  # keep the UI alive; the failure is shown with the run
+                if getattr(exc, "code", None) == "FAILED_PRECONDITION":
+                    # It finished on the cluster before the cancel arrived: its own result stands.
+                    self._cancel_requested.clear()
+                    return False
                 self.error = exc
         elif self.mode == "process":
             # the sandbox kills the task's process group; its run then fails and is reported ABORTED
@@ -368,15 +372,23 @@ class RunHandle:
         except RunCancelled:
             self._finish("ABORTED")
         except BaseException as exc:  # every failure, SystemExit included, is shown in the widget
-            if self._cancel_requested.is_set():
+            if self._cancelled(exc):
                 self._finish("ABORTED")
             else:
                 self._finish("FAILED", error=exc)
         else:
-            if self._cancel_requested.is_set():
+            if self._cancelled(None):
                 self._finish("ABORTED")
             else:
                 self._finish("SUCCEEDED", outputs=outputs)
+
+    def _cancelled(self, error: BaseException | None) -> bool:
+        """Whether the run ended because it was cancelled rather than on its own."""
+        if self.mode == "remote" and self.execution is not None:
+            # The cluster's answer is the truth: a run that returned outputs (or failed) finished before
+            # any terminate reached it, and an abort (from here or the console) ends in ABORTED.
+            return getattr(error, "code", None) == "ABORTED"
+        return self._cancel_requested.is_set()
 
     @property
     def log_text(self) -> str:

@@ -204,6 +204,43 @@ def test_cancel_terminates_the_remote_execution(namespace: dict[str, Any]) -> No
     assert w.run_panel.result.status == "cancelled"
 
 
+class FinishedFirst(FakeExecution):
+    """An execution that SUCCEEDS on the cluster just as the user presses Cancel."""
+
+    def __init__(self) -> None:
+        super().__init__(5)
+        self.cancel_pressed = threading.Event()
+
+    def wait(self, timeout: float | None = None, on_update: Any = None) -> Any:
+        self.phase = "RUNNING"
+        on_update(self)
+        self.cancel_pressed.wait(10)
+        self.phase = "SUCCEEDED"
+        on_update(self)
+        return self._outputs
+
+    def terminate(self) -> None:
+        from flyte_nb.errors import RemoteError
+
+        self.cancel_pressed.set()
+        raise RemoteError("Execution abc123 cannot be terminated: it already finished (SUCCEEDED).",
+                          code="FAILED_PRECONDITION")
+
+
+def test_a_cancel_that_arrives_after_the_remote_run_finished_keeps_its_result(namespace: dict[str, Any]) -> None:
+    execution = FinishedFirst()
+    w = TaskWidget(tasks.add, remote=FakeRemote(execution), namespace=namespace)
+    w.form.fields["a"].editor.value = 1
+    w.run_panel.run("remote")
+    wait_until(lambda: w.run_panel.phase == "RUNNING")
+    assert w.run_panel.cancel() is False  # nothing was cancelled
+    assert w.run_panel.wait(10) == 5
+    wait_until(lambda: not w.run_panel.running)
+    assert w.run_panel.phase == "SUCCEEDED"
+    assert w.run_panel.result.status == "outputs"
+    assert namespace["add_result"] == 5
+
+
 # -- results --------------------------------------------------------------------------------------------
 def test_dataframes_render_as_tables() -> None:
     view = ResultView()
