@@ -455,11 +455,12 @@ class RunHandle:
 
     def _on_remote_update(self, execution: Any) -> None:
         self.login = None  # the server answered: any sign-in is done
-        attempt = getattr(execution, "attempt", None)
-        if isinstance(attempt, int) and attempt > 0:
-            self.attempt = attempt
         self.url = getattr(execution, "url", self.url)
         phase = phase_name(getattr(execution, "phase", "RUNNING"))
+        if phase not in ("UNDEFINED", "QUEUED"):  # attempts exist once the task runs (two reads: not before)
+            attempt = getattr(execution, "attempt", None)
+            if isinstance(attempt, int) and attempt > 0:
+                self.attempt = attempt
         if phase not in TERMINAL:
             self._set_phase(phase)
         else:

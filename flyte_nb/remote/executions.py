@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from flyteidl.admin import execution_pb2
+from flyteidl.admin import execution_pb2, node_execution_pb2, task_execution_pb2
 from flyteidl.core import errors_pb2, identifier_pb2, literals_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 
@@ -29,6 +29,7 @@ Phase = core_execution_pb2.WorkflowExecution
 TERMINAL_PHASES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 _UNSET: Any = object()
 _FRESH_FOR = 0.2  # seconds a fetched phase is reused by the ``phase`` property
+_CONTROL_NODES = frozenset({"start-node", "end-node"})  # every workflow's bookends; they run no task
 
 
 class RemoteExecution:
@@ -124,6 +125,29 @@ class RemoteExecution:
             self.refresh()
         assert self._execution is not None
         return str(Phase.Phase.Name(self._execution.closure.phase))
+
+    @property
+    def attempt(self) -> int:
+        """The 1-based number of the task's current (or last) attempt; retries count up from 1.
+
+        Read from FlyteAdmin's node and task executions (two reads), so call it when it matters, e.g.
+        while the execution is RUNNING. ``1`` before the task has started or when admin cannot say.
+        """
+        try:
+            nodes = self.remote.client.call(
+                "admin", "ListNodeExecutions",
+                node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=self.id, limit=10), idempotent=True,
+            )
+            node = next((n for n in nodes.node_executions if n.id.node_id not in _CONTROL_NODES), None)
+            if node is None:
+                return 1
+            attempts = self.remote.client.call(
+                "admin", "ListTaskExecutions",
+                task_execution_pb2.TaskExecutionListRequest(node_execution_id=node.id, limit=100), idempotent=True,
+            )
+        except RemoteError:
+            return 1  # progress information only: never fail a run over it
+        return 1 + max((t.id.retry_attempt for t in attempts.task_executions), default=0)
 
     @property
     def is_done(self) -> bool:

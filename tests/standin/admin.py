@@ -320,8 +320,41 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             node.closure.output_uri = self.s.bucket.native_url(outputs_rel.decode())
         return response
 
-    def ListTaskExecutions(self, request: Any, context: grpc.ServicerContext) -> task_execution_pb2.TaskExecutionList:
-        return task_execution_pb2.TaskExecutionList()
+    def _task_executions(self, node_id: Any, context: grpc.ServicerContext) -> list[task_execution_pb2.TaskExecution]:
+        """One task execution per attempt of the node: earlier attempts FAILED, the last one in the node's phase."""
+        execution = self._execution(node_id.execution_id, context)
+        if node_id.node_id != node_name_for(execution.spec.launch_plan.name):
+            return []
+        started = self.s.propeller.attempts.get(execution.id.name, 0)
+        last_phase = _TASK_PHASE.get(execution.closure.phase, core_execution_pb2.TaskExecution.RUNNING)
+        out = []
+        for attempt in range(started):
+            te = task_execution_pb2.TaskExecution()
+            te.id.task_id.CopyFrom(execution.spec.launch_plan)
+            te.id.node_execution_id.CopyFrom(node_id)
+            te.id.retry_attempt = attempt
+            te.closure.phase = last_phase if attempt == started - 1 else core_execution_pb2.TaskExecution.FAILED
+            te.closure.task_type = "python-task"
+            out.append(te)
+        return out
+
+    def ListTaskExecutions(self, request: task_execution_pb2.TaskExecutionListRequest, context: grpc.ServicerContext) -> task_execution_pb2.TaskExecutionList:
+        found = [] if request.token else self._task_executions(request.node_execution_id, context)
+        return task_execution_pb2.TaskExecutionList(task_executions=found)
+
+    def GetTaskExecution(self, request: task_execution_pb2.TaskExecutionGetRequest, context: grpc.ServicerContext) -> task_execution_pb2.TaskExecution:
+        for te in self._task_executions(request.id.node_execution_id, context):
+            if te.id.retry_attempt == request.id.retry_attempt:
+                return te
+        abort(context, grpc.StatusCode.NOT_FOUND, f"missing entity of type task execution with identifier {request.id}")
+
+    def GetTaskExecutionData(self, request: task_execution_pb2.TaskExecutionGetDataRequest, context: grpc.ServicerContext) -> task_execution_pb2.TaskExecutionGetDataResponse:
+        eid = request.id.node_execution_id.execution_id
+        data = self.GetExecutionData(execution_pb2.WorkflowExecutionGetDataRequest(id=eid), context)
+        response = task_execution_pb2.TaskExecutionGetDataResponse(full_inputs=data.full_inputs)
+        if request.id.retry_attempt + 1 == self.s.propeller.attempts.get(eid.name, 0):
+            response.full_outputs.CopyFrom(data.full_outputs)  # only the last attempt produced outputs
+        return response
 
     def GetNodeExecutionData(self, request: node_execution_pb2.NodeExecutionGetDataRequest, context: grpc.ServicerContext) -> node_execution_pb2.NodeExecutionGetDataResponse:
         data = self.GetExecutionData(execution_pb2.WorkflowExecutionGetDataRequest(id=request.id.execution_id), context)
@@ -338,6 +371,17 @@ _NODE_PHASE = {
     core_execution_pb2.WorkflowExecution.ABORTING: core_execution_pb2.NodeExecution.RUNNING,
     core_execution_pb2.WorkflowExecution.ABORTED: core_execution_pb2.NodeExecution.ABORTED,
     core_execution_pb2.WorkflowExecution.TIMED_OUT: core_execution_pb2.NodeExecution.TIMED_OUT,
+}
+
+
+_TASK_PHASE = {
+    core_execution_pb2.WorkflowExecution.SUCCEEDING: core_execution_pb2.TaskExecution.SUCCEEDED,
+    core_execution_pb2.WorkflowExecution.SUCCEEDED: core_execution_pb2.TaskExecution.SUCCEEDED,
+    core_execution_pb2.WorkflowExecution.FAILING: core_execution_pb2.TaskExecution.FAILED,
+    core_execution_pb2.WorkflowExecution.FAILED: core_execution_pb2.TaskExecution.FAILED,
+    core_execution_pb2.WorkflowExecution.ABORTING: core_execution_pb2.TaskExecution.RUNNING,
+    core_execution_pb2.WorkflowExecution.ABORTED: core_execution_pb2.TaskExecution.ABORTED,
+    core_execution_pb2.WorkflowExecution.TIMED_OUT: core_execution_pb2.TaskExecution.FAILED,
 }
 
 

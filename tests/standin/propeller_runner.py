@@ -41,6 +41,7 @@ class Propeller:
         self.aborted: set[str] = set()
         self.started: list[str] = []  # execution names, in launch order (one entry per container run)
         self.phases: dict[str, list[str]] = {}  # execution name -> every phase it was given, in order
+        self.attempts: dict[str, int] = {}  # execution name -> attempts (containers) started so far
 
     def launch(self, eid: identifier_pb2.WorkflowExecutionIdentifier) -> None:
         key = _key(eid)
@@ -110,10 +111,11 @@ class Propeller:
         node = node_name_for(template.id.name)
         data_dir = self.s.bucket.root / "metadata" / "propeller" / f"{eid.project}-{eid.domain}-{eid.name}" / node / "data"
 
-        def on_start(proc: subprocess.Popen[str]) -> None:
+        def on_start(proc: subprocess.Popen[str]) -> None:  # once per attempt (retries included)
             with self.lock:
                 self.procs[key] = proc
                 self.started.append(eid.name)
+                self.attempts[eid.name] = self.attempts.get(eid.name, 0) + 1
             if key in self.aborted:
                 proc.kill()
 

@@ -102,3 +102,19 @@ def test_a_device_flow_sign_in_started_by_submit_shows_in_the_run_panel(tmp_path
         assert "flyte-nb-login" not in w.run_panel.status.value
         assert never_shown == []
         assert remote.client.authenticator.prompt is own_prompt  # put back after the run
+
+
+def test_retries_on_the_cluster_show_as_attempts(remote: Any, namespace: dict[str, Any], tmp_path: Path) -> None:
+    w = TaskWidget(tasks.flaky, remote=remote, namespace=namespace)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    w.form.fields["marker_dir"].editor.value = str(markers)
+    w.run_panel.buttons["remote"].click()
+    assert w.run_panel.wait(60) == 2  # the third attempt (0-based 2) succeeded
+    wait_until(lambda: not w.run_panel.running)
+    handle = w.run_panel.handle
+    assert handle is not None
+    assert handle.execution.attempt == 3
+    assert w.run_panel.attempt == 3
+    assert "attempt 3" in w.run_panel.status.value
+    assert sorted(p.name for p in markers.iterdir()) == ["attempt-0", "attempt-1", "attempt-2"]
