@@ -90,7 +90,8 @@ def check_input_names(
 
 
 def _with_fix(message: str, var: str, annotation: str) -> str:
-    if "annotate" in message.lower() or "pass " in message.lower():
+    """``message`` with a fix at the end, unless the converter already gave one."""
+    if any(word in message.lower() for word in ("annotate", "annotation", "pass ")):
         return message
     return f"{message} Pass a value of type {annotation}, or change the annotation of '{var}'."
 

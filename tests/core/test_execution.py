@@ -127,6 +127,19 @@ def test_conversion_errors_are_shown_alone_not_as_a_chain_of_tracebacks() -> Non
         assert isinstance(err.value.__context__, (TypeError, ValueError))  # still there for debugging
 
 
+def test_a_converter_fix_is_not_followed_by_a_second_generic_one() -> None:
+    @fnb.task
+    def either(b: list[int] | list[str]) -> int:
+        return len(b)
+
+    with pytest.raises(TaskInputError) as err:
+        either(b=[])
+    msg = str(err.value)
+    assert "input 'b': expected a value matching exactly one variant" in msg
+    assert msg.endswith("or narrow the annotation.")
+    assert "change the annotation" not in msg
+
+
 def test_missing_input_without_default() -> None:
     with pytest.raises(TaskInputError, match=r"missing input\(s\) \['a'\].*Pass a=\.\.\."):
         add()
