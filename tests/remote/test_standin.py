@@ -68,6 +68,33 @@ def test_create_task_validation_and_reregistration(raw) -> None:  # type: ignore
     assert "task with different structure already exists" in details
 
 
+def _with_resources(requests: dict[int, str], limits: dict[int, str]) -> task_pb2.TaskCreateRequest:
+    template = _template()
+    for name, value in requests.items():
+        template.container.resources.requests.add(name=name, value=value)  # type: ignore[arg-type]
+    for name, value in limits.items():
+        template.container.resources.limits.add(name=name, value=value)  # type: ignore[arg-type]
+    return task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=template))
+
+
+def test_create_task_checks_resources_as_flyteadmin_does(raw) -> None:  # type: ignore[no-untyped-def]
+    admin, _ = raw
+    R = tasks_pb2.Resources
+    bad = grpc.StatusCode.INVALID_ARGUMENT
+    code, details = _code(admin.CreateTask, _with_resources({R.CPU: "2"}, {R.CPU: "1"}))
+    assert (code, details) == (bad, "Requested CPU default [2] is greater than the limit [1]. Please fix your configuration")
+    code, details = _code(admin.CreateTask, _with_resources({R.MEMORY: "lots"}, {}))
+    assert code == bad
+    assert details.startswith("Parsing of MEMORY request failed for value lots")
+    assert "must be a whole number" in _code(admin.CreateTask, _with_resources({R.GPU: "0.5"}, {}))[1]
+    assert "must equal the limit" in _code(admin.CreateTask, _with_resources({R.GPU: "1"}, {R.GPU: "2"}))[1]
+    twice = _with_resources({}, {R.CPU: "1"})
+    twice.spec.template.container.resources.limits.add(name=R.CPU, value="2")
+    assert "can't specify CPU limit" in _code(admin.CreateTask, twice)[1]
+    # Fine: requests within limits, in any unit (500m CPU, Mi vs Gi memory).
+    admin.CreateTask(_with_resources({R.CPU: "500m", R.MEMORY: "512Mi"}, {R.CPU: "1", R.MEMORY: "1Gi"}))
+
+
 def _exec_request(name: str = "", **inputs: int) -> execution_pb2.ExecutionCreateRequest:
     lm = literals_pb2.LiteralMap()
     for k, v in inputs.items():

@@ -2,7 +2,8 @@
 
 Validation rules and error codes follow FlyteAdmin v1.16 (task_validator.go, execution_validator.go,
 task_manager.go, execution_manager.go, dataproxy/service.go), as summarised in the protocol notes:
-missing fields are INVALID_ARGUMENT, identical re-registration is ALREADY_EXISTS, a different template
+missing fields and bad container resources (unparsable quantities, a request over its limit, fractional or
+unequal GPUs) are INVALID_ARGUMENT, identical re-registration is ALREADY_EXISTS, a different template
 under the same version is INVALID_ARGUMENT, compile problems are INTERNAL, single-task executions need
 every input, execution names are ``^[a-z][a-z\\-0-9]*$`` and at most 63 characters, and terminating a
 finished execution is FAILED_PRECONDITION.
@@ -11,9 +12,11 @@ finished execution is FAILED_PRECONDITION.
 from __future__ import annotations
 
 import base64
+import math
 import re
 import secrets
 import string
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
@@ -106,6 +109,57 @@ def castable(literal: literals_pb2.Literal, lt: types_pb2.LiteralType) -> bool:
     return True
 
 
+_QUANTITY = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$")
+_SUFFIX = {
+    "": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6, "G": 10**9,
+    "T": 10**12, "P": 10**15, "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+
+
+def quantity(text: str) -> Decimal | None:
+    """A Kubernetes resource quantity (``resource.ParseQuantity``), or None when it does not parse."""
+    m = _QUANTITY.match(text.strip())
+    if m is None:
+        return None
+    number, suffix = Decimal(m.group(1)), m.group(2) or ""
+    return number * (Decimal(f"1{suffix}") if suffix[:1] in ("e", "E") else Decimal(_SUFFIX[suffix]))
+
+
+def resources_problem(tid: identifier_pb2.Identifier, resources: tasks_pb2.Resources) -> str:
+    """flyteadmin's validateTaskResources (no platform limits configured): '' when the resources are fine."""
+    names = tasks_pb2.Resources.ResourceName
+    checked = {names.CPU, names.MEMORY, names.GPU, names.EPHEMERAL_STORAGE}
+    parsed: list[dict[int, Decimal]] = []
+    for entries in (resources.requests, resources.limits):
+        values: dict[int, Decimal] = {}
+        for entry in entries:
+            if entry.name not in checked:
+                continue
+            label = names.Name(entry.name)
+            if entry.name in values:
+                return f"can't specify {label} limit for task [{tid.name}] multiple times"
+            value = quantity(entry.value)
+            if value is None:
+                return (f"Parsing of {label} request failed for value {entry.value} - reason  quantities must match the "
+                        "regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'. Please follow K8s "
+                        "conventions for resources https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/")
+            if entry.name == names.GPU and value % 1:
+                return f"gpu for [{tid.name}] must be a whole number, got: {entry.value} instead"
+            values[entry.name] = value
+        parsed.append(values)
+    requests, limits = parsed
+    for name, request in requests.items():
+        limit = limits.get(name)
+        if limit is None:
+            continue
+        # Quantity.Value() rounds up to whole units before comparing, as admin does.
+        if name == names.GPU and math.ceil(request) != math.ceil(limit):
+            return f"For extended resource 'gpu' the default value must equal the limit value for task [{tid.name}]"
+        if name != names.GPU and math.ceil(limit) < math.ceil(request):
+            return f"Requested {names.Name(name)} default [{request}] is greater than the limit [{limit}]. Please fix your configuration"
+    return ""
+
+
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, standin: StandIn) -> None:
         self.s = standin
@@ -162,6 +216,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             abort(context, bad, "missing typed interface")
         if template.HasField("container") and not template.container.image:
             abort(context, bad, "missing image")
+        if template.HasField("container"):
+            problem = resources_problem(tid, template.container.resources)
+            if problem:
+                abort(context, bad, problem)
         compiled = tasks_pb2.TaskTemplate()
         compiled.CopyFrom(template)
         compiled.id.CopyFrom(tid)  # admin overwrites template.id with the request id
