@@ -72,9 +72,21 @@ def _filesystem(uri: str) -> tuple[Any, str]:
         fs, path = fsspec.core.url_to_fs(uri)
     except ImportError as exc:
         raise _missing_backend(uri, exc) from exc
-    except (ValueError, OSError) as exc:
-        raise StorageError(f"Cannot access {uri!r}: {exc}. Check the URI and the storage credentials.") from exc
+    except Exception as exc:  # the backend's own errors (see _backend_error)
+        raise _backend_error("access", uri, exc) from exc
     return fs, path
+
+
+def _backend_error(verb: str, uri: str, exc: Exception) -> StorageError:
+    """A failed object-store call as a :class:`StorageError` naming the URI.
+
+    Object-store backends raise more than ``OSError``: botocore's ``NoCredentialsError``, google-auth's
+    errors… Each must become a clear storage error (so the entrypoint reports it in ``error.pb``), not a
+    crash with the backend's traceback.
+    """
+    return StorageError(
+        f"Could not {verb} {uri!r}: {type(exc).__name__}: {exc}. Check the URI and the storage credentials."
+    )
 
 
 def join(prefix: str, *parts: str) -> str:
@@ -106,6 +118,8 @@ def read_bytes(uri: str) -> bytes:
         data: bytes = fs.cat_file(fpath)
     except (OSError, KeyError) as exc:
         raise StorageError(f"Could not read {uri!r}: {exc}.") from exc
+    except Exception as exc:
+        raise _backend_error("read", uri, exc) from exc
     return data
 
 
@@ -119,6 +133,8 @@ def exists(uri: str) -> bool:
         return bool(fs.exists(fpath))
     except OSError as exc:
         raise StorageError(f"Could not check {uri!r}: {exc}.") from exc
+    except Exception as exc:
+        raise _backend_error("check", uri, exc) from exc
 
 
 def write_bytes_atomic(uri: str, data: Buffer) -> None:
@@ -134,6 +150,8 @@ def write_bytes_atomic(uri: str, data: Buffer) -> None:
             fs.pipe_file(fpath, bytes(data))
         except OSError as exc:
             raise StorageError(f"Could not write {uri!r}: {exc}.") from exc
+        except Exception as exc:
+            raise _backend_error("write", uri, exc) from exc
         return
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.part")

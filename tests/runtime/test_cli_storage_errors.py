@@ -91,6 +91,39 @@ def test_missing_backend_names_the_extra_to_install(
         storage.read_bytes(uri)
 
 
+class NoCredentials(Exception):
+    """What an object store's client raises without credentials (botocore's is no OSError either)."""
+
+
+def test_object_store_errors_that_are_no_oserror_become_storage_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise NoCredentials("Unable to locate credentials")
+
+    for method in ("cat_file", "pipe_file", "exists"):
+        monkeypatch.setattr(MemoryFileSystem, method, refuse)
+    uri = "memory://flyte-nb-test/inputs.pb"
+    for verb, call in (("read", lambda: storage.read_bytes(uri)), ("write", lambda: storage.write_bytes_atomic(uri, b"x")),
+                       ("check", lambda: storage.exists(uri))):
+        with pytest.raises(StorageError) as info:
+            call()
+        assert str(info.value) == (f"Could not {verb} {uri!r}: NoCredentials: Unable to locate credentials. "
+                                   "Check the URI and the storage credentials.")
+
+    # flyte-nb-execute reports it in error.pb (a SYSTEM error), instead of crashing with the client's traceback
+    from flyte_nb.runtime.entrypoint import run
+
+    results = run(parse_args(["--inputs", uri, "--output-prefix", "out", "--resolver",
+                              "flyte_nb.core.resolver.default_task_resolver", "--",
+                              "task-module", "tests.runtime.tasks_mod", "task-name", "add"]))
+    doc = errors_pb2.ErrorDocument()
+    [(name, data)] = results.files
+    doc.ParseFromString(data)
+    assert (name, doc.error.code, doc.error.origin) == ("error.pb", "SYSTEM:StorageError", execution_pb2.ExecutionError.SYSTEM)
+    assert "NoCredentials: Unable to locate credentials" in doc.error.message
+
+
 def test_store_without_prefix_uses_a_fresh_directory() -> None:
     store = storage.store_for(None)
     uri = store.new_uri("v.pkl")
