@@ -6,7 +6,8 @@ The rules are flytekit 1.16's (see TYPES.md §8 of the design notes, mirrored by
 * outputs are ``o0`` for a single return, ``o0, o1, …`` for ``Tuple[...]`` (or a bare ``(A, B)``), the
   field names of a ``NamedTuple`` return, and nothing for ``-> None`` or no return annotation;
 * with ``pickle_untyped=True`` an unannotated parameter is ``typing.Any`` and a missing return
-  annotation is ``o0: Any`` (pickled, and marked as such in :attr:`PythonInterface.pickled`);
+  annotation is ``o0: Any`` (pickled, and marked as such in :attr:`PythonInterface.pickled`); a function
+  that then never returns a value is refused, as flytekit refuses it;
 * descriptions come from the docstring; an undocumented variable is described by its own name.
 
 Unlike flytekit, every problem is reported when the task is defined, naming the function, the variable
@@ -275,6 +276,12 @@ def _extract_outputs(
     if "return" in hints:
         ret = hints["return"]
     elif pickle_untyped:
+        if not _returns_a_value(fn):  # flytekit refuses these too ("must return a value")
+            raise TaskDefinitionError(
+                f"Task '{fn_name}': with pickle_untyped=True a function without a return annotation has one "
+                "pickled output, o0, but this one never returns a value. Annotate it `-> None` for a task "
+                "without outputs, or return the value."
+            )
         ret = Any
         iface.pickled["o0"] = "no return annotation (pickle_untyped=True); travels as a Python pickle"
     else:
@@ -285,6 +292,28 @@ def _extract_outputs(
         iface.output_tuple_type = ret
     for var, t in iface.outputs.items():
         _check_type(fn_name, "output", var, t)
+
+
+def _returns_a_value(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn``'s own code has a ``return`` of something other than the constant ``None``.
+
+    Read from the bytecode, so it works for functions defined in notebook cells (no source file).
+    """
+    import dis
+
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None:
+        return True  # not a plain function: assume it does
+    previous: dis.Instruction | None = None
+    for ins in dis.get_instructions(code):
+        if ins.opname == "RETURN_CONST" and ins.argval is not None:
+            return True
+        if ins.opname == "RETURN_VALUE" and not (
+            previous is not None and previous.opname == "LOAD_CONST" and previous.argval is None
+        ):
+            return True
+        previous = ins
+    return False
 
 
 def _variable(t: Any, description: str) -> interface_pb2.Variable:

@@ -120,6 +120,28 @@ def test_pickle_untyped_keeps_explicit_none_return() -> None:
     assert t.python_interface.outputs == {}
 
 
+def test_pickle_untyped_function_that_never_returns_a_value_is_refused_with_the_fix() -> None:
+    # flytekit refuses it too; otherwise every call failed with "got None (NoneType)" for output o0.
+    def log(a):  # type: ignore[no-untyped-def]
+        print(a)
+        if a:
+            return
+
+    with pytest.raises(TaskDefinitionError) as info:
+        fnb.task(pickle_untyped=True)(log)
+    msg = str(info.value)
+    assert "Task 'tests.core.test_interface.log'" in msg
+    assert "never returns a value" in msg
+    assert "Annotate it `-> None`" in msg
+
+    def maybe(a):  # type: ignore[no-untyped-def]
+        if a:
+            return None
+        return [a]
+
+    assert fnb.task(pickle_untyped=True)(maybe)(a=0) == [0]
+
+
 def test_classes_without_a_flyte_type_are_marked_pickled() -> None:
     @fnb.task
     def f(m: Model, n: int) -> list[Model]:
