@@ -316,6 +316,8 @@ class FlyteMagics(Magics):
         if outputs:
             fields = [(s.name, self._var_type("--outputs", s, pickle_untyped)) for s in outputs]
             annotations["return"] = magic_cell.output_type(name, fields)
+        else:
+            annotations["return"] = None  # no --outputs: no outputs (not one pickled o0 under --pickle-untyped)
         compiler = self._ip.compile
         filename = compiler.cache(self._ip.transform_cell(cell), self._current_cell(), raw_code=cell)
         fn = magic_cell.build_function(

@@ -110,6 +110,16 @@ def test_single_output_cell_body_task_assigns_the_value_and_compiles_to_a_plain_
     assert ip.user_ns["body"].execute(a=2) == 6
 
 
+def test_cell_body_task_without_outputs_has_none_even_under_pickle_untyped(ip: Any) -> None:
+    cell(ip, "class Box:\n    pass\nbox = Box()")
+    cell(ip, "%%flyte_task show --no-widget --pickle-untyped --inputs box\nprint('got', type(box).__name__)\n")
+    task = ip.user_ns["show"]
+    assert task.python_interface.outputs == {}
+    with capture_output() as shown:
+        cell(ip, "show()")
+    assert "got Box" in shown.stdout
+
+
 def _usage_error(ip: Any, line: str, body: str) -> str:
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("flyte_task", line, body)
