@@ -9,6 +9,7 @@ the container's own message (the task's traceback), code, kind and origin.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,13 @@ from flyteidl.admin import execution_pb2, node_execution_pb2, task_execution_pb2
 from flyteidl.core import errors_pb2, identifier_pb2, literals_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 
-from flyte_nb.errors import FlyteNbError, RemoteError, TaskExecutionError, WaitTimeoutError
+from flyte_nb.errors import (
+    FlyteNbError,
+    RemoteError,
+    RemoteUnavailableError,
+    TaskExecutionError,
+    WaitTimeoutError,
+)
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
@@ -28,6 +35,7 @@ __all__ = ["TERMINAL_PHASES", "RemoteExecution"]
 Phase = core_execution_pb2.WorkflowExecution
 TERMINAL_PHASES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 _UNSET: Any = object()
+_log = logging.getLogger(__name__)
 _FRESH_FOR = 0.2  # seconds a fetched phase is reused by the ``phase`` property
 _CONTROL_NODES = frozenset({"start-node", "end-node"})  # every workflow's bookends; they run no task
 
@@ -41,6 +49,10 @@ class RemoteExecution:
         The ``WorkflowExecutionIdentifier`` (project, domain, name).
     task:
         The task that was submitted (used to decode outputs), or ``None`` for a re-attached execution.
+    max_poll_interval:
+        The longest pause between two polls of :meth:`wait`, in seconds.
+    max_unreachable:
+        How long :meth:`wait` keeps trying while FlyteAdmin does not answer, in seconds.
     """
 
     def __init__(
@@ -50,11 +62,13 @@ class RemoteExecution:
         task: Task | None = None,
         *,
         max_poll_interval: float = 10.0,
+        max_unreachable: float = 300.0,
     ) -> None:
         self.remote = remote
         self.id = id
         self.task = task
         self.max_poll_interval = max_poll_interval
+        self.max_unreachable = max_unreachable
         self._execution: execution_pb2.Execution | None = None
         self._fetched_at = 0.0
         self._outputs: Any = _UNSET
@@ -154,6 +168,11 @@ class RemoteExecution:
         """True once the execution reached a terminal phase."""
         return self.phase in TERMINAL_PHASES
 
+    @property
+    def phase_seen(self) -> str:
+        """The phase of the last successful fetch, without asking the server (``"UNKNOWN"`` before any)."""
+        return str(Phase.Phase.Name(self._execution.closure.phase)) if self._execution is not None else "UNKNOWN"
+
     # ---- waiting ---------------------------------------------------------------------------------
 
     def wait(
@@ -181,11 +200,31 @@ class RemoteExecution:
             The task failed (its traceback is in the message), timed out, or was aborted.
         WaitTimeoutError
             ``timeout`` passed first.
+        RemoteUnavailableError
+            FlyteAdmin did not answer for ``max_unreachable`` seconds (shorter outages, such as an admin
+            restart, are waited out), or until ``timeout``.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = poll_interval
+        unreachable_since: float | None = None
         while True:
-            phase = str(Phase.Phase.Name(self.refresh().closure.phase))
+            try:
+                phase = str(Phase.Phase.Name(self.refresh().closure.phase))
+            except RemoteUnavailableError as exc:
+                # Admin restarts (deploys, node moves) outlast one call's retries; the run goes on meanwhile.
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                if now - unreachable_since >= self.max_unreachable or (deadline is not None and now >= deadline):
+                    raise RemoteUnavailableError(
+                        f"{exc} Execution {self.name} was last seen {self.phase_seen} and may still be running: "
+                        f"call .wait() again once FlyteAdmin answers, or follow it at {self.url}.",
+                        code=exc.code,
+                        details=exc.details,
+                    ) from exc
+                _log.warning("FlyteAdmin unreachable while waiting for %s (%s); still trying", self.name, exc.code)
+                time.sleep(min(self.max_poll_interval, max(delay, 1.0)))
+                continue
+            unreachable_since = None
             if on_update is not None:
                 on_update(self)
             if phase in TERMINAL_PHASES:

@@ -136,3 +136,24 @@ def test_admin_lost_right_after_creating_the_execution_names_it_so_nothing_runs_
     standin.faults.rules.clear()
     assert remote.execution(created.id.name, tasks.add).wait(timeout=60) == 3
     assert len(standin.executions()) == 1
+
+
+def test_wait_outlasts_an_admin_outage_longer_than_one_calls_retries(standin: StandIn) -> None:
+    # One call gives up after ~0.1 s of UNAVAILABLE here; the outage lasts longer. wait() keeps polling
+    # (the run goes on), and only a server gone for max_unreachable seconds ends it, naming the execution.
+    remote = make_remote(standin, retry=RetryPolicy(attempts=2, initial=0.05, maximum=0.05))
+    execution = remote.submit(tasks.sleepy, seconds=0.5)
+    standin.restart(downtime=1.0, background=True)
+    assert execution.wait(timeout=60) == "woke up"
+    assert len(standin.executions()) == 1
+
+    again = remote.submit(tasks.sleepy, seconds=30.0)
+    again.max_unreachable = 0.5
+    again.refresh()
+    standin.stop_admin()
+    with pytest.raises(RemoteUnavailableError) as info:
+        again.wait(timeout=60)
+    message = str(info.value)
+    assert f"Execution {again.name} was last seen" in message
+    assert "may still be running" in message
+    assert again.url in message  # (the fixture's teardown stops the run)
