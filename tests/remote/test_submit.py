@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import pickle
+import time
 
 import pytest
 from flyteidl.admin import task_pb2
@@ -137,8 +138,9 @@ def test_identical_registration_is_idempotent_and_a_different_template_is_explai
 
 def test_terminate_aborts_a_running_execution_and_refuses_a_finished_one(remote: Remote, standin: StandIn) -> None:
     execution = remote.submit(tasks.sleepy, seconds=30.0)
+    deadline = time.monotonic() + 30
     while execution.phase != "RUNNING":
-        pass
+        assert time.monotonic() < deadline, f"still {execution.phase} after 30 s"
     execution.terminate()
     with pytest.raises(TaskExecutionError, match="aborted"):
         execution.wait(timeout=30)
