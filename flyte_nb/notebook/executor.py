@@ -185,6 +185,25 @@ def routed_output(write: Callable[[str], None]) -> Iterator[None]:
                     setattr(sys, name, router.wrapped)
 
 
+# Device-flow prompts raised on a widget run's thread go to that run (thread id -> its handler); prompts
+# from any other thread (a cell calling remote.submit) go to the remote's own prompt, as before.
+_login_routes: dict[int, Callable[[Any], None]] = {}
+
+
+def _route_device_prompts(authenticator: Any) -> None:
+    """Wrap ``authenticator.prompt`` once so that it honours :data:`_login_routes`."""
+    if getattr(authenticator.prompt, "_flyte_nb_routed", False):
+        return
+    original = authenticator.prompt
+
+    def prompt(code: Any) -> None:
+        route = _login_routes.get(threading.get_ident())
+        (route or original)(code)
+
+    prompt._flyte_nb_routed = True  # type: ignore[attr-defined]
+    authenticator.prompt = prompt
+
+
 ProgressCallback = Callable[["RunHandle"], None]
 
 
@@ -431,7 +450,7 @@ class RunHandle:
 
     @contextlib.contextmanager
     def _device_login_shown_here(self) -> Iterator[None]:
-        """Route a device-flow sign-in prompt raised by this run to :attr:`login`.
+        """Route a device-flow sign-in prompt raised by this run (on this thread) to :attr:`login`.
 
         Why: a button click is not a cell, so what the remote's own prompt displays from this thread
         appears nowhere, and the run would wait for an approval the user was never asked for.
@@ -440,18 +459,18 @@ class RunHandle:
         if not callable(getattr(authenticator, "prompt", None)):
             yield
             return
-        original = authenticator.prompt
+        _route_device_prompts(authenticator)
+        ident = threading.get_ident()
 
-        def prompt(code: Any) -> None:
+        def show(code: Any) -> None:
             self.login = code
             self._notify()
 
-        authenticator.prompt = prompt
+        _login_routes[ident] = show
         try:
             yield
         finally:
-            if authenticator.prompt is prompt:  # another run may have put its own in meanwhile
-                authenticator.prompt = original
+            _login_routes.pop(ident, None)
 
     def _on_remote_update(self, execution: Any) -> None:
         self.login = None  # the server answered: any sign-in is done

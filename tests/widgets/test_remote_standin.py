@@ -78,10 +78,10 @@ def test_a_device_flow_sign_in_started_by_submit_shows_in_the_run_panel(tmp_path
     with StandIn(tmp_path / "standin", auth=True, extra_pythonpath=[str(ROOT)]) as server:
         assert server.oauth is not None
         server.oauth.auto_approve_after = None  # nobody approves until the test does
-        never_shown: list[Any] = []
+        cell_prompts: list[Any] = []
 
         def own_prompt(code: Any) -> None:
-            never_shown.append(code)
+            cell_prompts.append(code)
 
         remote = make_remote(server, auth=DeviceFlow(prompt=own_prompt))
         w = TaskWidget(tasks.add, remote=remote, namespace=namespace)
@@ -100,8 +100,14 @@ def test_a_device_flow_sign_in_started_by_submit_shows_in_the_run_panel(tmp_path
         assert w.run_panel.wait(60) == 3.5
         wait_until(lambda: not w.run_panel.running)
         assert "flyte-nb-login" not in w.run_panel.status.value
-        assert never_shown == []
-        assert remote.client.authenticator.prompt is own_prompt  # put back after the run
+        assert cell_prompts == []
+        # A sign-in started from a cell (not from a widget run) still uses the remote's own prompt.
+        server.oauth.expire_all()
+        server.oauth.refresh_tokens.clear()
+        server.oauth.auto_approve_after = 1
+        assert remote.submit(tasks.add, a=2).wait(60) == 4.5
+        assert len(cell_prompts) == 1
+        assert handle.login is None
 
 
 def test_retries_on_the_cluster_show_as_attempts(remote: Any, namespace: dict[str, Any], tmp_path: Path) -> None:
