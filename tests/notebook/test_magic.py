@@ -99,6 +99,13 @@ def test_cell_body_task_reads_inputs_and_assigns_outputs(ip: Any) -> None:
     assert (ip.user_ns["total"], ip.user_ns["mean"]) == (10, 10.0)
 
 
+def test_quoted_cell_body_types_may_contain_spaces(ip: Any) -> None:
+    cell(ip, "%%flyte_task tally --no-widget --inputs 'counts:dict[str, int]' --outputs \"total: int\"\n"
+             "total = sum(counts.values())\n")
+    assert ip.user_ns["tally"].python_interface.inputs == {"counts": dict[str, int]}
+    assert ip.user_ns["tally"](counts={"a": 2, "b": 3}).total == 5
+
+
 def test_single_output_cell_body_task_assigns_the_value_and_compiles_to_a_plain_task(ip: Any) -> None:
     cell(ip, "%%flyte_task body --inputs a:int --outputs b:int --no-widget\nb = a * 3\n")
     cell(ip, "a = 4")
@@ -150,6 +157,7 @@ FN = "def f(x: int) -> int:\n    return x\n"
         ("c --inputs not_defined_anywhere --outputs y:int", "y = 1\n", "no type given, and not_defined_anywhere"),
         ("--inputs a:int", FN, "--inputs/--outputs describe a cell-body task"),
         ("c --inputs a:NoSuchType", "y = 1\n", "the type 'NoSuchType' cannot be evaluated"),
+        ("c --inputs a:dict[str, int]", "y = 1\n", "got 'int]'. A type with spaces must be quoted, e.g. 'a:dict[str, int]'"),
     ],
 )
 def test_misuse_is_a_one_line_usage_error(ip: Any, line: str, body: str, expected: str) -> None:
