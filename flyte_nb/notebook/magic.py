@@ -9,6 +9,7 @@ first use, so ``%load_ext flyte_nb`` stays cheap.
 from __future__ import annotations
 
 import ast
+import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -355,16 +356,18 @@ class FlyteMagics(Magics):
 
     @line_magic
     def flyte_tasks(self, line: str = "") -> None:
-        """List the tasks defined in this kernel with %%flyte_task: name, kind, version, defining cell."""
+        """List the tasks defined in this kernel (with %%flyte_task, or with @task/@dynamic in the
+        notebook namespace): name, kind, version, defining cell."""
         if line.strip():
             raise UsageError(f"%flyte_tasks takes no arguments, got {line.strip()!r}.")
-        if not self.tasks:
+        records = {**self.tasks, **self._decorated_tasks()}
+        if not records:
             print("No tasks defined yet. Define one with %%flyte_task on top of a cell with a function.")
             return
         from flyte_nb.core.serialize import serialize_task
 
         rows = [("name", "kind", "version", "defined in")]
-        for name, record in self.tasks.items():
+        for name, record in records.items():
             try:
                 version = serialize_task(record.task).id.version
             except Exception as exc:  # an unpicklable global: show why instead of a version
@@ -373,6 +376,26 @@ class FlyteMagics(Magics):
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for row in rows:
             print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+    def _decorated_tasks(self) -> dict[str, TaskRecord]:
+        """Tasks the notebook defined with ``@task``/``@dynamic`` (bound in its namespace, not via the magic)."""
+        core = sys.modules.get("flyte_nb.core.function_task")
+        if core is None:  # no task was ever made in this process
+            return {}
+        from flyte_nb.core.manifest import CellLocator
+
+        cells = CellLocator(self._ip)
+        found: dict[str, TaskRecord] = {}
+        for value in list(self._ip.user_ns.values()):
+            if not isinstance(value, core.PythonFunctionTask) or value.name in self.tasks:
+                continue
+            fn = value.task_function
+            if getattr(fn, "__module__", None) != "__main__":
+                continue  # imported from a module: not defined in this kernel
+            dynamic = value.execution_mode is core.PythonFunctionTask.ExecutionBehavior.DYNAMIC
+            found[value.name] = TaskRecord(value, cells.for_code(getattr(fn, "__code__", None)),
+                                           "@dynamic" if dynamic else "@task")
+        return found
 
     # ---- %flyte_remote ------------------------------------------------------------------------------
 

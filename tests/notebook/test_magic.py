@@ -227,6 +227,19 @@ def test_flyte_tasks_lists_name_kind_version_and_cell(ip: Any) -> None:
     assert row.split() == ["f", "function", version, defined_in]
 
 
+def test_flyte_tasks_lists_decorated_notebook_tasks_too(ip: Any) -> None:
+    cell(ip, "import flyte_nb as fnb\nfrom tests.core.tasks_for_tests import add\n"
+             "@fnb.task\ndef g(x: int) -> int:\n    return x\n"
+             "@fnb.dynamic\ndef fan(n: int) -> list[int]:\n    return [g(x=i) for i in range(n)]\n")
+    defined_in = f"In[{ip.execution_count - 1}]"
+    with capture_output() as captured:
+        ip.run_line_magic("flyte_tasks", "")
+    rows = {line.split()[0]: line.split() for line in captured.stdout.strip().splitlines()[1:]}
+    assert rows["g"] == ["g", "@task", serialize_task(ip.user_ns["g"]).id.version, defined_in]
+    assert rows["fan"][1] == "@dynamic"
+    assert "add" not in rows  # tasks imported from modules were not defined in this kernel
+
+
 def test_flyte_remote_stores_the_default_remote(ip: Any) -> None:
     magics = current_magics(ip)
     assert magics is not None
