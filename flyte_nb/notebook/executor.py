@@ -185,23 +185,25 @@ def routed_output(write: Callable[[str], None]) -> Iterator[None]:
                     setattr(sys, name, router.wrapped)
 
 
-# Device-flow prompts raised on a widget run's thread go to that run (thread id -> its handler); prompts
-# from any other thread (a cell calling remote.submit) go to the remote's own prompt, as before.
-_login_routes: dict[int, Callable[[Any], None]] = {}
+def _device_prompt_routes(authenticator: Any) -> dict[int, Callable[[Any], None]]:
+    """The routes of ``authenticator``'s device-flow prompt: thread id -> the handler of the run on it.
 
-
-def _route_device_prompts(authenticator: Any) -> None:
-    """Wrap ``authenticator.prompt`` once so that it honours :data:`_login_routes`."""
-    if getattr(authenticator.prompt, "_flyte_nb_routed", False):
-        return
+    The authenticator's ``prompt`` is wrapped once; the table lives on the wrapper, so it goes away with
+    the remote. A prompt raised on a widget run's thread goes to that run; one from any other thread
+    (a cell calling ``remote.submit``) goes to the remote's own prompt, as before.
+    """
+    routes: dict[int, Callable[[Any], None]] | None = getattr(authenticator.prompt, "_flyte_nb_routes", None)
+    if routes is not None:
+        return routes
+    table: dict[int, Callable[[Any], None]] = {}
     original = authenticator.prompt
 
     def prompt(code: Any) -> None:
-        route = _login_routes.get(threading.get_ident())
-        (route or original)(code)
+        (table.get(threading.get_ident()) or original)(code)
 
-    prompt._flyte_nb_routed = True  # type: ignore[attr-defined]
+    prompt._flyte_nb_routes = table  # type: ignore[attr-defined]
     authenticator.prompt = prompt
+    return table
 
 
 ProgressCallback = Callable[["RunHandle"], None]
@@ -459,18 +461,18 @@ class RunHandle:
         if not callable(getattr(authenticator, "prompt", None)):
             yield
             return
-        _route_device_prompts(authenticator)
+        routes = _device_prompt_routes(authenticator)
         ident = threading.get_ident()
 
         def show(code: Any) -> None:
             self.login = code
             self._notify()
 
-        _login_routes[ident] = show
+        routes[ident] = show
         try:
             yield
         finally:
-            _login_routes.pop(ident, None)
+            routes.pop(ident, None)
 
     def _on_remote_update(self, execution: Any) -> None:
         self.login = None  # the server answered: any sign-in is done
