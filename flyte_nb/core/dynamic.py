@@ -151,6 +151,10 @@ class Promise:
     def __format__(self, spec: str) -> str:
         self._misuse("formatting (f-string/format)")
 
+    def __str__(self) -> str:
+        # str() would otherwise fall back to repr(), and "Promise(n0.o0: int)" would travel on as a value
+        self._misuse("str()")
+
     def __int__(self) -> int:
         self._misuse("int()")
 

@@ -139,7 +139,7 @@ def test_computing_with_a_promise_is_a_clear_error() -> None:
 
 def test_promises_refuse_truth_tests_iteration_and_formatting() -> None:
     p = Promise("n0", "o0", int, "t", "d")
-    for action in (bool, list, lambda x: f"{x}", lambda x: x < 1, lambda x: x.attr, lambda x: -x):
+    for action in (bool, list, str, lambda x: f"{x}", lambda x: x < 1, lambda x: x.attr, lambda x: -x):
         with pytest.raises(TaskDefinitionError, match="promise, not a value"):
             action(p)
     assert repr(p) == "Promise(n0.o0: int)"
