@@ -23,7 +23,9 @@ GROUPS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="one repetition, small data: a smoke run, not a result")
+    parser.add_argument(
+        "--quick", action="store_true", help="one repetition, small data: a smoke run, not a result"
+    )
     parser.add_argument("--only", default="", help="comma-separated group numbers (default: all)")
     parser.add_argument("--write", action="store_true", help="also write benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
@@ -34,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for key in chosen:
         module = GROUPS[key]
-        print(f"[{time.perf_counter() - t0:6.1f}s] group {key}: {module.__name__}", file=sys.stderr, flush=True)
+        print(
+            f"[{time.perf_counter() - t0:6.1f}s] group {key}: {module.__name__}", file=sys.stderr, flush=True
+        )
         rows += module.rows(cfg)
     elapsed = time.perf_counter() - t0
     print(table(rows))

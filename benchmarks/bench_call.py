@@ -44,16 +44,29 @@ def worker(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def rows(cfg: Config) -> list[Row]:
-    plan = {"fnb": (300, 3) if cfg.quick else (2000, 5), "fk": (30, 3) if cfg.quick else (200, 5),
-            "floor": (10000, 3) if cfg.quick else (200000, 5)}
+    plan = {
+        "fnb": (300, 3) if cfg.quick else (2000, 5),
+        "fk": (30, 3) if cfg.quick else (200, 5),
+        "floor": (10000, 3) if cfg.quick else (200000, 5),
+    }
     # Rounds alternate the libraries' processes, so a burst of load on a shared machine hits both alike.
     samples: dict[str, list[float]] = {side: [] for side in plan}
     for _ in range(1 if cfg.quick else 3):
         for side, (n, r) in plan.items():
-            samples[side] += run_worker("bench_call", "worker", {"side": side, "number": n, "repeat": r})["us"]
+            samples[side] += run_worker("bench_call", "worker", {"side": side, "number": n, "repeat": r})[
+                "us"
+            ]
     res = {side: median(values) for side, values in samples.items()}
     speedup = res["fk"] / res["fnb"]
     return [
-        Row("2 task call", "in-kernel call `add(a=1, b=2)` (floor: the plain function)", "µs", res["fnb"], res["fk"],
-            floor=res["floor"], target="≥ 30x faster than flytekit", met=speedup >= 30)
+        Row(
+            "2 task call",
+            "in-kernel call `add(a=1, b=2)` (floor: the plain function)",
+            "µs",
+            res["fnb"],
+            res["fk"],
+            floor=res["floor"],
+            target="≥ 30x faster than flytekit",
+            met=speedup >= 30,
+        )
     ]

@@ -62,6 +62,7 @@ def worker(args: dict[str, Any]) -> dict[str, list[float]]:
     array, frame = _values(args["mb"], args["rows"])
     repeat, side = args["repeat"], args["side"]
     if side == "floor":
+
         def npy() -> Any:
             buf = io.BytesIO()
             np.save(buf, array)
@@ -101,16 +102,30 @@ def rows(cfg: Config) -> list[Row]:
     res: dict[str, dict[str, list[float]]] = {"fnb": {}, "fk": {}, "floor": {}}
     for _ in range(rounds):  # alternating processes, so a burst of load on a shared machine hits all alike
         for side, acc in res.items():
-            got = run_worker("bench_data", "worker", {"side": side, "mb": mb, "rows": nrows, "repeat": repeat})
+            got = run_worker(
+                "bench_data", "worker", {"side": side, "mb": mb, "rows": nrows, "repeat": repeat}
+            )
             for key, values in got.items():
                 acc.setdefault(key, []).extend(values)
     out = []
-    for key, label in (("array", f"{mb} MB float64 ndarray returned by a task"),
-                       ("frame", f"{nrows:,}-row DataFrame (int64, float64, int32, str) returned by a task")):
+    for key, label in (
+        ("array", f"{mb} MB float64 ndarray returned by a task"),
+        ("frame", f"{nrows:,}-row DataFrame (int64, float64, int32, str) returned by a task"),
+    ):
         fnb, fk, floor = (median(res[s][key]) for s in ("fnb", "fk", "floor"))
         fmt = median(res["floor"][f"{key}_format"])
         kind = "np.save/np.load" if key == "array" else "parquet write/read"
-        out.append(Row("3 large outputs", label + " (floor: pickle round trip)", "ms", fnb, fk, floor=floor,
-                       target="≤ 1.5x the floor", met=fnb <= 1.5 * floor,
-                       note=f"format floor ({kind} in memory): {fmt:.0f} ms; flyte_nb ÷ format floor {fnb / fmt:.2f}"))
+        out.append(
+            Row(
+                "3 large outputs",
+                label + " (floor: pickle round trip)",
+                "ms",
+                fnb,
+                fk,
+                floor=floor,
+                target="≤ 1.5x the floor",
+                met=fnb <= 1.5 * floor,
+                note=f"format floor ({kind} in memory): {fmt:.0f} ms; flyte_nb ÷ format floor {fnb / fmt:.2f}",
+            )
+        )
     return out

@@ -62,20 +62,51 @@ def rows(cfg: Config) -> list[Row]:
     fnb_ms, fk_ms = med("fnb_load", "ms"), med("fk_load", "ms")
     group = "1 cold start"
     out = [
-        Row(group, "`import flyte_nb` + `%load_ext flyte_nb` vs `import flytekit` (IPython shell, startup excluded)",
-            "ms", fnb_ms, fk_ms, target="≤ 1/8 of flytekit and ≤ 100 ms",
-            met=fnb_ms <= fk_ms / 8 and fnb_ms <= 100),
-        Row(group, "modules loaded by that import", "modules", med("fnb_load", "modules"), med("fk_load", "modules")),
-        Row(group, "peak RSS after that import (floor: the shell alone)", "MB", med("fnb_load", "rss"), med("fk_load", "rss"),
-            floor=med("floor", "rss")),
-        Row(group, "first task cell: import + load + `%%flyte_task` cell vs import + `@flytekit.task` cell", "ms",
-            med("fnb_cell", "ms"), med("fk_cell", "ms")),
+        Row(
+            group,
+            "`import flyte_nb` + `%load_ext flyte_nb` vs `import flytekit` (IPython shell, startup excluded)",
+            "ms",
+            fnb_ms,
+            fk_ms,
+            target="≤ 1/8 of flytekit and ≤ 100 ms",
+            met=fnb_ms <= fk_ms / 8 and fnb_ms <= 100,
+        ),
+        Row(
+            group,
+            "modules loaded by that import",
+            "modules",
+            med("fnb_load", "modules"),
+            med("fk_load", "modules"),
+        ),
+        Row(
+            group,
+            "peak RSS after that import (floor: the shell alone)",
+            "MB",
+            med("fnb_load", "rss"),
+            med("fk_load", "rss"),
+            floor=med("floor", "rss"),
+        ),
+        Row(
+            group,
+            "first task cell: import + load + `%%flyte_task` cell vs import + `@flytekit.task` cell",
+            "ms",
+            med("fnb_cell", "ms"),
+            med("fk_cell", "ms"),
+        ),
     ]
     walls: dict[str, list[float]] = {"fnb": [], "fk": [], "floor": []}
     for _ in range(cfg.reps):
         for name, code in (("fnb", "import flyte_nb"), ("fk", "import flytekit"), ("floor", "pass")):
             walls[name].append(wall([PYTHON, "-c", code]) * 1e3)
     bare = {name: median(values) for name, values in walls.items()}
-    out.append(Row(group, "`python -c 'import …'` wall time (floor: `python -c pass`)", "ms", bare["fnb"], bare["fk"],
-                   floor=bare["floor"]))
+    out.append(
+        Row(
+            group,
+            "`python -c 'import …'` wall time (floor: `python -c pass`)",
+            "ms",
+            bare["fnb"],
+            bare["fk"],
+            floor=bare["floor"],
+        )
+    )
     return out

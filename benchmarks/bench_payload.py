@@ -108,8 +108,11 @@ def rows(cfg: Config) -> list[Row]:
     def words(side: str) -> tuple[str, str]:
         first, restarted = res[side]
         rerun = "unchanged" if first[0]["version"] == first[1]["version"] else "changed"
-        restart = "-" if not restarted else (
-            "unchanged" if restarted[0]["version"] == first[0]["version"] else "changed")
+        restart = (
+            "-"
+            if not restarted
+            else ("unchanged" if restarted[0]["version"] == first[0]["version"] else "changed")
+        )
         return rerun, restart
 
     def ms(side: str, key: str = "ms") -> float:
@@ -119,15 +122,44 @@ def rows(cfg: Config) -> list[Row]:
     fk_rerun, fk_restart = words("fk")
     group = "6 payload & version"
     out = [
-        Row(group, "payload size of a trivial notebook task (gzipped pickle)", "bytes",
-            float(res["fnb"][0][0]["size"]), float(res["fk"][0][0]["size"]), floor=float(res["fnb"][0][0]["floor_size"]),
-            note="floor: the bare function, cloudpickled and gzipped"),
-        Row(group, "time to build that payload (pickle + gzip)", "ms", ms("fnb"), ms("fk"), floor=ms("fnb", "floor_ms"),
-            note="flytekit pickles twice per submit (version, upload); flyte_nb builds it per use"),
-        Row(group, "task version after re-running the unchanged cell (real ipykernel)", "", fnb_rerun, fk_rerun,
-            target="unchanged", met=fnb_rerun == "unchanged"),
+        Row(
+            group,
+            "payload size of a trivial notebook task (gzipped pickle)",
+            "bytes",
+            float(res["fnb"][0][0]["size"]),
+            float(res["fk"][0][0]["size"]),
+            floor=float(res["fnb"][0][0]["floor_size"]),
+            note="floor: the bare function, cloudpickled and gzipped",
+        ),
+        Row(
+            group,
+            "time to build that payload (pickle + gzip)",
+            "ms",
+            ms("fnb"),
+            ms("fk"),
+            floor=ms("fnb", "floor_ms"),
+            note="flytekit pickles twice per submit (version, upload); flyte_nb builds it per use",
+        ),
+        Row(
+            group,
+            "task version after re-running the unchanged cell (real ipykernel)",
+            "",
+            fnb_rerun,
+            fk_rerun,
+            target="unchanged",
+            met=fnb_rerun == "unchanged",
+        ),
     ]
     if not cfg.quick:
-        out.append(Row(group, "task version after a kernel restart and the same cell", "", fnb_restart, fk_restart,
-                       target="unchanged", met=fnb_restart == "unchanged"))
+        out.append(
+            Row(
+                group,
+                "task version after a kernel restart and the same cell",
+                "",
+                fnb_restart,
+                fk_restart,
+                target="unchanged",
+                met=fnb_restart == "unchanged",
+            )
+        )
     return out

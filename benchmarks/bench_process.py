@@ -94,15 +94,31 @@ def rows(cfg: Config) -> list[Row]:
         for i in range(cfg.reps):  # alternating, so a burst of load on a shared machine hits both alike
             for side, template in templates.items():
                 times[side].append(wall(_render(template, root, f"{side}-{i}")) * 1e3)
-                got = run_worker("bench_process", "read_output", {"path": str(root / f"{side}-{i}" / "out" / "outputs.pb")})
+                got = run_worker(
+                    "bench_process", "read_output", {"path": str(root / f"{side}-{i}" / "out" / "outputs.pb")}
+                )
                 assert got == 3, f"{side} wrote o0={got}"
         res = {side: median(values) for side, values in times.items()}
         floor = median([wall([PYTHON, "-c", "pass"]) * 1e3 for _ in range(cfg.reps)])
     sandbox = median(run_worker("bench_process", "sandbox_worker", {"reps": max(cfg.reps, 2)})["ms"][1:])
     group = "4 process sandbox"
     return [
-        Row(group, "`flyte-nb-execute` vs `pyflyte-execute`, same inputs.pb, module task (floor: `python -c pass`)",
-            "ms", res["fnb"], res["fk"], floor=floor, target="faster than flytekit", met=res["fnb"] < res["fk"]),
-        Row(group, "`SandboxExecutor(mode='process').run(add, a=1, b=2)` on a notebook-cell task", "ms", sandbox,
-            floor=floor, note="payload, template, spawn, outputs; no flytekit counterpart"),
+        Row(
+            group,
+            "`flyte-nb-execute` vs `pyflyte-execute`, same inputs.pb, module task (floor: `python -c pass`)",
+            "ms",
+            res["fnb"],
+            res["fk"],
+            floor=floor,
+            target="faster than flytekit",
+            met=res["fnb"] < res["fk"],
+        ),
+        Row(
+            group,
+            "`SandboxExecutor(mode='process').run(add, a=1, b=2)` on a notebook-cell task",
+            "ms",
+            sandbox,
+            floor=floor,
+            note="payload, template, spawn, outputs; no flytekit counterpart",
+        ),
     ]

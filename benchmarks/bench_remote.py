@@ -45,7 +45,11 @@ def standin() -> Iterator[tuple[str, dict[str, Any]]]:
     with tempfile.TemporaryDirectory(prefix="flyte-nb-bench-admin-") as tmp:
         proc = subprocess.Popen(
             [PYTHON, "-c", f"from benchmarks.bench_remote import serve; serve({tmp!r})"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO, env=env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=env(),
         )
         try:
             assert proc.stdout is not None
@@ -94,8 +98,12 @@ def client(args: dict[str, Any]) -> dict[str, Any]:
         result = shell.run_cell("from flytekit import task\n@task\n" + cell)
         assert result.success, result.error_in_exec
         task = shell.user_ns[name]
-        fk = FlyteRemote(FkConfig.for_endpoint(endpoint, insecure=True), default_project="flytesnacks",
-                         default_domain="development", interactive_mode_enabled=True)
+        fk = FlyteRemote(
+            FkConfig.for_endpoint(endpoint, insecure=True),
+            default_project="flytesnacks",
+            default_domain="development",
+            interactive_mode_enabled=True,
+        )
 
         def submit() -> str:
             return str(fk.execute(task, inputs={"a": 1, "b": 2}, wait=False).id.name)
@@ -108,13 +116,19 @@ def client(args: dict[str, Any]) -> dict[str, Any]:
 
 def rows(cfg: Config) -> list[Row]:
     processes, resubmits = (1, 2) if cfg.quick else (3, 5)
-    res: dict[str, dict[str, list[float]]] = {"fnb": {"first": [], "again": []}, "fk": {"first": [], "again": []}}
+    res: dict[str, dict[str, list[float]]] = {
+        "fnb": {"first": [], "again": []},
+        "fk": {"first": [], "again": []},
+    }
     names: list[str] = []
     with standin() as (endpoint, final):
         for i in range(processes):
             for side in ("fnb", "fk"):
-                got = run_worker("bench_remote", "client",
-                                 {"side": side, "endpoint": endpoint, "resubmits": resubmits, "tag": f"{side}{i}"})
+                got = run_worker(
+                    "bench_remote",
+                    "client",
+                    {"side": side, "endpoint": endpoint, "resubmits": resubmits, "tag": f"{side}{i}"},
+                )
                 res[side]["first"] += got["first"]
                 res[side]["again"] += got["again"]
                 names += got["names"]
@@ -122,8 +136,19 @@ def rows(cfg: Config) -> list[Row]:
     assert sorted(names) == final["executions"], (names, final)
     group = "5 remote submit"
     return [
-        Row(group, "first submit of a notebook task: upload + register + create execution (stand-in admin)", "ms",
-            median(res["fnb"]["first"]), median(res["fk"]["first"]), note="flytekit: FlyteRemote interactive mode"),
-        Row(group, "re-submit of the same task (already registered)", "ms",
-            median(res["fnb"]["again"]), median(res["fk"]["again"])),
+        Row(
+            group,
+            "first submit of a notebook task: upload + register + create execution (stand-in admin)",
+            "ms",
+            median(res["fnb"]["first"]),
+            median(res["fk"]["first"]),
+            note="flytekit: FlyteRemote interactive mode",
+        ),
+        Row(
+            group,
+            "re-submit of the same task (already registered)",
+            "ms",
+            median(res["fnb"]["again"]),
+            median(res["fk"]["again"]),
+        ),
     ]

@@ -60,7 +60,9 @@ def env() -> dict[str, str]:
     return out
 
 
-def run_code(code: str, *, timeout: float = 300, cwd: Path | None = None, extra_env: dict[str, str] | None = None) -> Any:
+def run_code(
+    code: str, *, timeout: float = 300, cwd: Path | None = None, extra_env: dict[str, str] | None = None
+) -> Any:
     """Run ``code`` with ``python -c`` in a fresh interpreter; return the JSON it printed after MARK."""
     environ = env()
     environ.update(extra_env or {})
@@ -92,7 +94,9 @@ def wall(argv: Sequence[str], *, cwd: Path | None = None, check: bool = True) ->
     proc = subprocess.run(list(argv), capture_output=True, text=True, cwd=cwd or REPO, env=env())
     elapsed = time.perf_counter() - t0
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        raise RuntimeError(
+            f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+        )
     return elapsed
 
 

@@ -8,8 +8,18 @@ from benchmarks.harness import Row
 
 COMMAND = "python -m benchmarks"
 
-HEADER = ("#", "measurement", "unit", "flyte_nb", "flytekit", "floor", "flytekit ÷ flyte_nb", "flyte_nb ÷ floor",
-          "target", "met")
+HEADER = (
+    "#",
+    "measurement",
+    "unit",
+    "flyte_nb",
+    "flytekit",
+    "floor",
+    "flytekit ÷ flyte_nb",
+    "flyte_nb ÷ floor",
+    "target",
+    "met",
+)
 
 # What was changed in flyte_nb where a measurement pointed at a cost (kept with the numbers it explains).
 FIXES = """\
@@ -67,8 +77,18 @@ def table(rows: Sequence[Row]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|"]
     for row in rows:
         what = row.what + (f" — {row.note}" if row.note else "")
-        cells = (row.group, what, row.unit, fmt(row.fnb), fmt(row.fk), fmt(row.floor), _ratio(row.fk, row.fnb),
-                 _ratio(row.fnb, row.floor), row.target, _met(row))
+        cells = (
+            row.group,
+            what,
+            row.unit,
+            fmt(row.fnb),
+            fmt(row.fk),
+            fmt(row.floor),
+            _ratio(row.fk, row.fnb),
+            _ratio(row.fnb, row.floor),
+            row.target,
+            _met(row),
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

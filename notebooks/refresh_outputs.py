@@ -20,7 +20,9 @@ LOCAL = ("quickstart.ipynb", "pickle_untyped.ipynb", "dynamic.ipynb")
 
 def refresh(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}
+    ).execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # timestamps: noise in every diff
         for output in cell.get("outputs", []):

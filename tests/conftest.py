@@ -13,7 +13,9 @@ _FLYTE_CONFIG_NAMES = ("FLYTECTL_CONFIG", "_FLYTECTL_CONFIG_PYFLYTE_OVERRIDE")
 
 
 @pytest.fixture(autouse=True)
-def _no_ambient_flyte_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _no_ambient_flyte_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Tests never pick up the machine's ``FLYTE_*`` variables or ``~/.flyte/config.yaml``.
 
     A test that needs configuration sets it explicitly (env vars, ``config_file=`` or ``home=``).
@@ -26,7 +28,9 @@ def _no_ambient_flyte_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: 
     empty_home = tmp_path_factory.mktemp("home")
     original = config.find_config_file
 
-    def find_config_file(config_file: object = None, *, env: object = None, home: object = None, cwd: object = None) -> Path | None:
+    def find_config_file(
+        config_file: object = None, *, env: object = None, home: object = None, cwd: object = None
+    ) -> Path | None:
         return original(config_file, env=env, home=empty_home if home is None else home, cwd=cwd)  # type: ignore[arg-type]
 
     monkeypatch.setattr(config, "find_config_file", find_config_file)

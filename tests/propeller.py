@@ -140,9 +140,15 @@ def _literal_text(lit: literals_pb2.Literal) -> str:
         if pk == "string_value":
             return p.string_value
         if pk == "datetime":  # Go's RFC3339Nano: trailing zeros of the fraction trimmed
-            return re.sub(r"\.?0+Z$", "Z", p.datetime.ToJsonString()) if "." in p.datetime.ToJsonString() else p.datetime.ToJsonString()
+            return (
+                re.sub(r"\.?0+Z$", "Z", p.datetime.ToJsonString())
+                if "." in p.datetime.ToJsonString()
+                else p.datetime.ToJsonString()
+            )
         if pk == "duration":
-            return f"seconds:{p.duration.seconds}" + (f" nanos:{p.duration.nanos}" if p.duration.nanos else "")
+            return f"seconds:{p.duration.seconds}" + (
+                f" nanos:{p.duration.nanos}" if p.duration.nanos else ""
+            )
         raise RenderFailure(f"received an unexpected primitive type [{pk}]")
     if skind == "blob":
         return sc.blob.uri
@@ -297,7 +303,13 @@ def _read_proto(path: Path, msg):  # type: ignore[no-untyped-def]
 
 def _classify(
     template: tasks_pb2.TaskTemplate, paths: AttemptPaths, exit_code: int, stderr: str
-) -> tuple[str, literals_pb2.LiteralMap | None, execution_pb2.ExecutionError | None, errors_pb2.ContainerError | None, dynamic_job_pb2.DynamicJobSpec | None]:
+) -> tuple[
+    str,
+    literals_pb2.LiteralMap | None,
+    execution_pb2.ExecutionError | None,
+    errors_pb2.ContainerError | None,
+    dynamic_job_pb2.DynamicJobSpec | None,
+]:
     """PROTOCOL §1.6: futures.pb, then error.pb, then outputs.pb — only after a successful exit."""
     if exit_code != 0:
         killed = exit_code in (137, 143) or exit_code < 0
@@ -311,20 +323,40 @@ def _classify(
     if paths.error.exists():
         doc = _read_proto(paths.error, errors_pb2.ErrorDocument())
         if not doc.HasField("error"):
-            return "RETRYABLE_FAILURE", None, _exec_error("ErrorFileBadFormat", "error.pb has no error", SYSTEM), None, None
+            return (
+                "RETRYABLE_FAILURE",
+                None,
+                _exec_error("ErrorFileBadFormat", "error.pb has no error", SYSTEM),
+                None,
+                None,
+            )
         err = doc.error
         ee = execution_pb2.ExecutionError(
             code=err.code, message=err.message, kind=err.origin, worker=err.worker, error_uri=str(paths.error)
         )
         ee.timestamp.CopyFrom(err.timestamp)
-        phase = "RETRYABLE_FAILURE" if err.kind == errors_pb2.ContainerError.RECOVERABLE else "PERMANENT_FAILURE"
+        phase = (
+            "RETRYABLE_FAILURE" if err.kind == errors_pb2.ContainerError.RECOVERABLE else "PERMANENT_FAILURE"
+        )
         return phase, None, ee, err, None
     if not template.interface.outputs.variables:
         return "SUCCEEDED", literals_pb2.LiteralMap(), None, None, None
     if not paths.outputs.exists():
-        return "RETRYABLE_FAILURE", None, _exec_error("OutputsNotFound", f"Outputs not found at [{paths.outputs}]", SYSTEM), None, None
+        return (
+            "RETRYABLE_FAILURE",
+            None,
+            _exec_error("OutputsNotFound", f"Outputs not found at [{paths.outputs}]", SYSTEM),
+            None,
+            None,
+        )
     if paths.outputs.stat().st_size > MAX_OUTPUT_BYTES:
-        return "PERMANENT_FAILURE", None, _exec_error("OutputSizeExceeded", f"{paths.outputs} is over 2 MB", USER), None, None
+        return (
+            "PERMANENT_FAILURE",
+            None,
+            _exec_error("OutputSizeExceeded", f"{paths.outputs} is over 2 MB", USER),
+            None,
+            None,
+        )
     outputs = _read_proto(paths.outputs, literals_pb2.LiteralMap())
     return "SUCCEEDED", outputs, None, None, None
 
@@ -371,7 +403,11 @@ def run_attempt(
     """
     workdir = Path(workdir)
     project, domain, exec_name = execution
-    ddir = Path(data_dir) if data_dir is not None else workdir / "metadata" / f"{project}-{domain}-{exec_name}" / node_id / "data"
+    ddir = (
+        Path(data_dir)
+        if data_dir is not None
+        else workdir / "metadata" / f"{project}-{domain}-{exec_name}" / node_id / "data"
+    )
     paths = _paths(workdir, ddir, exec_name, node_id, attempt)
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     if not paths.inputs.exists():  # propeller writes inputs.pb once, before the first attempt
@@ -423,8 +459,13 @@ def run_attempt(
     out: list[str] = []
     errs: list[str] = []
     proc = subprocess.Popen(
-        argv, cwd=paths.working_dir, env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
+        argv,
+        cwd=paths.working_dir,
+        env=proc_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     if on_start is not None:
         on_start(proc)
@@ -483,8 +524,18 @@ def run_task_template(
     n = attempt
     while True:
         res = run_attempt(
-            template, inputs, workdir, payload_dir=payload_dir, env=env, attempt=n, timeout=timeout,
-            execution=execution, node_id=node_id, data_dir=data_dir, echo=echo, on_start=on_start,
+            template,
+            inputs,
+            workdir,
+            payload_dir=payload_dir,
+            env=env,
+            attempt=n,
+            timeout=timeout,
+            execution=execution,
+            node_id=node_id,
+            data_dir=data_dir,
+            echo=echo,
+            on_start=on_start,
         )
         attempts.append(res)
         retryable = res.phase in ("RETRYABLE_FAILURE", "TIMED_OUT")
@@ -501,9 +552,16 @@ def run_task_template(
         break
     last = attempts[-1]
     result = PropellerResult(
-        phase={"SUCCEEDED": "SUCCEEDED", "DYNAMIC": "SUCCEEDED", "TIMED_OUT": "TIMED_OUT"}.get(last.phase, "FAILED"),
-        outputs=last.outputs, error=last.error, exit_code=last.exit_code, stdout=last.stdout,
-        stderr=last.stderr, paths=last.paths, attempts=attempts,
+        phase={"SUCCEEDED": "SUCCEEDED", "DYNAMIC": "SUCCEEDED", "TIMED_OUT": "TIMED_OUT"}.get(
+            last.phase, "FAILED"
+        ),
+        outputs=last.outputs,
+        error=last.error,
+        exit_code=last.exit_code,
+        stdout=last.stdout,
+        stderr=last.stderr,
+        paths=last.paths,
+        attempts=attempts,
     )
     if last.phase == "DYNAMIC":
         assert last.futures is not None
@@ -525,7 +583,7 @@ def _attr(lit: literals_pb2.Literal, path) -> literals_pb2.Literal:  # type: ign
             import msgpack
 
             value = msgpack.unpackb(lit.scalar.binary.value, strict_map_key=False)
-            for s in path[list(path).index(step):]:
+            for s in path[list(path).index(step) :]:
                 value = value[s.string_value if s.WhichOneof("value") == "string_value" else s.int_value]
             return _from_plain(value)
         else:
@@ -545,17 +603,27 @@ def _from_plain(value: object) -> literals_pb2.Literal:
         return literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=p(string_value=value)))
     import msgpack
 
-    return literals_pb2.Literal(scalar=literals_pb2.Scalar(binary=literals_pb2.Binary(value=msgpack.dumps(value), tag="msgpack")))
+    return literals_pb2.Literal(
+        scalar=literals_pb2.Scalar(binary=literals_pb2.Binary(value=msgpack.dumps(value), tag="msgpack"))
+    )
 
 
-def _bind(bd: literals_pb2.BindingData, outputs: Mapping[str, literals_pb2.LiteralMap]) -> literals_pb2.Literal:
+def _bind(
+    bd: literals_pb2.BindingData, outputs: Mapping[str, literals_pb2.LiteralMap]
+) -> literals_pb2.Literal:
     kind = bd.WhichOneof("value")
     if kind == "scalar":
         lit = literals_pb2.Literal(scalar=bd.scalar)
     elif kind == "collection":
-        lit = literals_pb2.Literal(collection=literals_pb2.LiteralCollection(literals=[_bind(b, outputs) for b in bd.collection.bindings]))
+        lit = literals_pb2.Literal(
+            collection=literals_pb2.LiteralCollection(
+                literals=[_bind(b, outputs) for b in bd.collection.bindings]
+            )
+        )
     elif kind == "map":
-        lit = literals_pb2.Literal(map=literals_pb2.LiteralMap(literals={k: _bind(b, outputs) for k, b in bd.map.bindings.items()}))
+        lit = literals_pb2.Literal(
+            map=literals_pb2.LiteralMap(literals={k: _bind(b, outputs) for k, b in bd.map.bindings.items()})
+        )
     elif kind == "promise":
         ref: types_pb2.OutputReference = bd.promise
         lit = _attr(outputs[ref.node_id].literals[ref.var], ref.attr_path)
@@ -564,7 +632,9 @@ def _bind(bd: literals_pb2.BindingData, outputs: Mapping[str, literals_pb2.Liter
     else:
         raise RenderFailure(f"empty binding {bd}")
     if bd.HasField("union"):
-        lit = literals_pb2.Literal(scalar=literals_pb2.Scalar(union=literals_pb2.Union(value=lit, type=bd.union.targetType)))
+        lit = literals_pb2.Literal(
+            scalar=literals_pb2.Scalar(union=literals_pb2.Union(value=lit, type=bd.union.targetType))
+        )
     return lit
 
 
@@ -574,13 +644,18 @@ def _order(nodes: list[workflow_pb2.Node]) -> list[workflow_pb2.Node]:
         if kind == "promise":
             return {bd.promise.node_id}
         if kind == "collection":
-            return set().union(*(refs(b) for b in bd.collection.bindings)) if bd.collection.bindings else set()
+            return (
+                set().union(*(refs(b) for b in bd.collection.bindings)) if bd.collection.bindings else set()
+            )
         if kind == "map":
             return set().union(*(refs(b) for b in bd.map.bindings.values())) if bd.map.bindings else set()
         return set()
 
     ids = {n.id for n in nodes}
-    deps = {n.id: ({*n.upstream_node_ids} | set().union(*(refs(b.binding) for b in n.inputs))) & ids for n in nodes}
+    deps = {
+        n.id: ({*n.upstream_node_ids} | set().union(*(refs(b.binding) for b in n.inputs))) & ids
+        for n in nodes
+    }
     done: list[workflow_pb2.Node] = []
     pending = list(nodes)
     while pending:
@@ -608,17 +683,31 @@ def _run_dynamic(
     for node in _order(list(spec.nodes)):
         if node.WhichOneof("target") != "task_node":
             parent.phase = "FAILED"
-            parent.error = _exec_error("UnsupportedNode", f"node {node.id} is a {node.WhichOneof('target')}", SYSTEM)
+            parent.error = _exec_error(
+                "UnsupportedNode", f"node {node.id} is a {node.WhichOneof('target')}", SYSTEM
+            )
             return
         ref = node.task_node.reference_id
         template = tasks[(ref.project, ref.domain, ref.name, ref.version)]
-        node_inputs = literals_pb2.LiteralMap(literals={b.var: _bind(b.binding, outputs) for b in node.inputs})
+        node_inputs = literals_pb2.LiteralMap(
+            literals={b.var: _bind(b.binding, outputs) for b in node.inputs}
+        )
         retries = node.metadata.retries.retries if node.metadata.HasField("retries") else None
-        timeout = node.metadata.timeout.ToTimedelta().total_seconds() if node.metadata.HasField("timeout") else None
+        timeout = (
+            node.metadata.timeout.ToTimedelta().total_seconds() if node.metadata.HasField("timeout") else None
+        )
         sub = run_task_template(
-            template, node_inputs, workdir, payload_dir, env, timeout=timeout or None, retries=retries,
-            execution=execution, node_id=f"{parent_id}-{node.id}",
-            data_dir=parent.paths.output_prefix / node.id / "data", echo=echo,
+            template,
+            node_inputs,
+            workdir,
+            payload_dir,
+            env,
+            timeout=timeout or None,
+            retries=retries,
+            execution=execution,
+            node_id=f"{parent_id}-{node.id}",
+            data_dir=parent.paths.output_prefix / node.id / "data",
+            echo=echo,
         )
         parent.sub_nodes[node.id] = sub
         if sub.phase != "SUCCEEDED":
@@ -626,7 +715,9 @@ def _run_dynamic(
             parent.error = sub.error
             return
         outputs[node.id] = sub.outputs or literals_pb2.LiteralMap()
-    parent.outputs = literals_pb2.LiteralMap(literals={b.var: _bind(b.binding, outputs) for b in spec.outputs})
+    parent.outputs = literals_pb2.LiteralMap(
+        literals={b.var: _bind(b.binding, outputs) for b in spec.outputs}
+    )
     parent.paths.outputs.write_bytes(parent.outputs.SerializeToString())
 
 

@@ -16,10 +16,27 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "flyte_nb"
 
 API_NAMES = {
-    "ExecutionParameters", "FlyteAnnotation", "FlyteContext", "FlyteContextManager", "ImageConfig",
-    "NotebookTaskResolver", "PythonFunctionTask", "Remote", "RemoteExecution", "Resources",
-    "SandboxExecutor", "SerializationSettings", "Task", "TaskExecutionError", "TaskMetadata",
-    "TaskResolverMixin", "TypeEngine", "dynamic", "notebook_task_resolver", "serialize_task", "task",
+    "ExecutionParameters",
+    "FlyteAnnotation",
+    "FlyteContext",
+    "FlyteContextManager",
+    "ImageConfig",
+    "NotebookTaskResolver",
+    "PythonFunctionTask",
+    "Remote",
+    "RemoteExecution",
+    "Resources",
+    "SandboxExecutor",
+    "SerializationSettings",
+    "Task",
+    "TaskExecutionError",
+    "TaskMetadata",
+    "TaskResolverMixin",
+    "TypeEngine",
+    "dynamic",
+    "notebook_task_resolver",
+    "serialize_task",
+    "task",
 }
 
 

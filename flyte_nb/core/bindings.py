@@ -42,7 +42,9 @@ def _key(attr: types_pb2.PromiseAttribute) -> str | int:
     return attr.string_value if attr.WhichOneof("value") == "string_value" else attr.int_value
 
 
-def _follow(lit: literals_pb2.Literal, path: Iterable[types_pb2.PromiseAttribute], where: str) -> literals_pb2.Literal:
+def _follow(
+    lit: literals_pb2.Literal, path: Iterable[types_pb2.PromiseAttribute], where: str
+) -> literals_pb2.Literal:
     steps = list(path)
     for i, attr in enumerate(steps):
         key = _key(attr)
@@ -64,7 +66,8 @@ def _follow(lit: literals_pb2.Literal, path: Iterable[types_pb2.PromiseAttribute
             raise TaskExecutionError(
                 f"Dynamic workflow: cannot resolve attribute {key!r} of {where} ({type(exc).__name__}). "
                 "The attribute does not exist in the value the upstream task returned.",
-                code="SYSTEM:BindingError", origin="SYSTEM",
+                code="SYSTEM:BindingError",
+                origin="SYSTEM",
             ) from exc
     return lit
 

@@ -29,9 +29,7 @@ def _make(
     options: Mapping[str, Any],
 ) -> PythonFunctionTask[Any]:
     if isinstance(fn, PythonFunctionTask):
-        raise TaskDefinitionError(
-            f"'{fn.name}' is already a task; apply @task (or @dynamic) only once."
-        )
+        raise TaskDefinitionError(f"'{fn.name}' is already a task; apply @task (or @dynamic) only once.")
     if not callable(fn):
         raise TaskDefinitionError(
             f"@task: expected a function, got {fn!r} ({type(fn).__name__}). "
@@ -177,12 +175,24 @@ def task(
     4
     """
     options = {
-        "name": name, "cache": cache, "cache_version": cache_version, "cache_serialize": cache_serialize,
-        "cache_ignore_input_vars": cache_ignore_input_vars, "retries": retries,
-        "interruptible": interruptible, "deprecated": deprecated, "timeout": timeout,
-        "container_image": container_image, "environment": environment, "requests": requests,
-        "limits": limits, "accelerator": accelerator, "pod_template_name": pod_template_name,
-        "pickle_untyped": pickle_untyped, "task_resolver": task_resolver, "docs": docs,
+        "name": name,
+        "cache": cache,
+        "cache_version": cache_version,
+        "cache_serialize": cache_serialize,
+        "cache_ignore_input_vars": cache_ignore_input_vars,
+        "retries": retries,
+        "interruptible": interruptible,
+        "deprecated": deprecated,
+        "timeout": timeout,
+        "container_image": container_image,
+        "environment": environment,
+        "requests": requests,
+        "limits": limits,
+        "accelerator": accelerator,
+        "pod_template_name": pod_template_name,
+        "pickle_untyped": pickle_untyped,
+        "task_resolver": task_resolver,
+        "docs": docs,
         "node_dependency_hints": node_dependency_hints,
     }
     mode = PythonFunctionTask.ExecutionBehavior.DEFAULT
@@ -196,10 +206,24 @@ def task(
 
 
 _DEFAULTS: dict[str, Any] = {
-    "name": None, "cache": False, "cache_version": "", "cache_serialize": False,
-    "cache_ignore_input_vars": (), "retries": 0, "interruptible": None, "deprecated": "", "timeout": None,
-    "container_image": None, "environment": None, "requests": None, "limits": None, "accelerator": None,
-    "pod_template_name": None, "pickle_untyped": False, "task_resolver": None, "docs": None,
+    "name": None,
+    "cache": False,
+    "cache_version": "",
+    "cache_serialize": False,
+    "cache_ignore_input_vars": (),
+    "retries": 0,
+    "interruptible": None,
+    "deprecated": "",
+    "timeout": None,
+    "container_image": None,
+    "environment": None,
+    "requests": None,
+    "limits": None,
+    "accelerator": None,
+    "pod_template_name": None,
+    "pickle_untyped": False,
+    "task_resolver": None,
+    "docs": None,
     "node_dependency_hints": None,
 }
 
@@ -212,7 +236,9 @@ def dynamic(_task_function: Callable[..., Any]) -> PythonFunctionTask[Any]: ...
 def dynamic(_task_function: None = None, **kwargs: Any) -> Decorated: ...
 
 
-def dynamic(_task_function: Callable[..., Any] | None = None, **kwargs: Any) -> PythonFunctionTask[Any] | Decorated:
+def dynamic(
+    _task_function: Callable[..., Any] | None = None, **kwargs: Any
+) -> PythonFunctionTask[Any] | Decorated:
     """Like :func:`task` (same keywords), but the body is a dynamic workflow.
 
     On a cluster the body runs once to build a workflow of the tasks it calls (a ``DynamicJobSpec``);

@@ -109,9 +109,7 @@ class Promise:
 
     def ref(self) -> literals_pb2.BindingData:
         """The binding that reads this output."""
-        return literals_pb2.BindingData(
-            promise=types_pb2.OutputReference(node_id=self.node_id, var=self.var)
-        )
+        return literals_pb2.BindingData(promise=types_pb2.OutputReference(node_id=self.node_id, var=self.var))
 
     def _misuse(self, what: str) -> NoReturn:
         raise TaskDefinitionError(
@@ -123,7 +121,9 @@ class Promise:
         )
 
     def __repr__(self) -> str:
-        return f"Promise({self.node_id}.{self.var}: {getattr(self.python_type, '__name__', self.python_type)})"
+        return (
+            f"Promise({self.node_id}.{self.var}: {getattr(self.python_type, '__name__', self.python_type)})"
+        )
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -181,13 +181,33 @@ def _binary_op(symbol: str) -> Callable[..., Any]:
 
 
 for _name, _symbol in {
-    "add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%", "pow": "**",
-    "matmul": "@", "and": "&", "or": "|", "xor": "^", "lshift": "<<", "rshift": ">>",
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "truediv": "/",
+    "floordiv": "//",
+    "mod": "%",
+    "pow": "**",
+    "matmul": "@",
+    "and": "&",
+    "or": "|",
+    "xor": "^",
+    "lshift": "<<",
+    "rshift": ">>",
 }.items():
     setattr(Promise, f"__{_name}__", _binary_op(_symbol))
     setattr(Promise, f"__r{_name}__", _binary_op(_symbol))
-for _name, _symbol in {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "neg": "unary -", "pos": "unary +",
-                       "abs": "abs()", "invert": "~", "round": "round()"}.items():
+for _name, _symbol in {
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "neg": "unary -",
+    "pos": "unary +",
+    "abs": "abs()",
+    "invert": "~",
+    "round": "round()",
+}.items():
     setattr(Promise, f"__{_name}__", _binary_op(_symbol))
 
 
@@ -218,6 +238,7 @@ def _has_promise(value: Any) -> bool:
 
 def _castable(source: types_pb2.LiteralType, target: types_pb2.LiteralType) -> bool:
     """A lenient version of propeller's compile-time type check for a promise bound to an input."""
+
     def bare(lt: types_pb2.LiteralType) -> types_pb2.LiteralType:
         out = types_pb2.LiteralType()
         out.CopyFrom(lt)
@@ -242,7 +263,9 @@ def _castable(source: types_pb2.LiteralType, target: types_pb2.LiteralType) -> b
     return False
 
 
-def _bind_promise(value: Promise, t: Any, state: CompilationState, where: str, error: type[Exception]) -> literals_pb2.BindingData:
+def _bind_promise(
+    value: Promise, t: Any, state: CompilationState, where: str, error: type[Exception]
+) -> literals_pb2.BindingData:
     from flyte_nb.core.interface import describe_type
 
     if not _castable(TypeEngine.to_literal_type(value.python_type), TypeEngine.to_literal_type(t)):
@@ -255,7 +278,11 @@ def _bind_promise(value: Promise, t: Any, state: CompilationState, where: str, e
 
 
 def _binding_data(
-    value: Any, t: Any, state: CompilationState, upstream: set[str], where: str,
+    value: Any,
+    t: Any,
+    state: CompilationState,
+    upstream: set[str],
+    where: str,
     error: type[Exception] = TaskInputError,
 ) -> literals_pb2.BindingData:
     """Bind ``value`` (a constant, a promise, or a list/dict holding promises) to type ``t``."""
@@ -314,7 +341,10 @@ def create_node(ctx: FlyteContext, task: Task, args: Sequence[Any], kwargs: Mapp
         literals_pb2.Binding(
             var=var,
             binding=_binding_data(
-                bound[var] if var in bound else iface.defaults[var], t, state, upstream,
+                bound[var] if var in bound else iface.defaults[var],
+                t,
+                state,
+                upstream,
                 f"input '{var}' of task '{task.name}' (node {node_id})",
             ),
         )
@@ -331,9 +361,7 @@ def create_node(ctx: FlyteContext, task: Task, args: Sequence[Any], kwargs: Mapp
             task_node=workflow_pb2.TaskNode(reference_id=template.id),
         )
     )
-    promises = {
-        var: Promise(node_id, var, t, task.name, state.task_name) for var, t in iface.outputs.items()
-    }
+    promises = {var: Promise(node_id, var, t, task.name, state.task_name) for var, t in iface.outputs.items()}
     return execution.shape_outputs(iface, promises)
 
 
@@ -375,7 +403,9 @@ def run_dynamic_locally(
             literals={b.var: resolve_binding(b.binding, outputs) for b in node.inputs}
         )
         outputs[node.id] = state.tasks[node.id].sandbox_execute(run_ctx, inputs)
-    final = literals_pb2.LiteralMap(literals={b.var: resolve_binding(b.binding, outputs) for b in spec.outputs})
+    final = literals_pb2.LiteralMap(
+        literals={b.var: resolve_binding(b.binding, outputs) for b in spec.outputs}
+    )
     return execution.literal_map_to_outputs(task.name, iface, final, ctx.store)
 
 

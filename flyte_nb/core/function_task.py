@@ -51,9 +51,18 @@ def _is_importable(fn: Callable[..., Any]) -> bool:
 # ------------------------------------------------------------------------------------ resource checks
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-            "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
-            "P": Decimal("1e15"), "E": Decimal("1e18")}
+_DECIMAL = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+}
 
 
 def parse_quantity(value: object) -> Decimal:
@@ -209,8 +218,11 @@ class PythonFunctionTask(Task, Generic[T]):
             )
         docstring = Docstring(callable_=task_function)
         native = transform_function_to_interface(
-            task_function, docstring, pickle_untyped=pickle_untyped,
-            ignore_input_vars=ignore_input_vars, name=name,
+            task_function,
+            docstring,
+            pickle_untyped=pickle_untyped,
+            ignore_input_vars=ignore_input_vars,
+            name=name,
         )
         self._check_ignored_have_defaults(name, task_function, ignore_input_vars)
         docs: description_entity_pb2.DescriptionEntity | None = kwargs.pop("docs", None)
@@ -366,13 +378,20 @@ class PythonFunctionTask(Task, Generic[T]):
         resolver = self.task_resolver
         return [
             DEFAULT_COMMAND_PREFIX,
-            "--inputs", "{{.input}}",
-            "--output-prefix", "{{.outputPrefix}}",
-            "--raw-output-data-prefix", "{{.rawOutputDataPrefix}}",
-            "--checkpoint-path", "{{.checkpointOutputPrefix}}",
-            "--prev-checkpoint", "{{.prevCheckpointPrefix}}",
-            "--resolver", resolver.location,
-            "--", *resolver.loader_args(settings, self),
+            "--inputs",
+            "{{.input}}",
+            "--output-prefix",
+            "{{.outputPrefix}}",
+            "--raw-output-data-prefix",
+            "{{.rawOutputDataPrefix}}",
+            "--checkpoint-path",
+            "{{.checkpointOutputPrefix}}",
+            "--prev-checkpoint",
+            "{{.prevCheckpointPrefix}}",
+            "--resolver",
+            resolver.location,
+            "--",
+            *resolver.loader_args(settings, self),
         ]
 
     def get_command(self, settings: SerializationSettings) -> list[str]:
@@ -401,9 +420,14 @@ class PythonFunctionTask(Task, Generic[T]):
         req_gpu = [e for e in requests if e.name == tasks_pb2.Resources.GPU]
         lim_gpu = [e for e in limits if e.name == tasks_pb2.Resources.GPU]
         if req_gpu and not lim_gpu:
-            limits.append(tasks_pb2.Resources.ResourceEntry(name=tasks_pb2.Resources.GPU, value=req_gpu[0].value))
+            limits.append(
+                tasks_pb2.Resources.ResourceEntry(name=tasks_pb2.Resources.GPU, value=req_gpu[0].value)
+            )
         if lim_gpu and not req_gpu:
-            requests.append(tasks_pb2.Resources.ResourceEntry(name=tasks_pb2.Resources.GPU, value=lim_gpu[0].value))
+            requests.append(
+                tasks_pb2.Resources.ResourceEntry(name=tasks_pb2.Resources.GPU, value=lim_gpu[0].value)
+            )
+
         # flytekit's serialized order (and so what FlyteAdmin diffs against): by resource name
         def order(e: tasks_pb2.Resources.ResourceEntry) -> str:
             return tasks_pb2.Resources.ResourceName.Name(e.name)

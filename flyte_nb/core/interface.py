@@ -104,7 +104,10 @@ def is_named_tuple(t: Any) -> bool:
     """True for a ``typing.NamedTuple`` class (class or functional form)."""
     bases = getattr(t, "__bases__", None)
     return (
-        isinstance(t, type) and bases is not None and len(bases) == 1 and bases[0] is tuple
+        isinstance(t, type)
+        and bases is not None
+        and len(bases) == 1
+        and bases[0] is tuple
         and hasattr(t, "_fields")
     )
 
@@ -241,8 +244,13 @@ def transform_function_to_interface(
 
 
 def _extract_inputs(
-    fn_name: str, signature: inspect.Signature, hints: Mapping[str, Any], ignored: set[str],
-    iface: PythonInterface, *, pickle_untyped: bool,
+    fn_name: str,
+    signature: inspect.Signature,
+    hints: Mapping[str, Any],
+    ignored: set[str],
+    iface: PythonInterface,
+    *,
+    pickle_untyped: bool,
 ) -> None:
     for var, param in signature.parameters.items():
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
@@ -270,7 +278,11 @@ def _extract_inputs(
 
 
 def _extract_outputs(
-    fn: Callable[..., Any], fn_name: str, hints: Mapping[str, Any], iface: PythonInterface, *,
+    fn: Callable[..., Any],
+    fn_name: str,
+    hints: Mapping[str, Any],
+    iface: PythonInterface,
+    *,
     pickle_untyped: bool,
 ) -> None:
     if "return" in hints:

@@ -153,7 +153,14 @@ class Manifest:
         body = []
         for i in self.items:
             style = ' style="color:#b00020"' if i.how == UNPICKLABLE else ""
-            cells = (i.how, i.kind, i.name, i.type_name, i.cell, human_size(i.size) if i.size is not None else "")
+            cells = (
+                i.how,
+                i.kind,
+                i.name,
+                i.type_name,
+                i.cell,
+                human_size(i.size) if i.size is not None else "",
+            )
             row = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
             body.append(f"<tr{style}>{row}</tr>")
             if i.problem:
@@ -275,15 +282,23 @@ def _unwrap(attr: Any) -> types.FunctionType | None:
 # ---- unpicklable objects --------------------------------------------------------------------------
 
 _HINTS = (
-    (("lock", "rlock", "condition", "semaphore", "event"),
-     "Create it inside the task function: a lock only means something inside one process."),
-    (("socket", "connection", "cursor", "session", "client", "engine", "channel"),
-     "Open the connection inside the task function (pass its address as an input or read it from an "
-     "environment variable)."),
-    (("textiowrapper", "bufferedreader", "bufferedwriter", "fileio", "bufferedrandom"),
-     "Open the file inside the task function, or pass its contents (or its path) as a task input."),
-    (("generator", "coroutine", "async_generator"),
-     "Turn it into a list first (list(...)), or create it inside the task function."),
+    (
+        ("lock", "rlock", "condition", "semaphore", "event"),
+        "Create it inside the task function: a lock only means something inside one process.",
+    ),
+    (
+        ("socket", "connection", "cursor", "session", "client", "engine", "channel"),
+        "Open the connection inside the task function (pass its address as an input or read it from an "
+        "environment variable).",
+    ),
+    (
+        ("textiowrapper", "bufferedreader", "bufferedwriter", "fileio", "bufferedrandom"),
+        "Open the file inside the task function, or pass its contents (or its path) as a task input.",
+    ),
+    (
+        ("generator", "coroutine", "async_generator"),
+        "Turn it into a list first (list(...)), or create it inside the task function.",
+    ),
 )
 _DEFAULT_HINT = "Create it inside the task function, or pass the data it holds as a task input."
 
@@ -352,8 +367,17 @@ class _Walker:
         self.items: list[CapturedItem] = []
         self._seen: set[int] = set()
 
-    def add(self, name: str, kind: str, how: str, size: int | None, type_name: str, used_by: str,
-            cell: str = "", problem: str = "") -> None:
+    def add(
+        self,
+        name: str,
+        kind: str,
+        how: str,
+        size: int | None,
+        type_name: str,
+        used_by: str,
+        cell: str = "",
+        problem: str = "",
+    ) -> None:
         self.items.append(CapturedItem(name, kind, how, size, type_name, used_by, cell, problem))
 
     def function(self, fn: types.FunctionType) -> None:
@@ -377,22 +401,46 @@ class _Walker:
         if id(value) in self._seen or (kind != "global" and isinstance(value, _SCALARS)):
             return
         self._seen.add(id(value))
-        if isinstance(value, types.ModuleType) or (
-            isinstance(value, (types.FunctionType, type)) and pickled_by_reference(value)
-        ) or isinstance(value, types.BuiltinFunctionType):
+        if (
+            isinstance(value, types.ModuleType)
+            or (isinstance(value, (types.FunctionType, type)) and pickled_by_reference(value))
+            or isinstance(value, types.BuiltinFunctionType)
+        ):
             self._by_reference(name, value, used_by)
         elif isinstance(value, types.FunctionType):
-            self.add(name, "function", BY_VALUE, self._size(value), "function", used_by,
-                     self.cells.for_code(value.__code__))
+            self.add(
+                name,
+                "function",
+                BY_VALUE,
+                self._size(value),
+                "function",
+                used_by,
+                self.cells.for_code(value.__code__),
+            )
             self.function(value)
         elif isinstance(getattr(value, "task_function", None), types.FunctionType):
             # Another notebook task (called from a dynamic body): it travels with its own function.
             fn = value.task_function
-            self.add(name, "task", BY_VALUE, self._size(value), type(value).__name__, used_by,
-                     self.cells.for_code(fn.__code__))
+            self.add(
+                name,
+                "task",
+                BY_VALUE,
+                self._size(value),
+                type(value).__name__,
+                used_by,
+                self.cells.for_code(fn.__code__),
+            )
             self.function(fn)
         elif isinstance(value, type):
-            self.add(name, "class", BY_VALUE, self._size(value), "class", used_by, self.cells.for_code(_code_of(value)))
+            self.add(
+                name,
+                "class",
+                BY_VALUE,
+                self._size(value),
+                "class",
+                used_by,
+                self.cells.for_code(_code_of(value)),
+            )
             for attr in vars(value).values():
                 method = _unwrap(attr)
                 if method is not None:
@@ -403,8 +451,15 @@ class _Walker:
     def _by_reference(self, name: str, value: Any, used_by: str) -> None:
         if isinstance(value, types.ModuleType):
             if not pickled_by_reference(value):
-                self.add(name, "module", BY_VALUE, self._size(value), value.__name__, used_by,
-                         self.cells.for_code(_module_code(value)))
+                self.add(
+                    name,
+                    "module",
+                    BY_VALUE,
+                    self._size(value),
+                    value.__name__,
+                    used_by,
+                    self.cells.for_code(_module_code(value)),
+                )
                 return
             self.add(name, "module", BY_REFERENCE, None, value.__name__, used_by)
             return
@@ -416,7 +471,9 @@ class _Walker:
         try:
             size: int | None = len(dumps(value))
         except Exception as exc:
-            self.add(name, kind, UNPICKLABLE, None, _type_name(value), used_by, cell, _problem(name, value, exc))
+            self.add(
+                name, kind, UNPICKLABLE, None, _type_name(value), used_by, cell, _problem(name, value, exc)
+            )
             return
         self.add(name, kind, BY_VALUE, size, _type_name(value), used_by, cell)
         cls = type(value)

@@ -138,7 +138,7 @@ def decode_payload(data: bytes, where: str) -> tuple[PayloadHeader, bytes]:
             f"Task payload {where}: expected a flyte_nb payload (starting with {MAGIC!r}), got "
             f"{raw[:20]!r}. A flytekit pkl.gz cannot be loaded by flyte_nb: re-register the task with flyte_nb."
         )
-    header_line, _, pickled = raw[len(MAGIC):].partition(b"\n")
+    header_line, _, pickled = raw[len(MAGIC) :].partition(b"\n")
     return PayloadHeader.from_json(header_line, where), pickled
 
 
@@ -159,7 +159,9 @@ class NotebookTaskResolver(TaskResolverMixin):
         them as task inputs instead.
     """
 
-    def __init__(self, size_limit: int = DEFAULT_SIZE_LIMIT, large_global: int = DEFAULT_LARGE_GLOBAL) -> None:
+    def __init__(
+        self, size_limit: int = DEFAULT_SIZE_LIMIT, large_global: int = DEFAULT_LARGE_GLOBAL
+    ) -> None:
         self.size_limit = size_limit
         self.large_global = large_global
         # The last payload encoded, keyed by its header and the sha256 of its pickle. One serialize_task
@@ -238,7 +240,9 @@ class NotebookTaskResolver(TaskResolverMixin):
     def _key(header: PayloadHeader, pickled: bytes) -> tuple[PayloadHeader, bytes]:
         return (header, hashlib.sha256(pickled).digest())
 
-    def _encode(self, header: PayloadHeader, pickled: bytes, key: tuple[PayloadHeader, bytes] | None = None) -> bytes:
+    def _encode(
+        self, header: PayloadHeader, pickled: bytes, key: tuple[PayloadHeader, bytes] | None = None
+    ) -> bytes:
         """:func:`encode_payload`, reusing the last result when the pickle is byte-for-byte the same."""
         key = key or self._key(header, pickled)
         last = self._last
@@ -251,7 +255,9 @@ class NotebookTaskResolver(TaskResolverMixin):
     def _check_size(self, task: Task, data: bytes, local: tuple[str, ...]) -> None:
         manifest = self._manifest(task, len(data), local)
         largest = manifest.largest(3) if manifest is not None else []
-        named = ", ".join(f"{i.name} ({human_size(i.size)}{f', {i.cell}' if i.cell else ''})" for i in largest)
+        named = ", ".join(
+            f"{i.name} ({human_size(i.size)}{f', {i.cell}' if i.cell else ''})" for i in largest
+        )
         if len(data) > self.size_limit:
             raise PayloadTooLargeError(
                 f"Task {task.name!r}: the payload is {human_size(len(data))}, over the limit of "
@@ -353,7 +359,9 @@ class NotebookTaskResolver(TaskResolverMixin):
 
 def _parse_loader_args(loader_args: list[str]) -> dict[str, str]:
     if len(loader_args) % 2:
-        raise ResolverError(f"Notebook resolver: expected loader args `{_LOADER_USAGE}`, got {loader_args!r}.")
+        raise ResolverError(
+            f"Notebook resolver: expected loader args `{_LOADER_USAGE}`, got {loader_args!r}."
+        )
     args = dict(zip(loader_args[::2], loader_args[1::2], strict=True))
     missing = [key for key in ("payload", "sha256") if key not in args]
     if missing:
@@ -365,7 +373,7 @@ def _parse_loader_args(loader_args: list[str]) -> dict[str, str]:
 
 
 def _read(location: str) -> bytes:
-    path = location[len("file://"):] if location.startswith("file://") else location
+    path = location[len("file://") :] if location.startswith("file://") else location
     if "://" not in path:
         try:
             with open(path, "rb") as fh:

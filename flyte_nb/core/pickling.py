@@ -176,8 +176,10 @@ class NotebookPickler(cloudpickle.Pickler):  # type: ignore[misc]
         if isinstance(obj, io.TextIOWrapper) and obj not in (sys.stdout, sys.stderr, sys.stdin):
             # cloudpickle would snapshot a file open for reading as a StringIO of its contents: the task
             # would then read a copy taken at pickling time, not the file. Refuse, as for other files.
-            raise TypeError(f"cannot pickle {type(obj).__module__}.{type(obj).__qualname__} object "
-                            f"(the open file {getattr(obj, 'name', '?')!r})")
+            raise TypeError(
+                f"cannot pickle {type(obj).__module__}.{type(obj).__qualname__} object "
+                f"(the open file {getattr(obj, 'name', '?')!r})"
+            )
         if isinstance(obj, self._task_class) and hasattr(obj, "__dict__"):
             return _task_reduce(obj)
         rv = super().reducer_override(obj)

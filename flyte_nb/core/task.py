@@ -70,8 +70,12 @@ class Task:
             )
         self._task_type = task_type
         self._name = name
-        self._interface = interface if interface is not None else interface_pb2.TypedInterface(
-            inputs=interface_pb2.VariableMap(), outputs=interface_pb2.VariableMap()
+        self._interface = (
+            interface
+            if interface is not None
+            else interface_pb2.TypedInterface(
+                inputs=interface_pb2.VariableMap(), outputs=interface_pb2.VariableMap()
+            )
         )
         self._metadata = metadata if metadata is not None else TaskMetadata()
         self._task_type_version = task_type_version
@@ -199,9 +203,7 @@ class Task:
             f"Task '{self.name}' ({type(self).__name__}) does not define execute(); subclasses must."
         )
 
-    def dispatch_execute(
-        self, ctx: FlyteContext, input_literal_map: literals_pb2.LiteralMap
-    ) -> Any:
+    def dispatch_execute(self, ctx: FlyteContext, input_literal_map: literals_pb2.LiteralMap) -> Any:
         """Decode ``input_literal_map``, run the body, and encode its result as a ``LiteralMap``.
 
         Also what the container entrypoint calls. Returns an empty ``LiteralMap`` when the task has no
@@ -293,4 +295,3 @@ class Task:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, type={self.task_type!r})"
-

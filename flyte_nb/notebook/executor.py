@@ -214,6 +214,8 @@ def _call_logged(callback: ProgressCallback, handle: RunHandle) -> None:
         callback(handle)
     except Exception:  # a broken view must not break the run itself; say so in the log
         _log.exception("progress callback %r failed", callback)
+
+
 SandboxFactory = Callable[[Mode, Any], Any]
 
 
@@ -430,8 +432,13 @@ class RunHandle:
         else:
             from flyte_nb.runtime.sandbox import SandboxExecutor
 
-            self._sandbox = SandboxExecutor(mode=self.mode, remote=self.remote, stdout=self._write,
-                                            stderr=self._write, on_retry=self._on_retry)
+            self._sandbox = SandboxExecutor(
+                mode=self.mode,
+                remote=self.remote,
+                stdout=self._write,
+                stderr=self._write,
+                on_retry=self._on_retry,
+            )
         if self.mode != "kernel":
             return self._sandbox.run(self.task, **self.inputs)
         with routed_output(self._write):  # the task's print() calls, in this thread only
@@ -524,7 +531,12 @@ def start_run(
         Already started; ``wait()`` for the outputs or ``cancel()`` it.
     """
     handle = RunHandle(
-        task, mode, inputs, remote=remote, namespace=namespace, on_progress=on_progress,
+        task,
+        mode,
+        inputs,
+        remote=remote,
+        namespace=namespace,
+        on_progress=on_progress,
         sandbox_factory=sandbox_factory,
     )
     return handle.start()

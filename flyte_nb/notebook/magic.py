@@ -24,8 +24,6 @@ from flyte_nb.notebook.magic_options import VarSpec, eval_type, parse_var_specs,
 __all__ = ["FlyteMagics", "TaskRecord"]
 
 
-
-
 # IPython's magic_arguments module has no annotations; these typed wrappers keep mypy strict here.
 def magic_arguments(name: str | None = None) -> Callable[[Callable[..., Any]], Any]:
     return cast(Callable[[Callable[..., Any]], Any], _ma.magic_arguments(name))  # type: ignore[no-untyped-call]
@@ -48,8 +46,9 @@ def parse_argstring(magic_func: Any, argstring: str) -> Any:
     try:
         argv = arg_split(argstring, posix=True, strict=True)
     except ValueError as exc:  # shlex: "No closing quotation"
-        raise UsageError(f"{magic}: cannot split {argstring.strip()!r} into options ({exc}). "
-                         "Close the quote.") from None
+        raise UsageError(
+            f"{magic}: cannot split {argstring.strip()!r} into options ({exc}). Close the quote."
+        ) from None
     try:
         return parser.parse_args(argv)
     except UsageError as exc:  # argparse: unknown option, missing or invalid value
@@ -143,29 +142,55 @@ class FlyteMagics(Magics):
     # ---- %%flyte_task ----------------------------------------------------------------------------------
 
     @magic_arguments("%flyte_task")  # a cell magic: its usage line reads %%flyte_task
-    @argument("task_name", nargs="?", metavar="NAME",
-              help="Cell-body task: the task name (the cell body becomes the task). For a cell with "
-                   "several functions, the same as --name.")
+    @argument(
+        "task_name",
+        nargs="?",
+        metavar="NAME",
+        help="Cell-body task: the task name (the cell body becomes the task). For a cell with "
+        "several functions, the same as --name.",
+    )
     @argument("--name", help="Which function of the cell becomes the task (needed when it defines several).")
-    @argument("--inputs", nargs="*", metavar="VAR[:TYPE]",
-              help="Cell-body task inputs, read from the notebook namespace when the task is called. A "
-                   "missing TYPE is inferred from the current value.")
-    @argument("--outputs", nargs="*", metavar="VAR[:TYPE]",
-              help="Cell-body task outputs, assigned back into the notebook namespace after a call.")
-    @argument("--cache", action="store_true", help="Cache results (Flyte discoverable; memoised in the kernel).")
+    @argument(
+        "--inputs",
+        nargs="*",
+        metavar="VAR[:TYPE]",
+        help="Cell-body task inputs, read from the notebook namespace when the task is called. A "
+        "missing TYPE is inferred from the current value.",
+    )
+    @argument(
+        "--outputs",
+        nargs="*",
+        metavar="VAR[:TYPE]",
+        help="Cell-body task outputs, assigned back into the notebook namespace after a call.",
+    )
+    @argument(
+        "--cache", action="store_true", help="Cache results (Flyte discoverable; memoised in the kernel)."
+    )
     @argument("--cache-version", help="Cache version (implies --cache); change it to invalidate the cache.")
-    @argument("--cache-serialize", action="store_true",
-              help="Run identical cached executions one at a time (implies --cache).")
+    @argument(
+        "--cache-serialize",
+        action="store_true",
+        help="Run identical cached executions one at a time (implies --cache).",
+    )
     @argument("--retries", type=int, default=0, help="Retries on recoverable failures (default 0).")
     @argument("--timeout", help="Timeout: seconds, or a duration such as 30s, 10m, 1h, 1h30m.")
     @argument("--image", help="Container image reference for the task.")
-    @argument("--requests", metavar="cpu=1,mem=2Gi", help="Resource requests: cpu, mem, gpu, ephemeral_storage.")
+    @argument(
+        "--requests", metavar="cpu=1,mem=2Gi", help="Resource requests: cpu, mem, gpu, ephemeral_storage."
+    )
     @argument("--limits", metavar="cpu=2,mem=4Gi", help="Resource limits: cpu, mem, gpu, ephemeral_storage.")
     @argument("--accelerator", help="GPU type, e.g. nvidia-tesla-t4.")
-    @argument("--env", action="append", metavar="KEY=VALUE",
-              help="Environment variable of the task's container (repeat for several).")
-    @argument("--pickle-untyped", action="store_true",
-              help="Accept unannotated inputs/outputs; their values travel as Python pickles.")
+    @argument(
+        "--env",
+        action="append",
+        metavar="KEY=VALUE",
+        help="Environment variable of the task's container (repeat for several).",
+    )
+    @argument(
+        "--pickle-untyped",
+        action="store_true",
+        help="Accept unannotated inputs/outputs; their values travel as Python pickles.",
+    )
     @argument("--dynamic", action="store_true", help="Make a dynamic task (its body builds a workflow).")
     @argument("--interruptible", action="store_true", help="Allow the task to run on spot/preemptible nodes.")
     @argument("--deprecated", metavar="MSG", help="Mark the task deprecated with this message.")
@@ -255,8 +280,9 @@ class FlyteMagics(Magics):
             exec(code, self._ip.user_global_ns, self._ip.user_ns)
         except Exception as exc:
             # Show the user's frames only (from the cell on), as for a plain cell.
-            self._ip.showtraceback((type(exc), exc, exc.__traceback__.tb_next if exc.__traceback__ else None),
-                                   tb_offset=0)
+            self._ip.showtraceback(
+                (type(exc), exc, exc.__traceback__.tb_next if exc.__traceback__ else None), tb_offset=0
+            )
             raise UsageError(
                 f"The cell raised {type(exc).__name__} (shown above), so {target!r} is not a task. "
                 "Fix the error and run the cell again."
@@ -298,7 +324,9 @@ class FlyteMagics(Magics):
         except (ValueError, TypeError) as exc:  # TaskDefinitionError, FlyteTypeError…
             raise UsageError(_one_line(exc)) from None
 
-    def _cell_body_task(self, cell: str, tree: ast.Module, name: str, args: Any, keywords: dict[str, Any]) -> Any:
+    def _cell_body_task(
+        self, cell: str, tree: ast.Module, name: str, args: Any, keywords: dict[str, Any]
+    ) -> Any:
         from flyte_nb.notebook import magic_cell
 
         if not name.isidentifier():
@@ -318,12 +346,19 @@ class FlyteMagics(Magics):
             fields = [(s.name, self._var_type("--outputs", s, pickle_untyped)) for s in outputs]
             annotations["return"] = magic_cell.output_type(name, fields)
         else:
-            annotations["return"] = None  # no --outputs: no outputs (not one pickled o0 under --pickle-untyped)
+            annotations["return"] = (
+                None  # no --outputs: no outputs (not one pickled o0 under --pickle-untyped)
+            )
         compiler = self._ip.compile
         filename = compiler.cache(self._ip.transform_cell(cell), self._current_cell(), raw_code=cell)
         fn = magic_cell.build_function(
-            name, tree, [s.name for s in inputs], [s.name for s in outputs], filename,
-            self._ip.user_ns, getattr(compiler, "flags", 0),
+            name,
+            tree,
+            [s.name for s in inputs],
+            [s.name for s in outputs],
+            filename,
+            self._ip.user_ns,
+            getattr(compiler, "flags", 0),
         )
         fn.__annotations__ = annotations
         return _construct(magic_cell.CellBodyTask, fn, args, keywords)
@@ -393,14 +428,17 @@ class FlyteMagics(Magics):
             if getattr(fn, "__module__", None) != "__main__":
                 continue  # imported from a module: not defined in this kernel
             dynamic = value.execution_mode is core.PythonFunctionTask.ExecutionBehavior.DYNAMIC
-            found[value.name] = TaskRecord(value, cells.for_code(getattr(fn, "__code__", None)),
-                                           "@dynamic" if dynamic else "@task")
+            found[value.name] = TaskRecord(
+                value, cells.for_code(getattr(fn, "__code__", None)), "@dynamic" if dynamic else "@task"
+            )
         return found
 
     # ---- %flyte_remote ------------------------------------------------------------------------------
 
     @magic_arguments()
-    @argument("endpoint", nargs="?", help="FlyteAdmin endpoint, e.g. localhost:30080 or dns:///flyte.example.com.")
+    @argument(
+        "endpoint", nargs="?", help="FlyteAdmin endpoint, e.g. localhost:30080 or dns:///flyte.example.com."
+    )
     @argument("--project", help="Project to register and run in.")
     @argument("--domain", help="Domain to register and run in (e.g. development).")
     @argument("--insecure", action="store_true", help="Connect without TLS.")
@@ -414,8 +452,12 @@ class FlyteMagics(Magics):
         """
         args = parse_argstring(self.flyte_remote, line)
         if line.strip():
-            config = {"endpoint": args.endpoint, "project": args.project, "domain": args.domain,
-                      "insecure": True if args.insecure else None}
+            config = {
+                "endpoint": args.endpoint,
+                "project": args.project,
+                "domain": args.domain,
+                "insecure": True if args.insecure else None,
+            }
             given = {k: v for k, v in config.items() if v is not None}
             # A new ENDPOINT starts over (its TLS setting must not carry over to another server);
             # --project/--domain alone change those of the current remote.
@@ -446,11 +488,13 @@ def _show_device_code(code: Any) -> None:
 
     from IPython.display import HTML, display
 
-    display(HTML(  # type: ignore[no-untyped-call]
-        f"<div>To sign in to Flyte, open <a href='{html.escape(code.link)}' target='_blank'>"
-        f"{html.escape(code.verification_uri)}</a> and enter the code <b><code>{html.escape(code.user_code)}"
-        "</code></b>. This cell continues once you have approved it.</div>"
-    ))
+    display(
+        HTML(  # type: ignore[no-untyped-call]
+            f"<div>To sign in to Flyte, open <a href='{html.escape(code.link)}' target='_blank'>"
+            f"{html.escape(code.verification_uri)}</a> and enter the code <b><code>{html.escape(code.user_code)}"
+            "</code></b>. This cell continues once you have approved it.</div>"
+        )
+    )
 
 
 def _names(names: list[str]) -> str:
@@ -480,14 +524,19 @@ def _construct(cls: type, fn: Any, args: Any, keywords: dict[str, Any]) -> Any:
     from flyte_nb.core.settings import TaskMetadata
 
     kw = dict(keywords)
-    mode = PythonFunctionTask.ExecutionBehavior.DYNAMIC if args.dynamic else (
-        PythonFunctionTask.ExecutionBehavior.DEFAULT
+    mode = (
+        PythonFunctionTask.ExecutionBehavior.DYNAMIC
+        if args.dynamic
+        else (PythonFunctionTask.ExecutionBehavior.DEFAULT)
     )
     try:
         metadata = TaskMetadata(
-            cache=kw.pop("cache"), cache_version=kw.pop("cache_version"),
-            cache_serialize=kw.pop("cache_serialize"), retries=kw.pop("retries"),
-            interruptible=kw.pop("interruptible", None), deprecated=kw.pop("deprecated", ""),
+            cache=kw.pop("cache"),
+            cache_version=kw.pop("cache_version"),
+            cache_serialize=kw.pop("cache_serialize"),
+            retries=kw.pop("retries"),
+            interruptible=kw.pop("interruptible", None),
+            deprecated=kw.pop("deprecated", ""),
             timeout=kw.pop("timeout", None),
         )
         pickle_untyped = kw.pop("pickle_untyped")

@@ -95,8 +95,10 @@ def parse_var_specs(option: str, items: Sequence[str] | None) -> list[VarSpec]:
         name, sep, type_expr = item.partition(":")
         name = name.strip()
         if not name.isidentifier() or (sep and not type_expr.strip()):
-            spaced = "" if name.isidentifier() and not any(c in item for c in "[],") else (
-                " A type with spaces must be quoted, e.g. 'a:dict[str, int]'."
+            spaced = (
+                ""
+                if name.isidentifier() and not any(c in item for c in "[],")
+                else (" A type with spaces must be quoted, e.g. 'a:dict[str, int]'.")
             )
             raise UsageError(
                 f"{option}: expected NAME or NAME:TYPE (e.g. {option} a:int b), got {item!r}.{spaced}"

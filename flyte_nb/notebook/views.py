@@ -37,8 +37,10 @@ def _task_title(task: Task) -> str:
 
 def task_html(task: Task) -> str:
     """The static HTML view of ``task``: interface, compiled template, payload. Never raises."""
-    parts = [f'<div class="flyte-nb-task" style="{_BOX}">',
-             f"<div><b>{r.escape(_task_title(task))}</b></div>"]
+    parts = [
+        f'<div class="flyte-nb-task" style="{_BOX}">',
+        f"<div><b>{r.escape(_task_title(task))}</b></div>",
+    ]
     rows, exc = r.safe(lambda: r.interface_rows(task))
     parts.append(r.interface_html(rows) if exc is None else r.error_html(exc))
     template, exc = r.safe(lambda: r.task_template(task))
@@ -129,19 +131,29 @@ def _execution_fields(execution: Any) -> dict[str, Any]:
         error = exc
     elif phase in TERMINAL:
         error = getattr(execution, "error", None)
-    return {"id": r.execution_label(execution), "phase": phase, "duration": duration,
-            "url": getattr(execution, "url", None), "outputs": outputs, "error": error}
+    return {
+        "id": r.execution_label(execution),
+        "phase": phase,
+        "duration": duration,
+        "url": getattr(execution, "url", None),
+        "outputs": outputs,
+        "error": error,
+    }
 
 
 def execution_html(execution: Any) -> str:
     """A ``RemoteExecution`` as static HTML: id, phase, duration, console link, outputs or error."""
     f = _execution_fields(execution)
-    parts = [f'<div class="flyte-nb-execution" style="{_BOX}">',
-             f"<div><b>Execution</b> <code>{r.escape(f['id'])}</code> {r.phase_badge(f['phase'])}"]
+    parts = [
+        f'<div class="flyte-nb-execution" style="{_BOX}">',
+        f"<div><b>Execution</b> <code>{r.escape(f['id'])}</code> {r.phase_badge(f['phase'])}",
+    ]
     if isinstance(f["duration"], (int, float)):
         parts.append(f" {f['duration']:.1f}s")
     if f["url"]:
-        parts.append(f' <a href="{r.escape(f["url"])}" target="_blank" rel="noopener">open in the Flyte console</a>')
+        parts.append(
+            f' <a href="{r.escape(f["url"])}" target="_blank" rel="noopener">open in the Flyte console</a>'
+        )
     parts.append("</div>")
     if f["outputs"] is not None:
         parts.append(f"<pre>{r.escape(repr(f['outputs']))}</pre>")
@@ -164,7 +176,9 @@ def execution_text(execution: Any) -> str:
     if f["outputs"] is not None:
         line += f"\n  outputs: {f['outputs']!r}"
     if f["error"]:
-        line += "\n  " + (r.error_text(f["error"]) if isinstance(f["error"], BaseException) else str(f["error"]))
+        line += "\n  " + (
+            r.error_text(f["error"]) if isinstance(f["error"], BaseException) else str(f["error"])
+        )
     return line
 
 

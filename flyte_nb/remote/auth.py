@@ -135,7 +135,9 @@ def _discover(client: AdminClient, client_id: str, scopes: Sequence[str], audien
     )
 
 
-def _post_form(url: str, fields: dict[str, str], settings: HttpSettings, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+def _post_form(
+    url: str, fields: dict[str, str], settings: HttpSettings, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     body = urllib.parse.urlencode({k: v for k, v in fields.items() if v}).encode()
     all_headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
     all_headers.update(headers or {})
@@ -194,16 +196,24 @@ class ClientCredentials(Authenticator):
     def fetch_token(self, client: AdminClient) -> str:
         server = _discover(client, self.client_id, self.scopes, self.audience)
         # RFC 6749 §2.3.1: the id and secret are form-urlencoded before base64 (flytekit does the same).
-        basic = f"{urllib.parse.quote_plus(server.client_id)}:{urllib.parse.quote_plus(self._secret.reveal())}"
+        basic = (
+            f"{urllib.parse.quote_plus(server.client_id)}:{urllib.parse.quote_plus(self._secret.reveal())}"
+        )
         status, payload = _post_form(
             server.token_endpoint,
-            {"grant_type": "client_credentials", "scope": " ".join(server.scopes), "audience": server.audience},
+            {
+                "grant_type": "client_credentials",
+                "scope": " ".join(server.scopes),
+                "audience": server.audience,
+            },
             self.http,
             {"Authorization": "Basic " + base64.b64encode(basic.encode()).decode()},
         )
         token = payload.get("access_token")
         if status != 200 or not isinstance(token, str) or not token:
-            raise _token_error(server.token_endpoint, status, payload, f"client credentials for {server.client_id!r}")
+            raise _token_error(
+                server.token_endpoint, status, payload, f"client credentials for {server.client_id!r}"
+            )
         return token
 
 
@@ -219,7 +229,10 @@ class DeviceCode:
     @property
     def link(self) -> str:
         """The link to open: the complete URI when the server gives one, else ``uri?user_code=…``."""
-        return self.verification_uri_complete or f"{self.verification_uri}?user_code={urllib.parse.quote(self.user_code)}"
+        return (
+            self.verification_uri_complete
+            or f"{self.verification_uri}?user_code={urllib.parse.quote(self.user_code)}"
+        )
 
 
 def _print_device_code(code: DeviceCode) -> None:
@@ -260,7 +273,11 @@ class DeviceFlow(Authenticator):
         if self._refresh_token:
             status, payload = _post_form(
                 server.token_endpoint,
-                {"grant_type": "refresh_token", "refresh_token": self._refresh_token.reveal(), "client_id": server.client_id},
+                {
+                    "grant_type": "refresh_token",
+                    "refresh_token": self._refresh_token.reveal(),
+                    "client_id": server.client_id,
+                },
                 self.http,
             )
             if status == 200 and payload.get("access_token"):
@@ -273,7 +290,11 @@ class DeviceFlow(Authenticator):
                 "machine, Pkce, is not supported).",
                 code="UNAUTHENTICATED",
             )
-        fields = {"client_id": server.client_id, "scope": " ".join(server.scopes), "audience": server.audience}
+        fields = {
+            "client_id": server.client_id,
+            "scope": " ".join(server.scopes),
+            "audience": server.audience,
+        }
         status, payload = _post_form(server.device_endpoint, fields, self.http)
         if status != 200 or "device_code" not in payload:
             raise _token_error(server.device_endpoint, status, payload, "the device authorization request")
@@ -284,7 +305,9 @@ class DeviceFlow(Authenticator):
             expires_in=float(payload.get("expires_in", 600)),
         )
         self.prompt(code)
-        return self._poll(server, str(payload["device_code"]), float(payload.get("interval", 5)), code.expires_in)
+        return self._poll(
+            server, str(payload["device_code"]), float(payload.get("interval", 5)), code.expires_in
+        )
 
     def _poll(self, server: _OAuthServer, device_code: str, interval: float, expires_in: float) -> str:
         deadline = self._clock() + expires_in
@@ -322,7 +345,9 @@ class ExternalCommand(Authenticator):
     def __init__(self, command: Sequence[str], *, header_key: str | None = None) -> None:
         super().__init__(header_key=header_key)
         if not command:
-            raise ValueError("ExternalCommand needs a command: set admin.command / FLYTE_CREDENTIALS_COMMAND.")
+            raise ValueError(
+                "ExternalCommand needs a command: set admin.command / FLYTE_CREDENTIALS_COMMAND."
+            )
         self.command = tuple(command)
 
     def fetch_token(self, client: AdminClient) -> str:
@@ -357,7 +382,9 @@ _MODES: dict[str, str] = {
 }
 
 
-def authenticator_for(config: RemoteConfig, *, prompt: Callable[[DeviceCode], None] | None = None) -> Authenticator:
+def authenticator_for(
+    config: RemoteConfig, *, prompt: Callable[[DeviceCode], None] | None = None
+) -> Authenticator:
     """The authenticator flytekit would pick for ``config.auth.mode``.
 
     ``Pkce``/``standard`` (flytekit's default) needs a browser on the machine running the kernel, which a
@@ -380,7 +407,9 @@ def authenticator_for(config: RemoteConfig, *, prompt: Callable[[DeviceCode], No
                 f"FLYTE_CREDENTIALS_CLIENT_SECRET), got client id {auth.client_id!r} and "
                 f"{'a' if auth.client_secret else 'no'} secret."
             )
-        return ClientCredentials(auth.client_id, auth.client_secret, scopes=auth.scopes, audience=auth.audience, http=http)
+        return ClientCredentials(
+            auth.client_id, auth.client_secret, scopes=auth.scopes, audience=auth.audience, http=http
+        )
     if kind == "command":
         if not auth.command:
             return NoAuth()

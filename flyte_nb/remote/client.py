@@ -197,7 +197,9 @@ class AdminClient:
             self._channel = None
             self._stubs = dict.fromkeys(self._stubs)
 
-    def call(self, service: str, method: str, request: Any, *, idempotent: bool = False, anonymous: bool = False) -> Any:
+    def call(
+        self, service: str, method: str, request: Any, *, idempotent: bool = False, anonymous: bool = False
+    ) -> Any:
         """Invoke ``service.method(request)`` with auth, retries and error mapping.
 
         Parameters
@@ -240,7 +242,9 @@ class AdminClient:
                 )
                 if transient and attempt < self.retry.attempts:
                     pause = self.retry.delay(attempt - 1)
-                    _log.info("FlyteAdmin %s: %s (attempt %d), retrying in %.2f s", method, code, attempt, pause)
+                    _log.info(
+                        "FlyteAdmin %s: %s (attempt %d), retrying in %.2f s", method, code, attempt, pause
+                    )
                     self._sleep(pause)
                     attempt += 1
                     continue
@@ -251,7 +255,11 @@ class AdminClient:
     def public_client_config(self) -> auth_pb2.PublicClientAuthConfigResponse:
         """``AuthMetadataService.GetPublicClientConfig`` (client id, header key, scopes…)."""
         response: auth_pb2.PublicClientAuthConfigResponse = self.call(
-            "auth", "GetPublicClientConfig", auth_pb2.PublicClientAuthConfigRequest(), idempotent=True, anonymous=True
+            "auth",
+            "GetPublicClientConfig",
+            auth_pb2.PublicClientAuthConfigRequest(),
+            idempotent=True,
+            anonymous=True,
         )
         return response
 
@@ -261,4 +269,3 @@ class AdminClient:
             "auth", "GetOAuth2Metadata", auth_pb2.OAuth2MetadataRequest(), idempotent=True, anonymous=True
         )
         return response
-

@@ -210,7 +210,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"Could not read the flytectl config {str(path)!r}: {exc}. Fix or remove the file.") from exc
+        raise ConfigError(
+            f"Could not read the flytectl config {str(path)!r}: {exc}. Fix or remove the file."
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError(
             f"The flytectl config {str(path)!r} must be a YAML mapping (admin: {{endpoint: ...}}), "
@@ -243,7 +245,9 @@ def _file_values(path: Path | None) -> dict[str, Any]:
     try:
         parser.read(path)
     except (OSError, configparser.Error) as exc:
-        raise ConfigError(f"Could not read the flytekit config {str(path)!r}: {exc}. Fix or remove the file.") from exc
+        raise ConfigError(
+            f"Could not read the flytekit config {str(path)!r}: {exc}. Fix or remove the file."
+        ) from exc
     for attr, section, option, _yaml_key, _kind in _KEYS:
         if parser.has_option(section, option):
             out[attr] = parser.get(section, option)
@@ -258,7 +262,9 @@ def _resolve(file_values: Mapping[str, Any], env: Mapping[str, str]) -> dict[str
             raw = file_values.get(attr)
         if raw is None:
             continue
-        values[attr] = _to_bool(raw) if kind == "bool" else _to_list(raw) if kind == "list" else str(raw).strip()
+        values[attr] = (
+            _to_bool(raw) if kind == "bool" else _to_list(raw) if kind == "list" else str(raw).strip()
+        )
     return values
 
 

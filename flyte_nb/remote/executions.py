@@ -135,7 +135,9 @@ class RemoteExecution:
         (a progress callback reading it right after a poll does not cost a second round trip).
         """
         stale = time.monotonic() - self._fetched_at > _FRESH_FOR
-        if self._execution is None or (stale and Phase.Phase.Name(self._execution.closure.phase) not in TERMINAL_PHASES):
+        if self._execution is None or (
+            stale and Phase.Phase.Name(self._execution.closure.phase) not in TERMINAL_PHASES
+        ):
             self.refresh()
         assert self._execution is not None
         return str(Phase.Phase.Name(self._execution.closure.phase))
@@ -149,15 +151,19 @@ class RemoteExecution:
         """
         try:
             nodes = self.remote.client.call(
-                "admin", "ListNodeExecutions",
-                node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=self.id, limit=10), idempotent=True,
+                "admin",
+                "ListNodeExecutions",
+                node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=self.id, limit=10),
+                idempotent=True,
             )
             node = next((n for n in nodes.node_executions if n.id.node_id not in _CONTROL_NODES), None)
             if node is None:
                 return 1
             attempts = self.remote.client.call(
-                "admin", "ListTaskExecutions",
-                task_execution_pb2.TaskExecutionListRequest(node_execution_id=node.id, limit=100), idempotent=True,
+                "admin",
+                "ListTaskExecutions",
+                task_execution_pb2.TaskExecutionListRequest(node_execution_id=node.id, limit=100),
+                idempotent=True,
             )
         except RemoteError:
             return 1  # progress information only: never fail a run over it
@@ -171,7 +177,9 @@ class RemoteExecution:
     @property
     def phase_seen(self) -> str:
         """The phase of the last successful fetch, without asking the server (``"UNKNOWN"`` before any)."""
-        return str(Phase.Phase.Name(self._execution.closure.phase)) if self._execution is not None else "UNKNOWN"
+        return (
+            str(Phase.Phase.Name(self._execution.closure.phase)) if self._execution is not None else "UNKNOWN"
+        )
 
     # ---- waiting ---------------------------------------------------------------------------------
 
@@ -214,14 +222,18 @@ class RemoteExecution:
                 # Admin restarts (deploys, node moves) outlast one call's retries; the run goes on meanwhile.
                 now = time.monotonic()
                 unreachable_since = unreachable_since or now
-                if now - unreachable_since >= self.max_unreachable or (deadline is not None and now >= deadline):
+                if now - unreachable_since >= self.max_unreachable or (
+                    deadline is not None and now >= deadline
+                ):
                     raise RemoteUnavailableError(
                         f"{exc} Execution {self.name} was last seen {self.phase_seen} and may still be running: "
                         f"call .wait() again once FlyteAdmin answers, or follow it at {self.url}.",
                         code=exc.code,
                         details=exc.details,
                     ) from exc
-                _log.warning("FlyteAdmin unreachable while waiting for %s (%s); still trying", self.name, exc.code)
+                _log.warning(
+                    "FlyteAdmin unreachable while waiting for %s (%s); still trying", self.name, exc.code
+                )
                 time.sleep(min(self.max_poll_interval, max(delay, 1.0)))
                 continue
             unreachable_since = None
@@ -262,7 +274,9 @@ class RemoteExecution:
         from flyte_nb.remote.remote import python_interface
 
         store = self.remote.store(self.id.project, self.id.domain)
-        self._outputs = literal_map_to_outputs(self.task.name, python_interface(self.task), literal_map, store)
+        self._outputs = literal_map_to_outputs(
+            self.task.name, python_interface(self.task), literal_map, store
+        )
         return self._outputs
 
     def _output_literals(self) -> literals_pb2.LiteralMap:
@@ -272,7 +286,9 @@ class RemoteExecution:
             return data.full_outputs  # type: ignore[no-any-return]
         literal_map = literals_pb2.LiteralMap()
         if data.outputs.url and data.outputs.bytes > 0:
-            literal_map.ParseFromString(self.remote.uploader.get(data.outputs.url, what=f"the outputs of {self.name}"))
+            literal_map.ParseFromString(
+                self.remote.uploader.get(data.outputs.url, what=f"the outputs of {self.name}")
+            )
             return literal_map
         iface = self.task.python_interface if self.task is not None else None
         expected = list(iface.outputs) if iface is not None else []
@@ -305,7 +321,9 @@ class RemoteExecution:
         from flyte_nb.runtime.error_document import to_task_execution_error
 
         container = self._container_error(closure.error)
-        err = to_task_execution_error(container, task_name=task_name, timeout=phase == "TIMED_OUT" or container.code == "Timeout")
+        err = to_task_execution_error(
+            container, task_name=task_name, timeout=phase == "TIMED_OUT" or container.code == "Timeout"
+        )
         err.args = (f"{err.args[0]} (execution {self.url})",)
         return err
 

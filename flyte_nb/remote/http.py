@@ -71,7 +71,9 @@ def http_request(
     if url.startswith("https://"):
         handlers.append(urllib.request.HTTPSHandler(context=settings.ssl_context()))
     if settings.proxy_url:
-        handlers.append(urllib.request.ProxyHandler({"http": settings.proxy_url, "https": settings.proxy_url}))
+        handlers.append(
+            urllib.request.ProxyHandler({"http": settings.proxy_url, "https": settings.proxy_url})
+        )
     opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     try:

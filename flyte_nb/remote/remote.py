@@ -108,11 +108,15 @@ class Remote:
         device_prompt: Callable[[DeviceCode], None] | None = None,
         client: AdminClient | None = None,
     ) -> None:
-        self.config: RemoteConfig = client.config if client is not None else load_config(
-            endpoint, project, domain, insecure, config_file
+        self.config: RemoteConfig = (
+            client.config
+            if client is not None
+            else load_config(endpoint, project, domain, insecure, config_file)
         )
         if client is None:
-            client = AdminClient(self.config, authenticator=auth or authenticator_for(self.config, prompt=device_prompt))
+            client = AdminClient(
+                self.config, authenticator=auth or authenticator_for(self.config, prompt=device_prompt)
+            )
         self.client = client
         self.image = image
         self.env = dict(env or {})
@@ -157,7 +161,11 @@ class Remote:
             # The root is the content's hash, so an unchanged payload keeps its URL, and with it the
             # template and the task version.
             self._uploaded[key] = self.uploader.upload(
-                self.project, self.domain, payload.data, filename=payload.filename, filename_root=payload.sha256[:32]
+                self.project,
+                self.domain,
+                payload.data,
+                filename=payload.filename,
+                filename_root=payload.sha256[:32],
             )
         return self._uploaded[key]
 
@@ -166,7 +174,11 @@ class Remote:
         from flyte_nb.core.settings import SerializationSettings
 
         return SerializationSettings(
-            project=self.project, domain=self.domain, image=self.image, env=self.env or None, payload_uri=payload_uri
+            project=self.project,
+            domain=self.domain,
+            image=self.image,
+            env=self.env or None,
+            payload_uri=payload_uri,
         )
 
     def register(self, task: Task) -> identifier_pb2.Identifier:
@@ -183,7 +195,9 @@ class Remote:
         tid = spec.template.id
         try:
             # Idempotent: a repeat of an identical registration answers ALREADY_EXISTS.
-            self.client.call("admin", "CreateTask", task_pb2.TaskCreateRequest(id=tid, spec=spec), idempotent=True)
+            self.client.call(
+                "admin", "CreateTask", task_pb2.TaskCreateRequest(id=tid, spec=spec), idempotent=True
+            )
         except RemoteAlreadyExistsError:
             pass  # identical template already registered: registration is idempotent
         except RemoteInvalidArgumentError as exc:
@@ -222,13 +236,16 @@ class Remote:
         """
         literal_map = self._inputs(task, inputs)
         tid = self.register(task)
-        eid = identifier_pb2.WorkflowExecutionIdentifier(project=self.project, domain=self.domain, name=execution_name(task.name))
+        eid = identifier_pb2.WorkflowExecutionIdentifier(
+            project=self.project, domain=self.domain, name=execution_name(task.name)
+        )
         request = execution_pb2.ExecutionCreateRequest(
             project=self.project,
             domain=self.domain,
             name=eid.name,
             spec=execution_pb2.ExecutionSpec(
-                launch_plan=tid, metadata=execution_pb2.ExecutionMetadata(mode=execution_pb2.ExecutionMetadata.MANUAL)
+                launch_plan=tid,
+                metadata=execution_pb2.ExecutionMetadata(mode=execution_pb2.ExecutionMetadata.MANUAL),
             ),
             inputs=literal_map,
         )
@@ -254,10 +271,18 @@ class Remote:
                 raise
         return RemoteExecution(self, eid, task)
 
-    def _claim(self, eid: identifier_pb2.WorkflowExecutionIdentifier, tid: identifier_pb2.Identifier, *, missing_ok: bool = False) -> bool:
+    def _claim(
+        self,
+        eid: identifier_pb2.WorkflowExecutionIdentifier,
+        tid: identifier_pb2.Identifier,
+        *,
+        missing_ok: bool = False,
+    ) -> bool:
         """True when execution ``eid`` exists and runs ``tid`` (it is the one this submission created)."""
         try:
-            existing = self.client.call("admin", "GetExecution", execution_pb2.WorkflowExecutionGetRequest(id=eid), idempotent=True)
+            existing = self.client.call(
+                "admin", "GetExecution", execution_pb2.WorkflowExecutionGetRequest(id=eid), idempotent=True
+            )
         except RemoteNotFoundError:
             if missing_ok:
                 return False
@@ -277,4 +302,3 @@ class Remote:
         execution = RemoteExecution(self, eid, task)
         execution.refresh()
         return execution
-

@@ -67,7 +67,9 @@ class Uploader:
         then stored beside it under a fresh root.
         """
         try:
-            location = self.location(project, domain, filename=filename, filename_root=filename_root, data=data)
+            location = self.location(
+                project, domain, filename=filename, filename_root=filename_root, data=data
+            )
         except RemoteAlreadyExistsError:
             root = f"{filename_root}-{uuid.uuid4().hex[:8]}"
             location = self.location(project, domain, filename=filename, filename_root=root, data=data)

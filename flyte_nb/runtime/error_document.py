@@ -112,7 +112,9 @@ def system_error(exc: BaseException, *, recoverable: bool, with_traceback: bool)
         message = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     else:
         message = f"{_type_name(exc)}: {exc}"
-    return ErrorInfo(f"SYSTEM:{_type_name(exc)}", message, RECOVERABLE if recoverable else NON_RECOVERABLE, SYSTEM)
+    return ErrorInfo(
+        f"SYSTEM:{_type_name(exc)}", message, RECOVERABLE if recoverable else NON_RECOVERABLE, SYSTEM
+    )
 
 
 def error_document(info: ErrorInfo, *, now: datetime.datetime | None = None) -> errors_pb2.ErrorDocument:

@@ -73,7 +73,9 @@ def _system_error(code: str, message: str, *, recoverable: bool = True) -> error
     return errors_pb2.ContainerError(
         code=code,
         message=message,
-        kind=errors_pb2.ContainerError.RECOVERABLE if recoverable else errors_pb2.ContainerError.NON_RECOVERABLE,
+        kind=errors_pb2.ContainerError.RECOVERABLE
+        if recoverable
+        else errors_pb2.ContainerError.NON_RECOVERABLE,
         origin=execution_pb2.ExecutionError.SYSTEM,
     )
 
@@ -192,11 +194,13 @@ class ProcessRunner:
         return outcome.outputs
 
     def _run_dynamic(
-        self, spec: dynamic_job_pb2.DynamicJobSpec, inputs: literals_pb2.LiteralMap, parent: str, out_dir: Path
+        self,
+        spec: dynamic_job_pb2.DynamicJobSpec,
+        inputs: literals_pb2.LiteralMap,
+        parent: str,
+        out_dir: Path,
     ) -> literals_pb2.LiteralMap:
-        templates = {
-            (t.id.project, t.id.domain, t.id.name, t.id.version): t for t in spec.tasks
-        }
+        templates = {(t.id.project, t.id.domain, t.id.name, t.id.version): t for t in spec.tasks}
         outputs: dict[str, literals_pb2.LiteralMap] = {START_NODE: inputs}
         for node in order_nodes(spec.nodes):
             target = node.WhichOneof("target")
@@ -204,14 +208,18 @@ class ProcessRunner:
                 raise TaskExecutionError(
                     f"Dynamic task {parent!r}: node {node.id!r} is a {target}; the process sandbox runs "
                     "task nodes only. Call tasks (not workflows or branches) inside the dynamic body.",
-                    task_name=parent, code="SYSTEM:UnsupportedNode", origin="SYSTEM",
+                    task_name=parent,
+                    code="SYSTEM:UnsupportedNode",
+                    origin="SYSTEM",
                 )
             ref = node.task_node.reference_id
             template = templates[(ref.project, ref.domain, ref.name, ref.version)]
             node_inputs = literals_pb2.LiteralMap()
             for b in node.inputs:
                 node_inputs.literals[b.var].CopyFrom(resolve_binding(b.binding, outputs))
-            outputs[node.id] = self.run_node(template, node_inputs, f"{parent}-{node.id}", out_dir / node.id / "data")
+            outputs[node.id] = self.run_node(
+                template, node_inputs, f"{parent}-{node.id}", out_dir / node.id / "data"
+            )
         result = literals_pb2.LiteralMap()
         for b in spec.outputs:
             result.literals[b.var].CopyFrom(resolve_binding(b.binding, outputs))
@@ -260,18 +268,26 @@ class ProcessRunner:
         env.update(self.env)
         return env
 
-    def _prepare(self, template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralMap, params: RenderParams, workdir: Path) -> list[str] | _Attempt:
+    def _prepare(
+        self,
+        template: tasks_pb2.TaskTemplate,
+        inputs: literals_pb2.LiteralMap,
+        params: RenderParams,
+        workdir: Path,
+    ) -> list[str] | _Attempt:
         container = template.container
         try:
             argv = render_all([*container.command, *container.args], params, inputs)
         except TaskInputError as exc:  # propeller fails the node before starting a pod
             return _Attempt(error=_system_error("BadTaskSpecification", str(exc), recoverable=False))
         if not argv:
-            return _Attempt(error=_system_error(
-                "BadTaskSpecification",
-                f"Task {template.id.name!r} has no container command; only container tasks can run in a process.",
-                recoverable=False,
-            ))
+            return _Attempt(
+                error=_system_error(
+                    "BadTaskSpecification",
+                    f"Task {template.id.name!r} has no container command; only container tasks can run in a process.",
+                    recoverable=False,
+                )
+            )
         Path(params.task_template_path).write_bytes(template.SerializeToString())  # {{.TaskTemplatePath}}
         Path(params.output_prefix).mkdir(parents=True, exist_ok=True)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -282,7 +298,12 @@ class ProcessRunner:
         return entrypoint_command(argv)
 
     def _run_attempt(
-        self, template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralMap, node_id: str, data_dir: Path, attempt: int
+        self,
+        template: tasks_pb2.TaskTemplate,
+        inputs: literals_pb2.LiteralMap,
+        node_id: str,
+        data_dir: Path,
+        attempt: int,
     ) -> _Attempt:
         params, workdir = self._params(node_id, data_dir, attempt)
         prepared = self._prepare(template, inputs, params, workdir)
@@ -291,9 +312,13 @@ class ProcessRunner:
         timeout = self.timeout
         if timeout is None and template.metadata.HasField("timeout"):
             timeout = template.metadata.timeout.ToTimedelta().total_seconds() or None
-        exit_code, timed_out, tail = self._spawn(prepared, workdir, self._environment(template, attempt), timeout)
+        exit_code, timed_out, tail = self._spawn(
+            prepared, workdir, self._environment(template, attempt), timeout
+        )
         if self._cancelled:
-            return _Attempt(error=_system_error("Aborted", f"Task {template.id.name!r} was cancelled.", recoverable=False))
+            return _Attempt(
+                error=_system_error("Aborted", f"Task {template.id.name!r} was cancelled.", recoverable=False)
+            )
         if timed_out:
             err = errors_pb2.ContainerError(
                 code="Timeout",
@@ -305,13 +330,20 @@ class ProcessRunner:
             return _Attempt(error=err, timed_out=True)
         return _judge(template, Path(params.output_prefix), exit_code, tail)
 
-    def _spawn(self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float | None) -> tuple[int, bool, str]:
+    def _spawn(
+        self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float | None
+    ) -> tuple[int, bool, str]:
         with self._lock:
             if self._cancelled:
                 return -signal.SIGKILL, False, ""
             proc = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, start_new_session=True,
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
             )
             self._proc = proc
         tails: tuple[list[str], list[str]] = ([], [])
@@ -351,11 +383,13 @@ def _judge(template: tasks_pb2.TaskTemplate, out_dir: Path, exit_code: int, stde
     if exit_code != 0:
         killed = exit_code < 0
         how = f"was killed by signal {-exit_code}" if killed else f"exited with code {exit_code}"
-        return _Attempt(error=_system_error(
-            "Interrupted" if killed else "RetryableFailure",
-            f"The process running task {name!r} {how} before reporting a result "
-            f"(Flyte treats this as a retryable failure). Its last output:\n{stderr_tail}",
-        ))
+        return _Attempt(
+            error=_system_error(
+                "Interrupted" if killed else "RetryableFailure",
+                f"The process running task {name!r} {how} before reporting a result "
+                f"(Flyte treats this as a retryable failure). Its last output:\n{stderr_tail}",
+            )
+        )
     try:
         if (out_dir / "futures.pb").exists():
             spec = dynamic_job_pb2.DynamicJobSpec()
@@ -365,23 +399,31 @@ def _judge(template: tasks_pb2.TaskTemplate, out_dir: Path, exit_code: int, stde
             doc = errors_pb2.ErrorDocument()
             doc.ParseFromString((out_dir / "error.pb").read_bytes())
             if not doc.HasField("error"):
-                return _Attempt(error=_system_error("ErrorFileBadFormat", f"{out_dir / 'error.pb'} holds no error."))
+                return _Attempt(
+                    error=_system_error("ErrorFileBadFormat", f"{out_dir / 'error.pb'} holds no error.")
+                )
             return _Attempt(error=doc.error)
         if not template.interface.outputs.variables:
             return _Attempt(outputs=literals_pb2.LiteralMap())
         if not (out_dir / "outputs.pb").exists():
-            return _Attempt(error=_system_error("OutputsNotFound", f"Task {name!r} wrote no outputs.pb in {out_dir}."))
+            return _Attempt(
+                error=_system_error("OutputsNotFound", f"Task {name!r} wrote no outputs.pb in {out_dir}.")
+            )
         data = (out_dir / "outputs.pb").read_bytes()
         if len(data) > MAX_OUTPUTS_BYTES:
-            return _Attempt(error=_system_error(
-                "OutputSizeExceeded",
-                f"Task {name!r} wrote an outputs.pb of {len(data) / 2**20:.1f} MB; a Flyte cluster refuses more "
-                "than 2 MB by default. Return large values as arrays, dataframes or pickled objects, which "
-                "travel as raw data, not inside outputs.pb.",
-                recoverable=False,
-            ))
+            return _Attempt(
+                error=_system_error(
+                    "OutputSizeExceeded",
+                    f"Task {name!r} wrote an outputs.pb of {len(data) / 2**20:.1f} MB; a Flyte cluster refuses more "
+                    "than 2 MB by default. Return large values as arrays, dataframes or pickled objects, which "
+                    "travel as raw data, not inside outputs.pb.",
+                    recoverable=False,
+                )
+            )
         outputs = literals_pb2.LiteralMap()
         outputs.ParseFromString(data)
     except DecodeError as exc:
-        return _Attempt(error=_system_error("ErrorFileBadFormat", f"A result file of task {name!r} is corrupt: {exc}."))
+        return _Attempt(
+            error=_system_error("ErrorFileBadFormat", f"A result file of task {name!r} is corrupt: {exc}.")
+        )
     return _Attempt(outputs=outputs)

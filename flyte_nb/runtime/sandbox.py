@@ -197,8 +197,14 @@ class SandboxExecutor:
             template = serialize_task(task, settings)
             name = "s" + uuid.uuid4().hex[:12]
             runner = ProcessRunner(
-                root, payload_dir=payload_dir, env=self.env, stdout=self.stdout, stderr=self.stderr,
-                retries=self.retries, timeout=self.timeout, on_retry=self.on_retry,
+                root,
+                payload_dir=payload_dir,
+                env=self.env,
+                stdout=self.stdout,
+                stderr=self.stderr,
+                retries=self.retries,
+                timeout=self.timeout,
+                on_retry=self.on_retry,
                 execution=(template.id.project, template.id.domain, name),
             )
             with self._lock:
@@ -232,4 +238,3 @@ def _python_interface(task: Task) -> PythonInterface:
             "its inputs cannot be converted. Run Python tasks (flyte_nb.task / PythonFunctionTask) here."
         )
     return iface
-

@@ -43,7 +43,12 @@ def test_quick_run_prints_every_row() -> None:
     pytest.importorskip("flytekit")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "benchmarks", "--quick"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     header, _, *body = [line for line in proc.stdout.splitlines() if line.startswith("|")]

@@ -27,9 +27,16 @@ def stats(xs: float, n: int) -> Stats:
     return Stats(xs / n, n)
 
 
-@task(retries=2, cache=True, cache_version="1.0", timeout=600, interruptible=True,
-      requests=Resources(cpu="1", mem="1Gi"), limits=Resources(cpu="2", mem="2Gi"),
-      environment={"FOO": "bar"})
+@task(
+    retries=2,
+    cache=True,
+    cache_version="1.0",
+    timeout=600,
+    interruptible=True,
+    requests=Resources(cpu="1", mem="1Gi"),
+    limits=Resources(cpu="2", mem="2Gi"),
+    environment={"FOO": "bar"},
+)
 def configured(a: int) -> str:
     return str(a)
 

@@ -162,7 +162,10 @@ def test_default_resolver_round_trip() -> None:
     ("args", "pattern"),
     [
         (["entity-name", "x"], "expected loader args"),
-        (["task-module", "no_such_module_xyz", "task-name", "f"], "cannot import module 'no_such_module_xyz'"),
+        (
+            ["task-module", "no_such_module_xyz", "task-name", "f"],
+            "cannot import module 'no_such_module_xyz'",
+        ),
         (["task-module", "tests.core.tasks_for_tests", "task-name", "Stats"], "not a task"),
     ],
 )

@@ -110,7 +110,8 @@ def test_node_metadata_carries_name_and_retries() -> None:
 def test_named_tuple_promises_bind_by_field() -> None:
     spec = _compile(halves, x=5)
     assert [(b.var, b.binding.promise.node_id, b.binding.promise.var) for b in spec.outputs] == [
-        ("o0", "n0", "low"), ("o1", "n0", "high"),
+        ("o0", "n0", "low"),
+        ("o1", "n0", "high"),
     ]
 
 
@@ -194,7 +195,7 @@ def test_notebook_sub_tasks_ship_their_payload_with_the_spec(tmp_path: Any) -> N
     (template,) = spec.tasks
     resolver = ns["cell_square"].task_resolver
     args = list(template.container.args)
-    loader_args = args[args.index("--") + 1:]
+    loader_args = args[args.index("--") + 1 :]
     assert loader_args[1].startswith(str(tmp_path))  # the payload was written under the raw prefix
     loaded = resolver.load_task(loader_args)
     assert loaded(x=3) == 9

@@ -77,7 +77,10 @@ def test_return_conventions() -> None:
 def test_values_make_the_full_literal_round_trip() -> None:
     @fnb.task
     def echo(
-        p: Point, when: datetime.datetime, maybe: Optional[int], box: Box  # noqa: UP045
+        p: Point,
+        when: datetime.datetime,
+        maybe: Optional[int],  # noqa: UP045 - the typing spelling is what is under test
+        box: Box,
     ) -> tuple[Point, datetime.datetime, int | None, int]:
         return p, when, maybe, box.v
 
@@ -165,7 +168,9 @@ def test_wrong_number_of_outputs_names_the_function() -> None:
     def short(a: int) -> tuple[int, int]:
         return (a,)  # type: ignore[return-value]
 
-    with pytest.raises(TaskOutputError, match=r"Task '[\w.]*short' returned 1 value\(s\).*declares 2 outputs \(o0, o1\)"):
+    with pytest.raises(
+        TaskOutputError, match=r"Task '[\w.]*short' returned 1 value\(s\).*declares 2 outputs \(o0, o1\)"
+    ):
         short(a=1)
 
 

@@ -19,9 +19,24 @@ from flyte_nb.core.storage import MemoryStore
 from flyte_nb.core.types import TypeEngine
 from tests.core import tasks_for_tests as m
 
-TASK_INIT = ["task_type", "name", "interface", "metadata", "task_type_version", "security_ctx", "docs", "**kwargs"]
+TASK_INIT = [
+    "task_type",
+    "name",
+    "interface",
+    "metadata",
+    "task_type_version",
+    "security_ctx",
+    "docs",
+    "**kwargs",
+]
 TASK_PROPERTIES = [
-    "docs", "interface", "metadata", "name", "python_interface", "security_context", "task_type",
+    "docs",
+    "interface",
+    "metadata",
+    "name",
+    "python_interface",
+    "security_context",
+    "task_type",
     "task_type_version",
 ]
 TASK_METHODS: dict[str, list[str]] = {
@@ -44,12 +59,25 @@ TASK_METHODS: dict[str, list[str]] = {
 }
 
 PFT_INIT = [
-    "task_config", "task_function", "task_type", "ignore_input_vars", "execution_mode", "task_resolver",
-    "node_dependency_hints", "pickle_untyped", "**kwargs",
+    "task_config",
+    "task_function",
+    "task_type",
+    "ignore_input_vars",
+    "execution_mode",
+    "task_resolver",
+    "node_dependency_hints",
+    "pickle_untyped",
+    "**kwargs",
 ]
 PFT_PROPERTIES = [
-    "task_config", "task_function", "task_type", "ignore_input_vars", "execution_mode", "task_resolver",
-    "node_dependency_hints", "pickle_untyped",
+    "task_config",
+    "task_function",
+    "task_type",
+    "ignore_input_vars",
+    "execution_mode",
+    "task_resolver",
+    "node_dependency_hints",
+    "pickle_untyped",
 ]
 PFT_METHODS: dict[str, list[str]] = {
     **TASK_METHODS,
@@ -84,7 +112,8 @@ def test_constructor_arguments(cls: type, expected: list[str]) -> None:
 
 @pytest.mark.parametrize(
     ("cls", "name", "expected"),
-    [(fnb.Task, k, v) for k, v in TASK_METHODS.items()] + [(fnb.PythonFunctionTask, k, v) for k, v in PFT_METHODS.items()],
+    [(fnb.Task, k, v) for k, v in TASK_METHODS.items()]
+    + [(fnb.PythonFunctionTask, k, v) for k, v in PFT_METHODS.items()],
 )
 def test_methods_have_the_seed_parameter_names(cls: type, name: str, expected: list[str]) -> None:
     method = getattr(cls, name)
@@ -133,7 +162,9 @@ def test_seed_methods_speak_flyteidl() -> None:
     assert t.pre_execute(params) is params
     assert t.post_execute(params, 5) == 5
     store = MemoryStore()
-    out = t.sandbox_execute(FlyteContext(store=store), TypeEngine.to_literal_map({"a": 1}, {"a": int}, store=store))
+    out = t.sandbox_execute(
+        FlyteContext(store=store), TypeEngine.to_literal_map({"a": 1}, {"a": int}, store=store)
+    )
     assert isinstance(out, literals_pb2.LiteralMap)
 
 

@@ -19,9 +19,18 @@ from tests.core.admin_checks import admin_violations, quantity
 SETTINGS = fnb.SerializationSettings(version="v1", image="ghcr.io/example/img:1")
 
 ARGS_HEAD = [
-    "flyte-nb-execute", "--inputs", "{{.input}}", "--output-prefix", "{{.outputPrefix}}",
-    "--raw-output-data-prefix", "{{.rawOutputDataPrefix}}", "--checkpoint-path", "{{.checkpointOutputPrefix}}",
-    "--prev-checkpoint", "{{.prevCheckpointPrefix}}", "--resolver",
+    "flyte-nb-execute",
+    "--inputs",
+    "{{.input}}",
+    "--output-prefix",
+    "{{.outputPrefix}}",
+    "--raw-output-data-prefix",
+    "{{.rawOutputDataPrefix}}",
+    "--checkpoint-path",
+    "{{.checkpointOutputPrefix}}",
+    "--prev-checkpoint",
+    "{{.prevCheckpointPrefix}}",
+    "--resolver",
 ]
 
 
@@ -43,8 +52,13 @@ def test_plain_task_template_matches_the_protocol() -> None:
     assert t.container.image == "ghcr.io/example/img:1"
     assert list(t.container.command) == []
     assert list(t.container.args) == [
-        *ARGS_HEAD, "flyte_nb.core.resolver.default_task_resolver",
-        "--", "task-module", "tests.core.tasks_for_tests", "task-name", "add",
+        *ARGS_HEAD,
+        "flyte_nb.core.resolver.default_task_resolver",
+        "--",
+        "task-module",
+        "tests.core.tasks_for_tests",
+        "task-name",
+        "add",
     ]
     assert not t.container.resources.requests
     assert not t.container.env
@@ -63,9 +77,13 @@ def test_configured_task_sets_metadata_resources_and_env() -> None:
     assert md.interruptible is True
     res = t.container.resources
     assert [(e.name, e.value) for e in res.requests] == [
-        (tasks_pb2.Resources.CPU, "1"), (tasks_pb2.Resources.MEMORY, "1Gi")]
+        (tasks_pb2.Resources.CPU, "1"),
+        (tasks_pb2.Resources.MEMORY, "1Gi"),
+    ]
     assert [(e.name, e.value) for e in res.limits] == [
-        (tasks_pb2.Resources.CPU, "2"), (tasks_pb2.Resources.MEMORY, "2Gi")]
+        (tasks_pb2.Resources.CPU, "2"),
+        (tasks_pb2.Resources.MEMORY, "2Gi"),
+    ]
     # settings env first, the task's own environment wins
     assert {kv.key: kv.value for kv in t.container.env} == {"FROM_SETTINGS": "1", "FOO": "bar"}
     assert admin_violations(t) == []
@@ -73,10 +91,17 @@ def test_configured_task_sets_metadata_resources_and_env() -> None:
 
 def test_every_decorator_keyword_reaches_the_template() -> None:
     @fnb.task(
-        cache=True, cache_version="2", cache_serialize=True, cache_ignore_input_vars=["seed"],
-        deprecated="use v2", timeout=datetime.timedelta(minutes=5), interruptible=False,
-        pod_template_name="gpu-pod", container_image="ghcr.io/example/other:2",
-        requests=fnb.Resources(gpu=1, ephemeral_storage="1Gi"), accelerator="nvidia-tesla-t4",
+        cache=True,
+        cache_version="2",
+        cache_serialize=True,
+        cache_ignore_input_vars=["seed"],
+        deprecated="use v2",
+        timeout=datetime.timedelta(minutes=5),
+        interruptible=False,
+        pod_template_name="gpu-pod",
+        container_image="ghcr.io/example/other:2",
+        requests=fnb.Resources(gpu=1, ephemeral_storage="1Gi"),
+        accelerator="nvidia-tesla-t4",
         name="custom.name",
     )
     def f(x: int, seed: int = 0) -> int:
@@ -85,7 +110,11 @@ def test_every_decorator_keyword_reaches_the_template() -> None:
     t = fnb.serialize_task(f, SETTINGS)
     md = t.metadata
     assert t.id.name == "custom.name"
-    assert (md.cache_serializable, md.deprecated_error_message, md.pod_template_name) == (True, "use v2", "gpu-pod")
+    assert (md.cache_serializable, md.deprecated_error_message, md.pod_template_name) == (
+        True,
+        "use v2",
+        "gpu-pod",
+    )
     assert list(md.cache_ignore_input_vars) == ["seed"]
     assert md.timeout.ToTimedelta() == datetime.timedelta(minutes=5)
     assert md.WhichOneof("interruptible_value") == "interruptible"
@@ -172,7 +201,11 @@ def test_set_command_fn_and_reset() -> None:
     [
         (fnb.Resources(cpu="lots"), None, r"requests cpu: expected a Kubernetes quantity.*'lots'"),
         (None, fnb.Resources(mem="2GB"), r"limits mem: expected a Kubernetes quantity.*'2GB'"),
-        (fnb.Resources(cpu="2"), fnb.Resources(cpu="1"), r"cpu: the request \('2'\) is larger than the limit \('1'\)"),
+        (
+            fnb.Resources(cpu="2"),
+            fnb.Resources(cpu="1"),
+            r"cpu: the request \('2'\) is larger than the limit \('1'\)",
+        ),
         (fnb.Resources(gpu="0.5"), None, r"requests gpu: expected a whole number"),
         (fnb.Resources(gpu=1), fnb.Resources(gpu=2), r"gpu: request \(1\) and limit \(2\) must be equal"),
     ],
@@ -191,8 +224,10 @@ def test_quantities_flyteadmin_accepts_are_accepted() -> None:
     def f(x: int) -> int:
         return x
 
-    t = fnb.task(requests=fnb.Resources(cpu="500m", mem="1.5Gi", ephemeral_storage="1e9"),
-                 limits=fnb.Resources(cpu=1, mem="2G"))(f)
+    t = fnb.task(
+        requests=fnb.Resources(cpu="500m", mem="1.5Gi", ephemeral_storage="1e9"),
+        limits=fnb.Resources(cpu=1, mem="2G"),
+    )(f)
     assert admin_violations(fnb.serialize_task(t, SETTINGS)) == []
 
 
@@ -206,7 +241,9 @@ def test_admin_checks_catch_what_flyteadmin_rejects() -> None:
         "missing typed interface": lambda t: t.ClearField("interface"),
         "missing image": lambda t: setattr(t.container, "image", ""),
         "command and args both empty": lambda t: t.container.ClearField("args"),
-        "is not a quantity": lambda t: t.container.resources.requests.add(name=tasks_pb2.Resources.CPU, value="x"),
+        "is not a quantity": lambda t: t.container.resources.requests.add(
+            name=tasks_pb2.Resources.CPU, value="x"
+        ),
     }
     for expected, breaker in cases.items():
         t = tasks_pb2.TaskTemplate()

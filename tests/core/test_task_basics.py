@@ -24,7 +24,11 @@ def test_serialize_task_has_id_interface_and_command() -> None:
     t = fnb.serialize_task(m.add, fnb.SerializationSettings(version="v1"))
     assert t.id.resource_type == identifier_pb2.TASK
     assert (t.id.project, t.id.domain, t.id.name, t.id.version) == (
-        "flytesnacks", "development", "tests.core.tasks_for_tests.add", "v1")
+        "flytesnacks",
+        "development",
+        "tests.core.tasks_for_tests.add",
+        "v1",
+    )
     assert t.type == "python-task"
     assert t.metadata.HasField("retries")
     assert t.interface.inputs.variables["a"].description == "first"

@@ -32,7 +32,9 @@ def _functions(name: str, fk: Any) -> tuple[Callable[..., Any], Callable[..., An
     if name == "f_flyte_annotated":
         from flytekit.core.annotation import FlyteAnnotation
 
-        return task_fns.make_flyte_annotated(FlyteAnnotation), task_fns.make_flyte_annotated(fnb.FlyteAnnotation)
+        return task_fns.make_flyte_annotated(FlyteAnnotation), task_fns.make_flyte_annotated(
+            fnb.FlyteAnnotation
+        )
     if name == "f_dataframe_columns":
         return (
             task_fns.make_dataframe_columns(fk.kwtypes(a=int, b=str)),
@@ -66,7 +68,9 @@ def make_tasks(name: str, fk: Any) -> tuple[Any, fnb.PythonFunctionTask[Any]]:
             fnb.PythonFunctionTask(None, ours_fn, ignore_input_vars=ignored),
         )
     untyped = name in task_fns.PICKLE_UNTYPED
-    return as_if_module_level(fk.task(pickle_untyped=untyped)(theirs_fn)), fnb.task(pickle_untyped=untyped)(ours_fn)
+    return as_if_module_level(fk.task(pickle_untyped=untyped)(theirs_fn)), fnb.task(pickle_untyped=untyped)(
+        ours_fn
+    )
 
 
 def test_the_table_has_at_least_forty_functions() -> None:

@@ -41,8 +41,11 @@ def _theirs(fk: Any, task: Any) -> tasks_pb2.TaskTemplate:
     from flytekit.tools.translator import get_serializable
 
     settings = SerializationSettings(
-        image_config=ImageConfig.auto(img_name=IMAGE), project="flytesnacks", domain="development",
-        version="v1", env=dict(ENV),
+        image_config=ImageConfig.auto(img_name=IMAGE),
+        project="flytesnacks",
+        domain="development",
+        version="v1",
+        env=dict(ENV),
     )
     template: tasks_pb2.TaskTemplate = get_serializable(OrderedDict(), settings, task).template.to_flyte_idl()
     return template
@@ -86,28 +89,66 @@ def _accelerator() -> Any:
 # option name -> (flytekit keyword value maker, flyte_nb keyword value)
 OPTION_SETS: dict[str, Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]] = {
     "protocol_example": lambda fk: (
-        dict(retries=2, cache=True, cache_version="1.0", timeout=600, interruptible=True,
-             requests=fk.Resources(cpu="1", mem="1Gi"), limits=fk.Resources(cpu="2", mem="2Gi"),
-             environment={"FOO": "bar"}),
-        dict(retries=2, cache=True, cache_version="1.0", timeout=600, interruptible=True,
-             requests=fnb.Resources(cpu="1", mem="1Gi"), limits=fnb.Resources(cpu="2", mem="2Gi"),
-             environment={"FOO": "bar"}),
+        dict(
+            retries=2,
+            cache=True,
+            cache_version="1.0",
+            timeout=600,
+            interruptible=True,
+            requests=fk.Resources(cpu="1", mem="1Gi"),
+            limits=fk.Resources(cpu="2", mem="2Gi"),
+            environment={"FOO": "bar"},
+        ),
+        dict(
+            retries=2,
+            cache=True,
+            cache_version="1.0",
+            timeout=600,
+            interruptible=True,
+            requests=fnb.Resources(cpu="1", mem="1Gi"),
+            limits=fnb.Resources(cpu="2", mem="2Gi"),
+            environment={"FOO": "bar"},
+        ),
     ),
     "cache_details": lambda fk: (
-        dict(cache=True, cache_version="3", cache_serialize=True, cache_ignore_input_vars=("a",),
-             deprecated="use v2", timeout=datetime.timedelta(minutes=5), interruptible=False),
-        dict(cache=True, cache_version="3", cache_serialize=True, cache_ignore_input_vars=["a"],
-             deprecated="use v2", timeout=datetime.timedelta(minutes=5), interruptible=False),
+        dict(
+            cache=True,
+            cache_version="3",
+            cache_serialize=True,
+            cache_ignore_input_vars=("a",),
+            deprecated="use v2",
+            timeout=datetime.timedelta(minutes=5),
+            interruptible=False,
+        ),
+        dict(
+            cache=True,
+            cache_version="3",
+            cache_serialize=True,
+            cache_ignore_input_vars=["a"],
+            deprecated="use v2",
+            timeout=datetime.timedelta(minutes=5),
+            interruptible=False,
+        ),
     ),
     "pod_template_and_image": lambda fk: (
-        dict(pod_template_name="my-pod", container_image="reg/other:1", environment={"FROM_SETTINGS": "task"}),
-        dict(pod_template_name="my-pod", container_image="reg/other:1", environment={"FROM_SETTINGS": "task"}),
+        dict(
+            pod_template_name="my-pod", container_image="reg/other:1", environment={"FROM_SETTINGS": "task"}
+        ),
+        dict(
+            pod_template_name="my-pod", container_image="reg/other:1", environment={"FROM_SETTINGS": "task"}
+        ),
     ),
     "gpu_and_storage": lambda fk: (
-        dict(requests=fk.Resources(gpu="1", ephemeral_storage="10Gi", mem="500Mi"),
-             limits=fk.Resources(gpu="1", mem="1Gi"), accelerator=_accelerator()),
-        dict(requests=fnb.Resources(gpu="1", ephemeral_storage="10Gi", mem="500Mi"),
-             limits=fnb.Resources(gpu="1", mem="1Gi"), accelerator="nvidia-tesla-t4"),
+        dict(
+            requests=fk.Resources(gpu="1", ephemeral_storage="10Gi", mem="500Mi"),
+            limits=fk.Resources(gpu="1", mem="1Gi"),
+            accelerator=_accelerator(),
+        ),
+        dict(
+            requests=fnb.Resources(gpu="1", ephemeral_storage="10Gi", mem="500Mi"),
+            limits=fnb.Resources(gpu="1", mem="1Gi"),
+            accelerator="nvidia-tesla-t4",
+        ),
     ),
 }
 

@@ -85,8 +85,14 @@ class JupyterLab:
         """Write a notebook of code cells (with a kernelspec, so no kernel dialog appears)."""
         nb = {
             "cells": [
-                {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-                 "outputs": [], "source": src}
+                {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "id": f"c{i}",
+                    "metadata": {},
+                    "outputs": [],
+                    "source": src,
+                }
                 for i, src in enumerate(cells)
             ],
             "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
@@ -109,7 +115,9 @@ def _wait_ready(lab: JupyterLab, log: pathlib.Path, timeout: float = 60.0) -> No
                     return
         except OSError:
             time.sleep(0.25)
-    raise RuntimeError(f"JupyterLab did not answer on port {lab.port} in {timeout}s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(
+        f"JupyterLab did not answer on port {lab.port} in {timeout}s:\n{log.read_text()[-3000:]}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -140,14 +148,32 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> 
     # this server starts before the per-test isolation in tests/conftest.py applies, so it gets its own
     # empty home and no Flyte variables.
     home = tmp_path_factory.mktemp("lab-home")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FLYTE_PLATFORM_", "FLYTE_CREDENTIALS_", "FLYTE_AWS_", "FLYTE_LOCAL_", "FLYTECTL_",
-                                "_FLYTECTL_"))}
-    env.update({"HOME": str(home), "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(config),
-                "JUPYTERLAB_SETTINGS_DIR": str(settings), "PYTHONUNBUFFERED": "1"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("FLYTE_PLATFORM_", "FLYTE_CREDENTIALS_", "FLYTE_AWS_", "FLYTE_LOCAL_", "FLYTECTL_", "_FLYTECTL_")
+        )
+    }
+    env.update(
+        {
+            "HOME": str(home),
+            "JUPYTER_RUNTIME_DIR": str(runtime),
+            "JUPYTER_CONFIG_DIR": str(config),
+            "JUPYTERLAB_SETTINGS_DIR": str(settings),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--allow-root",
         "--ServerApp.port_retries=0",
         # lets the tests drive JupyterLab's own commands (run all cells) instead of menu clicking
         "--LabApp.expose_app_in_browser=True",

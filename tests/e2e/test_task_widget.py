@@ -27,13 +27,13 @@ def add(a: int, xs: list[int] = [1, 2]) -> int:
     return a + sum(xs)'''
 
 
-NAP_CELL = '''%%flyte_task
+NAP_CELL = """%%flyte_task
 def nap(seconds: float) -> int:
     import time
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         time.sleep(0.05)
-    return 1'''
+    return 1"""
 
 # Runs code in the notebook's kernel from the page and returns what it printed: it only returns
 # while the kernel is answering requests.

@@ -50,8 +50,11 @@ def test_function_cell_becomes_a_task_with_the_options(ip: Any) -> None:
 
 
 def test_several_functions_and_name_picks_one(ip: Any) -> None:
-    cell(ip, "%%flyte_task --name second --no-widget\ndef first(x: int) -> int:\n    return x\n"
-             "def second(x: int) -> int:\n    return first(x) * 2\n")
+    cell(
+        ip,
+        "%%flyte_task --name second --no-widget\ndef first(x: int) -> int:\n    return x\n"
+        "def second(x: int) -> int:\n    return first(x) * 2\n",
+    )
     assert isinstance(ip.user_ns["second"], PythonFunctionTask)
     assert not isinstance(ip.user_ns["first"], PythonFunctionTask)
     assert ip.user_ns["second"](x=4) == 8
@@ -86,8 +89,11 @@ def test_dynamic_option_makes_a_dynamic_task(ip: Any) -> None:
 
 def test_cell_body_task_reads_inputs_and_assigns_outputs(ip: Any) -> None:
     cell(ip, "xs = [1, 2, 3]\nscale = 2")
-    cell(ip, "%%flyte_task summarise --inputs xs scale:int --outputs total:int mean:float --no-widget\n"
-             "total = sum(xs) * scale\nmean = total / len(xs)\n")
+    cell(
+        ip,
+        "%%flyte_task summarise --inputs xs scale:int --outputs total:int mean:float --no-widget\n"
+        "total = sum(xs) * scale\nmean = total / len(xs)\n",
+    )
     task = ip.user_ns["summarise"]
     assert task.python_interface.inputs == {"xs": list[int], "scale": int}
     assert list(task.python_interface.outputs) == ["total", "mean"]
@@ -100,8 +106,11 @@ def test_cell_body_task_reads_inputs_and_assigns_outputs(ip: Any) -> None:
 
 
 def test_quoted_cell_body_types_may_contain_spaces(ip: Any) -> None:
-    cell(ip, "%%flyte_task tally --no-widget --inputs 'counts:dict[str, int]' --outputs \"total: int\"\n"
-             "total = sum(counts.values())\n")
+    cell(
+        ip,
+        "%%flyte_task tally --no-widget --inputs 'counts:dict[str, int]' --outputs \"total: int\"\n"
+        "total = sum(counts.values())\n",
+    )
     assert ip.user_ns["tally"].python_interface.inputs == {"counts": dict[str, int]}
     assert ip.user_ns["tally"](counts={"a": 2, "b": 3}).total == 5
 
@@ -119,7 +128,9 @@ def test_single_output_cell_body_task_assigns_the_value_and_compiles_to_a_plain_
 
 def test_cell_body_task_without_outputs_has_none_even_under_pickle_untyped(ip: Any) -> None:
     cell(ip, "class Box:\n    pass\nbox = Box()")
-    cell(ip, "%%flyte_task show --no-widget --pickle-untyped --inputs box\nprint('got', type(box).__name__)\n")
+    cell(
+        ip, "%%flyte_task show --no-widget --pickle-untyped --inputs box\nprint('got', type(box).__name__)\n"
+    )
     task = ip.user_ns["show"]
     assert task.python_interface.outputs == {}
     with capture_output() as shown:
@@ -142,7 +153,11 @@ FN = "def f(x: int) -> int:\n    return x\n"
     ("line", "body", "expected"),
     [
         ("--bogus", FN, "unrecognized arguments: --bogus"),
-        ("--requests cpu=lots", FN, "--requests cpu: expected a Kubernetes quantity such as 500m, 2, 4Gi, got 'lots'"),
+        (
+            "--requests cpu=lots",
+            FN,
+            "--requests cpu: expected a Kubernetes quantity such as 500m, 2, 4Gi, got 'lots'",
+        ),
         ("--limits gpus=1", FN, "--limits: expected KEY=VALUE pairs with KEY in cpu, mem, gpu"),
         ("--timeout soon", FN, "--timeout: expected seconds or a duration like 10m"),
         ("--env NOVALUE", FN, "--env: expected KEY=VALUE, got 'NOVALUE'"),
@@ -154,10 +169,18 @@ FN = "def f(x: int) -> int:\n    return x\n"
         ("", "y = 1\n", "This cell defines no function"),
         ("--name lam", "lam = lambda x: x\n", "--name 'lam': this cell defines no function (def) to pick"),
         ("c --outputs z:int", "y = 1\n", "--outputs z: the cell body never assigns z"),
-        ("c --inputs not_defined_anywhere --outputs y:int", "y = 1\n", "no type given, and not_defined_anywhere"),
+        (
+            "c --inputs not_defined_anywhere --outputs y:int",
+            "y = 1\n",
+            "no type given, and not_defined_anywhere",
+        ),
         ("--inputs a:int", FN, "--inputs/--outputs describe a cell-body task"),
         ("c --inputs a:NoSuchType", "y = 1\n", "the type 'NoSuchType' cannot be evaluated"),
-        ("c --inputs a:dict[str, int]", "y = 1\n", "got 'int]'. A type with spaces must be quoted, e.g. 'a:dict[str, int]'"),
+        (
+            "c --inputs a:dict[str, int]",
+            "y = 1\n",
+            "got 'int]'. A type with spaces must be quoted, e.g. 'a:dict[str, int]'",
+        ),
     ],
 )
 def test_misuse_is_a_one_line_usage_error(ip: Any, line: str, body: str, expected: str) -> None:
@@ -165,28 +188,48 @@ def test_misuse_is_a_one_line_usage_error(ip: Any, line: str, body: str, expecte
 
 
 def test_quoted_option_values_keep_their_spaces(ip: Any) -> None:
-    cell(ip, "%%flyte_task --no-widget --env GREETING='hello world' --env \"PATH_X=a b\" "
-             "--deprecated \"use f2 instead\"\n" + FN)
+    cell(
+        ip,
+        "%%flyte_task --no-widget --env GREETING='hello world' --env \"PATH_X=a b\" "
+        '--deprecated "use f2 instead"\n' + FN,
+    )
     template = serialize_task(ip.user_ns["f"])
     assert {e.key: e.value for e in template.container.env}.items() >= {
-        "GREETING": "hello world", "PATH_X": "a b"}.items()
+        "GREETING": "hello world",
+        "PATH_X": "a b",
+    }.items()
     assert template.metadata.deprecated_error_message == "use f2 instead"
 
 
 @pytest.mark.parametrize(
     ("magic", "line", "expected"),
     [
-        ("flyte_task", "--bogus", "%%flyte_task: unrecognized arguments: --bogus. Run %%flyte_task? for the options."),
+        (
+            "flyte_task",
+            "--bogus",
+            "%%flyte_task: unrecognized arguments: --bogus. Run %%flyte_task? for the options.",
+        ),
         ("flyte_task", "--retries many", "Run %%flyte_task? for the options"),
-        ("flyte_task", "--env 'A=1", "%%flyte_task: cannot split \"--env 'A=1\" into options (No closing quotation)"),
-        ("flyte_remote", "--bogus", "%flyte_remote: unrecognized arguments: --bogus. Run %flyte_remote? for the"),
+        (
+            "flyte_task",
+            "--env 'A=1",
+            '%%flyte_task: cannot split "--env \'A=1" into options (No closing quotation)',
+        ),
+        (
+            "flyte_remote",
+            "--bogus",
+            "%flyte_remote: unrecognized arguments: --bogus. Run %flyte_remote? for the",
+        ),
     ],
 )
 def test_option_parse_errors_name_the_magic_and_point_to_its_help(
     ip: Any, magic: str, line: str, expected: str
 ) -> None:
-    run = (lambda: ip.run_cell_magic(magic, line, FN)) if magic == "flyte_task" else (
-        lambda: ip.run_line_magic(magic, line))
+    run = (
+        (lambda: ip.run_cell_magic(magic, line, FN))
+        if magic == "flyte_task"
+        else (lambda: ip.run_line_magic(magic, line))
+    )
     with pytest.raises(UsageError) as info:
         run()
     assert "\n" not in str(info.value)
@@ -228,9 +271,12 @@ def test_flyte_tasks_lists_name_kind_version_and_cell(ip: Any) -> None:
 
 
 def test_flyte_tasks_lists_decorated_notebook_tasks_too(ip: Any) -> None:
-    cell(ip, "import flyte_nb as fnb\nfrom tests.core.tasks_for_tests import add\n"
-             "@fnb.task\ndef g(x: int) -> int:\n    return x\n"
-             "@fnb.dynamic\ndef fan(n: int) -> list[int]:\n    return [g(x=i) for i in range(n)]\n")
+    cell(
+        ip,
+        "import flyte_nb as fnb\nfrom tests.core.tasks_for_tests import add\n"
+        "@fnb.task\ndef g(x: int) -> int:\n    return x\n"
+        "@fnb.dynamic\ndef fan(n: int) -> list[int]:\n    return [g(x=i) for i in range(n)]\n",
+    )
     defined_in = f"In[{ip.execution_count - 1}]"
     with capture_output() as captured:
         ip.run_line_magic("flyte_tasks", "")
@@ -245,8 +291,12 @@ def test_flyte_remote_stores_the_default_remote(ip: Any) -> None:
     assert magics is not None
     with capture_output() as captured:
         ip.run_line_magic("flyte_remote", "localhost:30080 --project demo --domain staging --insecure")
-    assert magics.remote_config == {"endpoint": "localhost:30080", "project": "demo", "domain": "staging",
-                                    "insecure": True}
+    assert magics.remote_config == {
+        "endpoint": "localhost:30080",
+        "project": "demo",
+        "domain": "staging",
+        "insecure": True,
+    }
     remote = magics.remote
     assert remote is not None
     assert (remote.project, remote.domain) == ("demo", "staging")
@@ -261,8 +311,12 @@ def test_flyte_remote_project_alone_keeps_the_endpoint_and_a_new_endpoint_starts
     with capture_output():
         ip.run_line_magic("flyte_remote", "localhost:30080 --project demo --insecure")
         ip.run_line_magic("flyte_remote", "--domain staging")
-    assert magics.remote_config == {"endpoint": "localhost:30080", "project": "demo", "domain": "staging",
-                                    "insecure": True}
+    assert magics.remote_config == {
+        "endpoint": "localhost:30080",
+        "project": "demo",
+        "domain": "staging",
+        "insecure": True,
+    }
     assert (magics.remote.project, magics.remote.domain) == ("demo", "staging")
     with capture_output():
         ip.run_line_magic("flyte_remote", "flyte.example.com:443 --project prod")
@@ -273,9 +327,26 @@ def test_help_documents_every_option() -> None:
     from flyte_nb.notebook.magic import FlyteMagics
 
     doc = FlyteMagics.flyte_task.__doc__
-    for option in ("--name", "--cache", "--cache-version", "--cache-serialize", "--retries", "--timeout",
-                   "--image", "--requests", "--limits", "--accelerator", "--env", "--pickle-untyped",
-                   "--dynamic", "--interruptible", "--deprecated", "--no-widget", "--inputs", "--outputs"):
+    for option in (
+        "--name",
+        "--cache",
+        "--cache-version",
+        "--cache-serialize",
+        "--retries",
+        "--timeout",
+        "--image",
+        "--requests",
+        "--limits",
+        "--accelerator",
+        "--env",
+        "--pickle-untyped",
+        "--dynamic",
+        "--interruptible",
+        "--deprecated",
+        "--no-widget",
+        "--inputs",
+        "--outputs",
+    ):
         assert option in doc, option
 
 
@@ -300,8 +371,12 @@ def test_device_flow_login_is_shown_as_a_link_in_the_notebook(ip: Any) -> None:
     from flyte_nb.notebook.magic import _show_device_code
     from flyte_nb.remote import DeviceCode
 
-    code = DeviceCode(verification_uri="https://idp.example.com/device", user_code="ABCD-EFGH",
-                      verification_uri_complete="https://idp.example.com/device?user_code=ABCD-EFGH", expires_in=600)
+    code = DeviceCode(
+        verification_uri="https://idp.example.com/device",
+        user_code="ABCD-EFGH",
+        verification_uri_complete="https://idp.example.com/device?user_code=ABCD-EFGH",
+        expires_in=600,
+    )
     with capture_output() as captured:
         _show_device_code(code)
     (shown,) = captured.outputs
@@ -325,16 +400,27 @@ def test_flyte_remote_builds_its_remote_with_the_notebook_device_prompt(ip: Any)
 @pytest.mark.parametrize(
     ("definition", "call", "user_line"),
     [
-        ("%%flyte_task --no-widget\ndef boom(a: int) -> int:\n    raise ValueError('bad a')\n",
-         "boom(a=1)", "raise ValueError('bad a')"),
-        ("%%flyte_task --no-widget --cache\ndef boom(a: int) -> int:\n    raise ValueError('bad a')\n",
-         "boom(a=1)", "raise ValueError('bad a')"),
-        ("%%flyte_task --no-widget --dynamic\ndef boom(a: int) -> list[int]:\n    raise ValueError('bad a')\n",
-         "boom(a=1)", "raise ValueError('bad a')"),
+        (
+            "%%flyte_task --no-widget\ndef boom(a: int) -> int:\n    raise ValueError('bad a')\n",
+            "boom(a=1)",
+            "raise ValueError('bad a')",
+        ),
+        (
+            "%%flyte_task --no-widget --cache\ndef boom(a: int) -> int:\n    raise ValueError('bad a')\n",
+            "boom(a=1)",
+            "raise ValueError('bad a')",
+        ),
+        (
+            "%%flyte_task --no-widget --dynamic\ndef boom(a: int) -> list[int]:\n    raise ValueError('bad a')\n",
+            "boom(a=1)",
+            "raise ValueError('bad a')",
+        ),
         ("a = 1\n", "%%flyte_task boom --no-widget --inputs a --outputs b:int\nb = a // 0\n", "b = a // 0"),
     ],
 )
-def test_a_failing_task_shows_the_users_frames_not_ours(ip: Any, definition: str, call: str, user_line: str) -> None:
+def test_a_failing_task_shows_the_users_frames_not_ours(
+    ip: Any, definition: str, call: str, user_line: str
+) -> None:
     cell(ip, definition)
     if call.startswith("%%"):  # cell-body task: define it, then run it
         cell(ip, call)

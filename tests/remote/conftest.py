@@ -22,7 +22,9 @@ def standin(tmp_path: Path) -> Iterator[StandIn]:
     server.stop()
 
 
-def make_remote(standin: StandIn, *, timeout: float = 10.0, retry: RetryPolicy = FAST_RETRY, **kwargs: object) -> Remote:
+def make_remote(
+    standin: StandIn, *, timeout: float = 10.0, retry: RetryPolicy = FAST_RETRY, **kwargs: object
+) -> Remote:
     """A Remote on ``standin`` with quick retries (the policy under test is the same, only faster)."""
     config = RemoteConfig(endpoint=standin.endpoint, insecure=True)
     auth = kwargs.pop("auth", None)

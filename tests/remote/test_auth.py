@@ -26,7 +26,9 @@ def secured(tmp_path: Path) -> Iterator[StandIn]:
     server.stop()
 
 
-def test_client_credentials_submit_run_and_read_outputs(secured: StandIn, caplog: pytest.LogCaptureFixture) -> None:
+def test_client_credentials_submit_run_and_read_outputs(
+    secured: StandIn, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     remote = make_remote(secured, auth=ClientCredentials("notebook", SECRET))
     execution = remote.submit(tasks.add, a=2, b=40)

@@ -51,7 +51,13 @@ class FakeStub:
         return rpc
 
 
-def _client(stub: FakeStub, *, auth: Authenticator | None = None, auth_stub: Any = None, sleeps: list[float] | None = None) -> AdminClient:
+def _client(
+    stub: FakeStub,
+    *,
+    auth: Authenticator | None = None,
+    auth_stub: Any = None,
+    sleeps: list[float] | None = None,
+) -> AdminClient:
     sink = sleeps if sleeps is not None else []
     return AdminClient(
         RemoteConfig(endpoint="admin.example:443"),
@@ -121,10 +127,12 @@ def test_deadline_exceeded_is_retried_only_for_idempotent_calls() -> None:
 
 def test_every_call_carries_accept_metadata_and_the_token_under_the_discovered_key() -> None:
     stub = FakeStub(["ok"])
-    auth_stub = FakeStub([auth_pb2.PublicClientAuthConfigResponse(authorization_metadata_key="flyte-authorization")])
+    auth_stub = FakeStub(
+        [auth_pb2.PublicClientAuthConfigResponse(authorization_metadata_key="flyte-authorization")]
+    )
     client = _client(stub, auth=StaticToken("tok-123"), auth_stub=auth_stub)
     client.call("admin", "GetTask", "req")
-    (_, _, metadata), = stub.calls
+    ((_, _, metadata),) = stub.calls
     assert ("accept", "application/grpc") in metadata
     assert ("flyte-authorization", "Bearer tok-123") in metadata
     # discovery itself is anonymous
@@ -180,7 +188,10 @@ def test_tokens_stay_out_of_reprs_and_pickles() -> None:
 
 
 def test_channel_options_match_flytekits_limits() -> None:
-    assert dict(CHANNEL_OPTIONS) == {"grpc.max_metadata_size": 32 * 1024, "grpc.max_receive_message_length": 20 * 1024 * 1024}
+    assert dict(CHANNEL_OPTIONS) == {
+        "grpc.max_metadata_size": 32 * 1024,
+        "grpc.max_receive_message_length": 20 * 1024 * 1024,
+    }
 
 
 def test_channels_are_tls_unless_insecure_and_a_bad_ca_file_is_a_config_error(tmp_path) -> None:  # type: ignore[no-untyped-def]

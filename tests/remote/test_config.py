@@ -51,7 +51,12 @@ def test_flytectl_yaml_from_home_is_read_with_its_keys(tmp_path: Path) -> None:
 def test_env_beats_file_and_explicit_beats_env(tmp_path: Path) -> None:
     path = tmp_path / "flytectl.yaml"
     path.write_text(YAML)
-    env = {"FLYTECTL_CONFIG": str(path), "FLYTE_PLATFORM_URL": "env-host:81", "FLYTE_PLATFORM_INSECURE": "True", "FLYTE_LOCAL_PROJECT": "envproj"}
+    env = {
+        "FLYTECTL_CONFIG": str(path),
+        "FLYTE_PLATFORM_URL": "env-host:81",
+        "FLYTE_PLATFORM_INSECURE": "True",
+        "FLYTE_LOCAL_PROJECT": "envproj",
+    }
     config = _load(tmp_path, env)
     assert config.endpoint == "env-host:81"
     assert config.insecure is True
@@ -63,7 +68,10 @@ def test_env_beats_file_and_explicit_beats_env(tmp_path: Path) -> None:
     assert config.console_url == "https://console.example.com"
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("false", False), ("0", False), ("Off", False), ("no", False), ("1", True), ("yes", True)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("false", False), ("0", False), ("Off", False), ("no", False), ("1", True), ("yes", True)],
+)
 def test_env_booleans_follow_flytekit(tmp_path: Path, raw: str, expected: bool) -> None:
     config = _load(tmp_path, {"FLYTE_PLATFORM_URL": "h:1", "FLYTE_PLATFORM_INSECURE": raw})
     assert config.insecure is expected
@@ -107,7 +115,11 @@ def test_client_secret_from_a_file_forces_client_secret_mode_and_stays_secret(tm
 
 
 def test_client_secret_from_a_named_env_var(tmp_path: Path) -> None:
-    env = {"FLYTE_PLATFORM_URL": "h:1", "FLYTE_CREDENTIALS_CLIENT_SECRET_ENV_VAR": "MY_SECRET", "MY_SECRET": "xyz"}
+    env = {
+        "FLYTE_PLATFORM_URL": "h:1",
+        "FLYTE_CREDENTIALS_CLIENT_SECRET_ENV_VAR": "MY_SECRET",
+        "MY_SECRET": "xyz",
+    }
     config = _load(tmp_path, env)
     assert config.auth.mode == "ClientSecret"
     assert config.auth.client_secret == Secret("xyz")
@@ -128,7 +140,9 @@ def test_no_endpoint_anywhere_names_every_place_looked(tmp_path: Path) -> None:
 
 
 def test_endpoint_with_a_scheme_is_explained(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"without a scheme, got 'https://flyte.example.com'.*'flyte.example.com'"):
+    with pytest.raises(
+        ConfigError, match=r"without a scheme, got 'https://flyte.example.com'.*'flyte.example.com'"
+    ):
         _load(tmp_path, endpoint="https://flyte.example.com")
 
 

@@ -15,7 +15,9 @@ from tests.remote.conftest import make_remote
 from tests.standin import StandIn
 
 
-def test_unavailable_burst_before_create_execution_recovers_with_one_execution(remote: Remote, standin: StandIn) -> None:
+def test_unavailable_burst_before_create_execution_recovers_with_one_execution(
+    remote: Remote, standin: StandIn
+) -> None:
     standin.faults.unavailable("CreateExecution", count=3)
     assert remote.submit(tasks.add, a=1, b=2).wait(timeout=60) == 3
     assert standin.faults.injected.count("CreateExecution") == 4 - 1  # three refused, the fourth went through
@@ -114,12 +116,16 @@ def test_channels_are_tls_unless_insecure_is_asked_for(standin: StandIn) -> None
         tls.register(tasks.add)
     assert "handshake" in str(info.value).lower()
     assert standin.calls == []
-    plain = Remote(client=AdminClient(RemoteConfig(endpoint=standin.endpoint, insecure=True), retry=quick, timeout=5))
+    plain = Remote(
+        client=AdminClient(RemoteConfig(endpoint=standin.endpoint, insecure=True), retry=quick, timeout=5)
+    )
     assert plain.register(tasks.add).name == "tests.remote.tasks.add"
     assert standin.calls == ["CreateTask"]
 
 
-def test_admin_lost_right_after_creating_the_execution_names_it_so_nothing_runs_twice(standin: StandIn) -> None:
+def test_admin_lost_right_after_creating_the_execution_names_it_so_nothing_runs_twice(
+    standin: StandIn,
+) -> None:
     # CreateExecution is handled, then the server stops answering: neither the retry nor the check
     # for the execution gets through. The error names the execution, and re-attaching finds it.
     remote = make_remote(standin, retry=RetryPolicy(attempts=3, initial=0.01, maximum=0.02))

@@ -33,9 +33,22 @@ def test_remote_notebook_runs_against_the_standin_with_client_credentials(tmp_pa
         }
         env.pop("FLYTECTL_CONFIG", None)
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-             str(REPO / "notebooks" / "remote.ipynb")],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "--nbval-lax",
+                "--nbval-current-env",
+                "-p",
+                "no:cacheprovider",
+                str(REPO / "notebooks" / "remote.ipynb"),
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
         names = sorted(e.spec.launch_plan.name for e in standin.executions())

@@ -16,11 +16,15 @@ from flyteidl.service import admin_pb2_grpc, dataproxy_pb2, dataproxy_pb2_grpc
 
 from tests.standin import StandIn
 
-TID = identifier_pb2.Identifier(resource_type=identifier_pb2.TASK, project="flytesnacks", domain="development", name="m.f", version="v1")
+TID = identifier_pb2.Identifier(
+    resource_type=identifier_pb2.TASK, project="flytesnacks", domain="development", name="m.f", version="v1"
+)
 
 
 @pytest.fixture
-def raw(standin: StandIn) -> Iterator[tuple[admin_pb2_grpc.AdminServiceStub, dataproxy_pb2_grpc.DataProxyServiceStub]]:
+def raw(
+    standin: StandIn,
+) -> Iterator[tuple[admin_pb2_grpc.AdminServiceStub, dataproxy_pb2_grpc.DataProxyServiceStub]]:
     channel = grpc.insecure_channel(standin.endpoint)
     yield admin_pb2_grpc.AdminServiceStub(channel), dataproxy_pb2_grpc.DataProxyServiceStub(channel)
     channel.close()
@@ -33,7 +37,8 @@ def _template(image: str = "img:1") -> tasks_pb2.TaskTemplate:
         type="python-task",
         metadata=tasks_pb2.TaskMetadata(retries=literals_pb2.RetryStrategy()),
         interface=interface_pb2.TypedInterface(
-            inputs=interface_pb2.VariableMap(variables={"a": var}), outputs=interface_pb2.VariableMap(variables={"o0": var})
+            inputs=interface_pb2.VariableMap(variables={"a": var}),
+            outputs=interface_pb2.VariableMap(variables={"o0": var}),
         ),
         container=tasks_pb2.Container(image=image, args=["true"]),
     )
@@ -47,23 +52,49 @@ def _code(call, request) -> tuple[grpc.StatusCode, str]:  # type: ignore[no-unty
 
 def test_create_task_validation_and_reregistration(raw) -> None:  # type: ignore[no-untyped-def]
     admin, _ = raw
-    assert _code(admin.CreateTask, task_pb2.TaskCreateRequest()) == (grpc.StatusCode.INVALID_ARGUMENT, "missing id")
-    no_version = identifier_pb2.Identifier(resource_type=identifier_pb2.TASK, project="flytesnacks", domain="development", name="m.f")
+    assert _code(admin.CreateTask, task_pb2.TaskCreateRequest()) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "missing id",
+    )
+    no_version = identifier_pb2.Identifier(
+        resource_type=identifier_pb2.TASK, project="flytesnacks", domain="development", name="m.f"
+    )
     assert _code(admin.CreateTask, task_pb2.TaskCreateRequest(id=no_version))[1] == "missing version"
-    bad_project = identifier_pb2.Identifier(resource_type=identifier_pb2.TASK, project="nope", domain="development", name="m.f", version="1")
-    code, details = _code(admin.CreateTask, task_pb2.TaskCreateRequest(id=bad_project, spec=task_pb2.TaskSpec(template=_template())))
+    bad_project = identifier_pb2.Identifier(
+        resource_type=identifier_pb2.TASK, project="nope", domain="development", name="m.f", version="1"
+    )
+    code, details = _code(
+        admin.CreateTask,
+        task_pb2.TaskCreateRequest(id=bad_project, spec=task_pb2.TaskSpec(template=_template())),
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "project [nope]" in details
     no_interface = _template()
     no_interface.ClearField("interface")
-    assert _code(admin.CreateTask, task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=no_interface)))[1] == "missing typed interface"
+    assert (
+        _code(
+            admin.CreateTask,
+            task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=no_interface)),
+        )[1]
+        == "missing typed interface"
+    )
     no_args = _template()
     del no_args.container.args[:]
-    assert _code(admin.CreateTask, task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=no_args)))[0] == grpc.StatusCode.INTERNAL
+    assert (
+        _code(admin.CreateTask, task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=no_args)))[
+            0
+        ]
+        == grpc.StatusCode.INTERNAL
+    )
     admin.CreateTask(task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=_template())))
-    code, details = _code(admin.CreateTask, task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=_template())))
+    code, details = _code(
+        admin.CreateTask, task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=_template()))
+    )
     assert (code, details) == (grpc.StatusCode.ALREADY_EXISTS, "task with identical structure already exists")
-    code, details = _code(admin.CreateTask, task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=_template("img:2"))))
+    code, details = _code(
+        admin.CreateTask,
+        task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=_template("img:2"))),
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "task with different structure already exists" in details
 
@@ -82,7 +113,10 @@ def test_create_task_checks_resources_as_flyteadmin_does(raw) -> None:  # type: 
     R = tasks_pb2.Resources
     bad = grpc.StatusCode.INVALID_ARGUMENT
     code, details = _code(admin.CreateTask, _with_resources({R.CPU: "2"}, {R.CPU: "1"}))
-    assert (code, details) == (bad, "Requested CPU default [2] is greater than the limit [1]. Please fix your configuration")
+    assert (code, details) == (
+        bad,
+        "Requested CPU default [2] is greater than the limit [1]. Please fix your configuration",
+    )
     code, details = _code(admin.CreateTask, _with_resources({R.MEMORY: "lots"}, {}))
     assert code == bad
     assert details.startswith("Parsing of MEMORY request failed for value lots")
@@ -100,13 +134,19 @@ def _exec_request(name: str = "", **inputs: int) -> execution_pb2.ExecutionCreat
     for k, v in inputs.items():
         lm.literals[k].scalar.primitive.integer = v
     return execution_pb2.ExecutionCreateRequest(
-        project="flytesnacks", domain="development", name=name, spec=execution_pb2.ExecutionSpec(launch_plan=TID), inputs=lm
+        project="flytesnacks",
+        domain="development",
+        name=name,
+        spec=execution_pb2.ExecutionSpec(launch_plan=TID),
+        inputs=lm,
     )
 
 
 def test_create_execution_rules_of_single_task_executions(raw, standin: StandIn) -> None:  # type: ignore[no-untyped-def]
     admin, _ = raw
-    assert _code(admin.CreateExecution, _exec_request(a=1))[0] == grpc.StatusCode.NOT_FOUND  # no such task version
+    assert (
+        _code(admin.CreateExecution, _exec_request(a=1))[0] == grpc.StatusCode.NOT_FOUND
+    )  # no such task version
     admin.CreateTask(task_pb2.TaskCreateRequest(id=TID, spec=task_pb2.TaskSpec(template=_template())))
     assert _code(admin.CreateExecution, _exec_request())[1] == "expected_inputs a missing"
     assert _code(admin.CreateExecution, _exec_request(a=1, b=2))[1] == "invalid input b"
@@ -125,7 +165,10 @@ def test_create_execution_rules_of_single_task_executions(raw, standin: StandIn)
     got = admin.GetExecution(execution_pb2.WorkflowExecutionGetRequest(id=created.id))
     assert got.closure.phase in (4, 6)  # finished: SUCCEEDED or FAILED (the container here is `true`)
     code, details = _code(admin.TerminateExecution, execution_pb2.ExecutionTerminateRequest(id=created.id))
-    assert (code, details) == (grpc.StatusCode.FAILED_PRECONDITION, "Cannot abort an already terminated workflow execution")
+    assert (code, details) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "Cannot abort an already terminated workflow execution",
+    )
 
 
 def test_data_proxy_upload_rules(raw, standin: StandIn) -> None:  # type: ignore[no-untyped-def]
@@ -134,7 +177,12 @@ def test_data_proxy_upload_rules(raw, standin: StandIn) -> None:  # type: ignore
     assert "content_md5 or filename_root" in _code(proxy.CreateUploadLocation, request)[1]
     md5 = hashlib.md5(b"data").digest()
     request = dataproxy_pb2.CreateUploadLocationRequest(
-        project="flytesnacks", domain="development", content_md5=md5, filename="f.bin", filename_root="root", add_content_md5_metadata=True
+        project="flytesnacks",
+        domain="development",
+        content_md5=md5,
+        filename="f.bin",
+        filename_root="root",
+        add_content_md5_metadata=True,
     )
     location = proxy.CreateUploadLocation(request)
     assert location.headers["Content-Length"] == "24"  # stow's quirk, reproduced
@@ -143,7 +191,9 @@ def test_data_proxy_upload_rules(raw, standin: StandIn) -> None:  # type: ignore
     assert _code(proxy.CreateUploadLocation, request)[0] == grpc.StatusCode.ALREADY_EXISTS
 
 
-def test_flytekit_flyteremote_registers_and_runs_a_flytekit_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flytekit_flyteremote_registers_and_runs_a_flytekit_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import flytekit
     import flytekit.core.tracker
     import flytekit.remote.remote
@@ -158,16 +208,29 @@ def test_flytekit_flyteremote_registers_and_runs_a_flytekit_task(tmp_path: Path,
     from tests.remote import flytekit_tasks as module
 
     with StandIn(tmp_path / "standin") as standin:
-        remote = FlyteRemote(Config.for_endpoint(standin.endpoint, insecure=True), default_project="flytesnacks", default_domain="development")
-        settings = SerializationSettings(image_config=ImageConfig.auto_default_image(), project="flytesnacks", domain="development", version="v1")
+        remote = FlyteRemote(
+            Config.for_endpoint(standin.endpoint, insecure=True),
+            default_project="flytesnacks",
+            default_domain="development",
+        )
+        settings = SerializationSettings(
+            image_config=ImageConfig.auto_default_image(),
+            project="flytesnacks",
+            domain="development",
+            version="v1",
+        )
         registered = remote.register_task(module.fk_add, settings, version="v1")
         execution = remote.execute(registered, inputs={"a": 4, "b": 5})
-        execution = remote.wait(execution, timeout=datetime.timedelta(seconds=60), poll_interval=datetime.timedelta(seconds=0.2))
+        execution = remote.wait(
+            execution, timeout=datetime.timedelta(seconds=60), poll_interval=datetime.timedelta(seconds=0.2)
+        )
         assert execution.closure.phase == 4  # SUCCEEDED
         assert execution.outputs["o0"] == 9
         # flytekit reads node status (ListNodeExecutions) and node data as it would from FlyteAdmin.
         synced = remote.sync_execution(execution, sync_nodes=True)
-        assert {k: n.closure.phase for k, n in synced.node_executions.items()} == {"testsremoteflytekittasksfkadd": 3}
+        assert {k: n.closure.phase for k, n in synced.node_executions.items()} == {
+            "testsremoteflytekittasksfkadd": 3
+        }
         assert synced.node_executions["testsremoteflytekittasksfkadd"].outputs["o0"] == 9
         # flytekit's own container entrypoint ran the command the stand-in rendered.
         (result,) = standin.last_results.values()

@@ -33,14 +33,25 @@ def test_submit_waits_through_the_phases_and_returns_native_outputs(remote: Remo
     assert seen[-1] == "SUCCEEDED"
     assert seen == sorted(seen, key=["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "SUCCEEDED"].index)
     # Admin reported every phase propeller moves a run through, in order (polls may skip some).
-    assert standin.propeller.phases[execution.name] == ["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "SUCCEEDED"]
+    assert standin.propeller.phases[execution.name] == [
+        "UNDEFINED",
+        "QUEUED",
+        "RUNNING",
+        "SUCCEEDING",
+        "SUCCEEDED",
+    ]
     # The container ran the template's args rendered as propeller renders them, in its storage layout.
     (result,) = standin.last_results.values()
     command = result.attempts[0].command
     assert not any("{{" in arg for arg in command)
     data_dir = result.paths.data_dir
     # <metadata prefix>/<project>-<domain>-<name>/<node: the task name's letters, digits and '-'>/data
-    assert data_dir.parts[-4:] == ("propeller", f"flytesnacks-development-{execution.name}", "testsremotetasksadd", "data")
+    assert data_dir.parts[-4:] == (
+        "propeller",
+        f"flytesnacks-development-{execution.name}",
+        "testsremotetasksadd",
+        "data",
+    )
     assert command[command.index("--inputs") + 1] == str(data_dir / "inputs.pb")
     assert command[command.index("--output-prefix") + 1] == str(data_dir / "0")
     assert command[command.index("--prev-checkpoint") + 1] == '""'
@@ -55,7 +66,9 @@ def test_submit_waits_through_the_phases_and_returns_native_outputs(remote: Remo
     assert stored.spec.launch_plan.name == "tests.remote.tasks.add"
 
 
-def test_python_defaults_are_sent_because_single_task_executions_have_none(remote: Remote, standin: StandIn) -> None:
+def test_python_defaults_are_sent_because_single_task_executions_have_none(
+    remote: Remote, standin: StandIn
+) -> None:
     assert remote.submit(tasks.add, a=4).wait(timeout=60) == 7
 
 
@@ -75,7 +88,9 @@ def test_pickled_inputs_are_uploaded_and_pickled_outputs_downloaded_through_sign
     assert any(rel.startswith("uploads/flytesnacks/development/") for rel in standin.bucket.puts)
 
 
-def test_notebook_payload_is_uploaded_once_and_the_container_loads_it(remote: Remote, standin: StandIn) -> None:
+def test_notebook_payload_is_uploaded_once_and_the_container_loads_it(
+    remote: Remote, standin: StandIn
+) -> None:
     assert remote.submit(tasks.shipped, name="ada").wait(timeout=60) == "hello ada hello ada"
     assert remote.submit(tasks.shipped, name="bob", times=1).wait(timeout=60) == "hello bob"
     payload_puts = [rel for rel in standin.bucket.puts if rel.endswith(".fnb.pkl.gz")]
@@ -84,7 +99,10 @@ def test_notebook_payload_is_uploaded_once_and_the_container_loads_it(remote: Re
     payload = tasks.shipped.task_resolver.payload(tasks.shipped)
     assert (standin.bucket.root / payload_puts[0]).read_bytes() == payload.data
     assert payload_puts[0].split("/")[-2] == payload.sha256[:32]
-    assert standin.bucket.stored_md5(payload_puts[0]) == base64.b64encode(hashlib.md5(payload.data).digest()).decode()
+    assert (
+        standin.bucket.stored_md5(payload_puts[0])
+        == base64.b64encode(hashlib.md5(payload.data).digest()).decode()
+    )
     # Both containers got the payload's native_url (not the signed URL) in their loader args.
     for result in standin.last_results.values():
         assert any(a.startswith("file://") and a.endswith(".fnb.pkl.gz") for a in result.attempts[0].command)
@@ -136,7 +154,9 @@ def test_identical_registration_is_idempotent_and_a_different_template_is_explai
     assert "somewhere/else" in info.value.details  # admin's diff is kept
 
 
-def test_terminate_aborts_a_running_execution_and_refuses_a_finished_one(remote: Remote, standin: StandIn) -> None:
+def test_terminate_aborts_a_running_execution_and_refuses_a_finished_one(
+    remote: Remote, standin: StandIn
+) -> None:
     execution = remote.submit(tasks.sleepy, seconds=30.0)
     deadline = time.monotonic() + 30
     while execution.phase != "RUNNING":
@@ -159,7 +179,9 @@ def test_wait_timeout_leaves_the_execution_running(remote: Remote) -> None:
     assert execution.wait(timeout=60) == "woke up"
 
 
-def test_outputs_over_the_inline_limit_are_read_from_the_signed_outputs_url(remote: Remote, standin: StandIn) -> None:
+def test_outputs_over_the_inline_limit_are_read_from_the_signed_outputs_url(
+    remote: Remote, standin: StandIn
+) -> None:
     standin.max_inline_bytes = 100
     assert remote.submit(tasks.big, n=5000).wait(timeout=60) == "x" * 5000
     standin.signed_urls = False

@@ -28,7 +28,10 @@ LOADER = textwrap.dedent(
 def _run_fresh(cwd: pathlib.Path, loader_args: list[str], inputs: dict[str, Any]) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, "-c", LOADER, json.dumps(loader_args), json.dumps(inputs)],
-        cwd=cwd, capture_output=True, text=True, timeout=60,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -44,8 +47,14 @@ def test_task_with_helpers_classes_closures_lambda_and_local_module_runs_elsewhe
     monkeypatch.chdir(notebook_dir)
     monkeypatch.syspath_prepend(str(notebook_dir))
     cell(ip, "import math\nimport nb_local_helpers\nfrom flyte_nb import task\nOFFSET = 10")
-    cell(ip, "class Scaler:\n    def __init__(self, k):\n        self.k = k\n    def apply(self, v):\n        return v * self.k")
-    cell(ip, "def make_adder(n):\n    def add(v):\n        return v + n\n    return add\nadd_two = make_adder(2)\nsquare = lambda v: v * v")
+    cell(
+        ip,
+        "class Scaler:\n    def __init__(self, k):\n        self.k = k\n    def apply(self, v):\n        return v * self.k",
+    )
+    cell(
+        ip,
+        "def make_adder(n):\n    def add(v):\n        return v + n\n    return add\nadd_two = make_adder(2)\nsquare = lambda v: v * v",
+    )
     cell(ip, "def helper(v):\n    return int(math.sqrt(v)) + OFFSET")
     cell(
         ip,
@@ -62,7 +71,7 @@ def test_task_with_helpers_classes_closures_lambda_and_local_module_runs_elsewhe
     elsewhere.mkdir()
     (elsewhere / payload.filename).write_bytes(payload.data)
     template = serialize_task(task)
-    loader_args = list(template.container.args)[list(template.container.args).index("--") + 1:]
+    loader_args = list(template.container.args)[list(template.container.args).index("--") + 1 :]
 
     out = _run_fresh(elsewhere, loader_args, {"x": 1})
 
@@ -84,10 +93,15 @@ def test_payload_uri_in_settings_is_where_the_container_reads(ip: Any, tmp_path:
     assert _run_fresh(tmp_path, args, {"x": 21})["result"] == 42
 
 
-def test_notebook_enum_and_dataclass_types_work_in_a_fresh_interpreter(ip: Any, tmp_path: pathlib.Path) -> None:
-    cell(ip, "import dataclasses, enum\nfrom flyte_nb import task\n"
-             "class Color(enum.Enum):\n    RED = 'red'\n    BLUE = 'blue'\n"
-             "@dataclasses.dataclass\nclass Point:\n    x: float\n    y: float = 0.5")
+def test_notebook_enum_and_dataclass_types_work_in_a_fresh_interpreter(
+    ip: Any, tmp_path: pathlib.Path
+) -> None:
+    cell(
+        ip,
+        "import dataclasses, enum\nfrom flyte_nb import task\n"
+        "class Color(enum.Enum):\n    RED = 'red'\n    BLUE = 'blue'\n"
+        "@dataclasses.dataclass\nclass Point:\n    x: float\n    y: float = 0.5",
+    )
     cell(ip, "@task\ndef paint(c: Color, p: Point) -> str:\n    return f'{c.value}@{p.x},{p.y}'")
     task = ip.user_ns["paint"]
     payload = notebook_task_resolver.payload(task)
@@ -102,7 +116,8 @@ def test_notebook_enum_and_dataclass_types_work_in_a_fresh_interpreter(ip: Any, 
         """
     )
     args = ["payload", payload.filename, "sha256", payload.sha256]
-    proc = subprocess.run([sys.executable, "-c", script, *args], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "blue@3.0,0.5"

@@ -19,7 +19,9 @@ def _cell_number(ip: Any) -> str:
 def test_manifest_lists_globals_functions_classes_and_modules(ip: Any) -> None:
     cell(ip, "import json\nfrom flyte_nb import task\nLIMIT = 7")
     limit_cell = _cell_number(ip)
-    cell(ip, "class Box:\n    def size(self):\n        return LIMIT\ndef helper(v):\n    return json.dumps(v)")
+    cell(
+        ip, "class Box:\n    def size(self):\n        return LIMIT\ndef helper(v):\n    return json.dumps(v)"
+    )
     helper_cell = _cell_number(ip)
     cell(ip, "@task\ndef show(x: int) -> str:\n    return helper([x, Box().size()])")
 
@@ -39,7 +41,10 @@ def test_manifest_lists_globals_functions_classes_and_modules(ip: Any) -> None:
 
 
 def test_unpicklable_global_is_named_with_its_path_cell_and_fix(ip: Any) -> None:
-    cell(ip, "import threading\nfrom flyte_nb import task\nclass Config:\n    pass\ncfg = Config()\ncfg.lock = threading.Lock()")
+    cell(
+        ip,
+        "import threading\nfrom flyte_nb import task\nclass Config:\n    pass\ncfg = Config()\ncfg.lock = threading.Lock()",
+    )
     cfg_cell = _cell_number(ip)
     cell(ip, "@task\ndef guarded(x: int) -> int:\n    with cfg.lock:\n        return x")
     task = ip.user_ns["guarded"]
@@ -62,7 +67,10 @@ def test_open_file_global_gets_the_file_advice(ip: Any, tmp_path: Any, mode: str
     (tmp_path / "data.txt").write_text("x")
     ip.user_ns["path"] = str(tmp_path / "data.txt")
     ip.user_ns["mode"] = mode
-    cell(ip, "from flyte_nb import task\nfh = open(path, mode)\n@task\ndef first(n: int) -> int:\n    return len(fh.name) + n")
+    cell(
+        ip,
+        "from flyte_nb import task\nfh = open(path, mode)\n@task\ndef first(n: int) -> int:\n    return len(fh.name) + n",
+    )
     try:
         [bad] = notebook_task_resolver.manifest(ip.user_ns["first"]).unpicklable
         assert bad.name == "fh"
@@ -104,7 +112,9 @@ def test_a_serialization_compresses_the_payload_once_and_warns_once(ip: Any, mon
 
     calls: list[int] = []
     real = nr.encode_payload
-    monkeypatch.setattr(nr, "encode_payload", lambda header, pickled: calls.append(1) or real(header, pickled))
+    monkeypatch.setattr(
+        nr, "encode_payload", lambda header, pickled: calls.append(1) or real(header, pickled)
+    )
     cell(ip, "from flyte_nb import task\nTABLE = list(range(5000))")
     cell(ip, "@task\ndef total(n: int) -> int:\n    return sum(TABLE) + n")
     resolver = NotebookTaskResolver(large_global=5_000)

@@ -47,10 +47,18 @@ RunTask = Callable[..., propeller.PropellerResult]
 def run_task(tmp_path: pathlib.Path, image_env: dict[str, str]) -> RunTask:
     """Serialize ``task`` and run its template through the propeller harness."""
 
-    def run(task: Any, *, env: dict[str, str] | None = None, settings: SerializationSettings | None = None,
-            payload_dir: pathlib.Path | None = None, **values: Any) -> propeller.PropellerResult:
+    def run(
+        task: Any,
+        *,
+        env: dict[str, str] | None = None,
+        settings: SerializationSettings | None = None,
+        payload_dir: pathlib.Path | None = None,
+        **values: Any,
+    ) -> propeller.PropellerResult:
         template = serialize_task(task, settings)
         lm = inputs_for(task, tmp_path / "client", **values)
-        return propeller.run_task_template(template, lm, tmp_path / "bucket", payload_dir, {**image_env, **(env or {})})
+        return propeller.run_task_template(
+            template, lm, tmp_path / "bucket", payload_dir, {**image_env, **(env or {})}
+        )
 
     return run

@@ -66,11 +66,34 @@ def everything(
     color: Color,
     point: Point,
     obj: Opaque,
-) -> tuple[int, float, str, bool, datetime.datetime, datetime.timedelta, list[int], dict[str, float], dict, int | None, Color, Point, Opaque]:  # type: ignore[type-arg]
+) -> tuple[
+    int,
+    float,
+    str,
+    bool,
+    datetime.datetime,
+    datetime.timedelta,
+    list[int],
+    dict[str, float],
+    dict,
+    int | None,
+    Color,
+    Point,
+    Opaque,
+]:  # type: ignore[type-arg]
     return (
-        i + 1, f * 2, s.upper(), not b, dt + datetime.timedelta(days=1), td * 2, [*li, 4],
-        {k: v + 1 for k, v in ds.items()}, {**raw, "seen": True}, None if opt else 7,
-        Color.GREEN if color is Color.RED else Color.RED, Point(point.x + 1, point.y, point.label + "!"),
+        i + 1,
+        f * 2,
+        s.upper(),
+        not b,
+        dt + datetime.timedelta(days=1),
+        td * 2,
+        [*li, 4],
+        {k: v + 1 for k, v in ds.items()},
+        {**raw, "seen": True},
+        None if opt else 7,
+        Color.GREEN if color is Color.RED else Color.RED,
+        Point(point.x + 1, point.y, point.label + "!"),
         Opaque(obj.value + 1),
     )
 

@@ -31,13 +31,17 @@ BASE = ["--inputs", "in.pb", "--output-prefix", "out", "--resolver", "pkg.resolv
 
 @pytest.mark.parametrize("value", ["", '""', "{{.prevCheckpointPrefix}}", "{{ .PrevCheckpointPrefix }}"])
 def test_absent_previous_checkpoint_spellings_become_none(value: str) -> None:
-    args = parse_args([*BASE, "--prev-checkpoint", value, "--raw-output-data-prefix", "{{.rawOutputDataPrefix}}", "--", "a"])
+    args = parse_args(
+        [*BASE, "--prev-checkpoint", value, "--raw-output-data-prefix", "{{.rawOutputDataPrefix}}", "--", "a"]
+    )
     assert args.prev_checkpoint is None
     assert args.raw_output_data_prefix is None
 
 
 def test_loader_args_are_passed_through_unparsed() -> None:
-    args = parse_args([*BASE, "--checkpoint-path", "s3://c", "--", "task-module", "--inputs", "task-name", "x"])
+    args = parse_args(
+        [*BASE, "--checkpoint-path", "s3://c", "--", "task-module", "--inputs", "task-name", "x"]
+    )
     assert args.loader_args == ["task-module", "--inputs", "task-name", "x"]
     assert (args.checkpoint_path, args.resolver) == ("s3://c", "pkg.resolver")
 
@@ -72,9 +76,14 @@ def test_fsspec_schemes_work_when_installed() -> None:
     assert store.new_uri("f.npy").startswith("memory://flyte-nb-test/raw/")
 
 
-@pytest.mark.parametrize(("uri", "extra", "blocked"), [
-    ("s3://bucket/key", "s3", "s3fs"), ("gs://bucket/key", "gcs", "gcsfs"), ("abfs://c/key", "abfs", "adlfs"),
-])
+@pytest.mark.parametrize(
+    ("uri", "extra", "blocked"),
+    [
+        ("s3://bucket/key", "s3", "s3fs"),
+        ("gs://bucket/key", "gcs", "gcsfs"),
+        ("abfs://c/key", "abfs", "adlfs"),
+    ],
+)
 def test_missing_backend_names_the_extra_to_install(
     monkeypatch: pytest.MonkeyPatch, uri: str, extra: str, blocked: str
 ) -> None:
@@ -95,7 +104,9 @@ class NoCredentials(Exception):
     """What an object store's client raises without credentials (botocore's is no OSError either)."""
 
 
-def test_object_store_errors_that_are_no_oserror_become_storage_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_object_store_errors_that_are_no_oserror_become_storage_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from fsspec.implementations.memory import MemoryFileSystem
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
@@ -104,23 +115,46 @@ def test_object_store_errors_that_are_no_oserror_become_storage_errors(monkeypat
     for method in ("cat_file", "pipe_file", "exists"):
         monkeypatch.setattr(MemoryFileSystem, method, refuse)
     uri = "memory://flyte-nb-test/inputs.pb"
-    for verb, call in (("read", lambda: storage.read_bytes(uri)), ("write", lambda: storage.write_bytes_atomic(uri, b"x")),
-                       ("check", lambda: storage.exists(uri))):
+    for verb, call in (
+        ("read", lambda: storage.read_bytes(uri)),
+        ("write", lambda: storage.write_bytes_atomic(uri, b"x")),
+        ("check", lambda: storage.exists(uri)),
+    ):
         with pytest.raises(StorageError) as info:
             call()
-        assert str(info.value) == (f"Could not {verb} {uri!r}: NoCredentials: Unable to locate credentials. "
-                                   "Check the URI and the storage credentials.")
+        assert str(info.value) == (
+            f"Could not {verb} {uri!r}: NoCredentials: Unable to locate credentials. "
+            "Check the URI and the storage credentials."
+        )
 
     # flyte-nb-execute reports it in error.pb (a SYSTEM error), instead of crashing with the client's traceback
     from flyte_nb.runtime.entrypoint import run
 
-    results = run(parse_args(["--inputs", uri, "--output-prefix", "out", "--resolver",
-                              "flyte_nb.core.resolver.default_task_resolver", "--",
-                              "task-module", "tests.runtime.tasks_mod", "task-name", "add"]))
+    results = run(
+        parse_args(
+            [
+                "--inputs",
+                uri,
+                "--output-prefix",
+                "out",
+                "--resolver",
+                "flyte_nb.core.resolver.default_task_resolver",
+                "--",
+                "task-module",
+                "tests.runtime.tasks_mod",
+                "task-name",
+                "add",
+            ]
+        )
+    )
     doc = errors_pb2.ErrorDocument()
     [(name, data)] = results.files
     doc.ParseFromString(data)
-    assert (name, doc.error.code, doc.error.origin) == ("error.pb", "SYSTEM:StorageError", execution_pb2.ExecutionError.SYSTEM)
+    assert (name, doc.error.code, doc.error.origin) == (
+        "error.pb",
+        "SYSTEM:StorageError",
+        execution_pb2.ExecutionError.SYSTEM,
+    )
     assert "NoCredentials: Unable to locate credentials" in doc.error.message
 
 
@@ -157,7 +191,12 @@ def _user_failure() -> BaseException:
         (lambda: _raise(TaskOutputError("bad return")), "USER:TaskOutputError", "NON_RECOVERABLE", "USER"),
         (lambda: _raise(TaskInputError("bad input")), "SYSTEM:TaskInputError", "NON_RECOVERABLE", "SYSTEM"),
         (lambda: _raise(InternalError("oops")), "SYSTEM:InternalError", "RECOVERABLE", "SYSTEM"),
-        (lambda: _raise(PayloadDigestError("tampered")), "USER:PayloadDigestError", "NON_RECOVERABLE", "USER"),
+        (
+            lambda: _raise(PayloadDigestError("tampered")),
+            "USER:PayloadDigestError",
+            "NON_RECOVERABLE",
+            "USER",
+        ),
     ],
 )
 def test_exceptions_map_to_container_errors(make: Any, code: str, kind: str, origin: str) -> None:
@@ -182,12 +221,21 @@ def test_user_traceback_keeps_chained_causes_and_drops_our_frames() -> None:
 
 
 def test_container_error_becomes_task_execution_error() -> None:
-    err = errors_pb2.ContainerError(code="USER:ValueError", message="Traceback ...\nValueError: boom\n",
-                                    kind=errors_pb2.ContainerError.NON_RECOVERABLE, origin=execution_pb2.ExecutionError.USER)
+    err = errors_pb2.ContainerError(
+        code="USER:ValueError",
+        message="Traceback ...\nValueError: boom\n",
+        kind=errors_pb2.ContainerError.NON_RECOVERABLE,
+        origin=execution_pb2.ExecutionError.USER,
+    )
     exc = to_task_execution_error(err, task_name="t", attempts=2)
     assert isinstance(exc, TaskExecutionError)
     assert not isinstance(exc, TaskTimeoutError)
-    assert (exc.code, exc.kind, exc.origin, exc.task_name) == ("USER:ValueError", "NON_RECOVERABLE", "USER", "t")
+    assert (exc.code, exc.kind, exc.origin, exc.task_name) == (
+        "USER:ValueError",
+        "NON_RECOVERABLE",
+        "USER",
+        "t",
+    )
     assert "after 2 attempts" in str(exc)
     assert "ValueError: boom" in str(exc)
     assert isinstance(to_task_execution_error(err, task_name="t", timeout=True), TaskTimeoutError)

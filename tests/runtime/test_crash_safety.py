@@ -14,7 +14,7 @@ from tests.runtime.conftest import RunTask, outputs_of
 # Loaded by the task process through PYTHONPATH: kills the process at a chosen point of writing
 # outputs.pb, on attempt 0 only, so the timing is exact instead of racing a timer.
 SITECUSTOMIZE = textwrap.dedent(
-    '''
+    """
     import builtins, os, signal
 
     _where = os.environ.get("KILL_OUTPUTS_AT")
@@ -59,7 +59,7 @@ SITECUSTOMIZE = textwrap.dedent(
                 return fh
 
             builtins.open = _patched_open
-    '''
+    """
 )
 
 

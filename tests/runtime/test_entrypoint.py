@@ -39,15 +39,37 @@ def test_simple_task_writes_outputs_and_exits_zero(run_task: RunTask) -> None:
 def test_every_supported_type_round_trips(run_task: RunTask) -> None:
     dt = datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.timezone.utc)
     values = {
-        "i": 41, "f": 1.25, "s": "abc", "b": True, "dt": dt, "td": datetime.timedelta(seconds=90), "li": [1, 2, 3],
-        "ds": {"x": 1.5}, "raw": {"k": [1, "v"]}, "opt": 5, "color": m.Color.RED, "point": m.Point(1, 2.5), "obj": m.Opaque(9),
+        "i": 41,
+        "f": 1.25,
+        "s": "abc",
+        "b": True,
+        "dt": dt,
+        "td": datetime.timedelta(seconds=90),
+        "li": [1, 2, 3],
+        "ds": {"x": 1.5},
+        "raw": {"k": [1, "v"]},
+        "opt": 5,
+        "color": m.Color.RED,
+        "point": m.Point(1, 2.5),
+        "obj": m.Opaque(9),
     }
     res = run_task(m.everything, **values)
     assert res.phase == "SUCCEEDED", res.error
     out = outputs_of(m.everything, res.outputs)
     assert [out[f"o{i}"] for i in range(13)] == [
-        42, 2.5, "ABC", False, dt + datetime.timedelta(days=1), datetime.timedelta(seconds=180), [1, 2, 3, 4],
-        {"x": 2.5}, {"k": [1, "v"], "seen": True}, None, m.Color.GREEN, m.Point(2, 2.5, "p!"), m.Opaque(10),
+        42,
+        2.5,
+        "ABC",
+        False,
+        dt + datetime.timedelta(days=1),
+        datetime.timedelta(seconds=180),
+        [1, 2, 3, 4],
+        {"x": 2.5},
+        {"k": [1, "v"], "seen": True},
+        None,
+        m.Color.GREEN,
+        m.Point(2, 2.5, "p!"),
+        m.Opaque(10),
     ]
     # the pickled output lives under this attempt's raw output prefix, not in outputs.pb
     pickle_uri = res.outputs.literals["o12"].scalar.blob.uri
@@ -88,7 +110,7 @@ def test_user_exception_gives_user_error_document_and_exit_zero(run_task: RunTas
     assert err.timestamp.seconds > 0
     # the user's own frames, in order, and none of ours
     assert err.message.startswith("Traceback (most recent call last):")
-    assert 'in fails\n    return helper_that_fails(a)' in err.message
+    assert "in fails\n    return helper_that_fails(a)" in err.message
     assert 'in helper_that_fails\n    raise ValueError(f"bad value {a}")' in err.message
     assert err.message.rstrip().endswith("ValueError: bad value 4")
     assert "flyte_nb" + os.sep not in err.message
@@ -124,7 +146,9 @@ def test_recoverable_error_fails_after_retries_are_used_up(run_task: RunTask) ->
     assert "RecoverableError: still broken" in err.message
 
 
-def test_input_that_does_not_convert_is_a_system_error(image_env: dict[str, str], tmp_path: pathlib.Path) -> None:
+def test_input_that_does_not_convert_is_a_system_error(
+    image_env: dict[str, str], tmp_path: pathlib.Path
+) -> None:
     template = serialize_task(m.add)
     bad = literals_pb2.LiteralMap()
     bad.literals["a"].scalar.primitive.string_value = "three"
@@ -157,12 +181,24 @@ def test_wrong_return_type_is_the_users_error(run_task: RunTask) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "code", "text"),
     [
-        ("tests.runtime.tasks_mod", "tests.runtime.no_such_module", "USER:ResolverError",
-         "cannot import module 'tests.runtime.no_such_module'"),
-        ("flyte_nb.core.resolver.default_task_resolver", "no_such_pkg.resolver", "USER:ImportError",
-         "--resolver 'no_such_pkg.resolver': cannot import module 'no_such_pkg' (No module named 'no_such_pkg')"),
-        ("flyte_nb.core.resolver.default_task_resolver", "flyte_nb.core.resolver.nope", "USER:ImportError",
-         "has no attribute 'nope'"),
+        (
+            "tests.runtime.tasks_mod",
+            "tests.runtime.no_such_module",
+            "USER:ResolverError",
+            "cannot import module 'tests.runtime.no_such_module'",
+        ),
+        (
+            "flyte_nb.core.resolver.default_task_resolver",
+            "no_such_pkg.resolver",
+            "USER:ImportError",
+            "--resolver 'no_such_pkg.resolver': cannot import module 'no_such_pkg' (No module named 'no_such_pkg')",
+        ),
+        (
+            "flyte_nb.core.resolver.default_task_resolver",
+            "flyte_nb.core.resolver.nope",
+            "USER:ImportError",
+            "has no attribute 'nope'",
+        ),
     ],
 )
 def test_task_that_cannot_be_loaded_is_a_user_error(
@@ -172,7 +208,9 @@ def test_task_that_cannot_be_loaded_is_a_user_error(
     args = [new if a == old else a for a in template.container.args]
     del template.container.args[:]
     template.container.args.extend(args)
-    res = propeller.run_task_template(template, inputs_for(m.add, tmp_path, a=1), tmp_path / "b", env=image_env)
+    res = propeller.run_task_template(
+        template, inputs_for(m.add, tmp_path, a=1), tmp_path / "b", env=image_env
+    )
     assert (res.phase, res.exit_code) == ("FAILED", 0)
     err = _container_error(res)
     assert (err.code, err.kind, err.origin) == (code, NON_RECOVERABLE, USER)
@@ -236,7 +274,10 @@ def test_large_output_is_offloaded_when_the_cluster_asks(run_task: RunTask) -> N
     full = literals_pb2.Literal()
     full.ParseFromString(pathlib.Path(lit.offloaded_metadata.uri).read_bytes())
     assert full.scalar.primitive.string_value == "hello"
-    assert lit.offloaded_metadata.inferred_type == serialize_task(m.no_inputs).interface.outputs.variables["o0"].type
+    assert (
+        lit.offloaded_metadata.inferred_type
+        == serialize_task(m.no_inputs).interface.outputs.variables["o0"].type
+    )
 
 
 def test_offloaded_input_is_fetched(image_env: dict[str, str], tmp_path: pathlib.Path) -> None:
@@ -253,13 +294,30 @@ def _execute(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProces
     return subprocess.run([str(script), *argv], env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_unrendered_placeholders_are_treated_as_absent(image_env: dict[str, str], tmp_path: pathlib.Path) -> None:
+def test_unrendered_placeholders_are_treated_as_absent(
+    image_env: dict[str, str], tmp_path: pathlib.Path
+) -> None:
     (tmp_path / "inputs.pb").write_bytes(inputs_for(m.add, tmp_path, a=1, b=1).SerializeToString())
     proc = _execute(
-        ["--inputs", str(tmp_path / "inputs.pb"), "--output-prefix", str(tmp_path / "out"),
-         "--raw-output-data-prefix", "{{.rawOutputDataPrefix}}", "--checkpoint-path", "{{ .checkpointOutputPrefix }}",
-         "--prev-checkpoint", "{{.prevCheckpointPrefix}}", "--resolver", "flyte_nb.core.resolver.default_task_resolver",
-         "--", "task-module", "tests.runtime.tasks_mod", "task-name", "add"],
+        [
+            "--inputs",
+            str(tmp_path / "inputs.pb"),
+            "--output-prefix",
+            str(tmp_path / "out"),
+            "--raw-output-data-prefix",
+            "{{.rawOutputDataPrefix}}",
+            "--checkpoint-path",
+            "{{ .checkpointOutputPrefix }}",
+            "--prev-checkpoint",
+            "{{.prevCheckpointPrefix}}",
+            "--resolver",
+            "flyte_nb.core.resolver.default_task_resolver",
+            "--",
+            "task-module",
+            "tests.runtime.tasks_mod",
+            "task-name",
+            "add",
+        ],
         image_env,
     )
     assert proc.returncode == 0, proc.stderr
@@ -273,7 +331,10 @@ def test_unrendered_placeholders_are_treated_as_absent(image_env: dict[str, str]
     [
         (["--inputs", "x", "--output-prefix", "y", "--resolver", "r"], "expected '-- <loader args>'"),
         (["--inputs", "x", "--output-prefix", "y", "--resolver", "r", "--"], "at least one loader arg"),
-        (["--inputs", "{{.input}}", "--output-prefix", "y", "--resolver", "r", "--", "a"], "--inputs must be a path"),
+        (
+            ["--inputs", "{{.input}}", "--output-prefix", "y", "--resolver", "r", "--", "a"],
+            "--inputs must be a path",
+        ),
         (["--output-prefix", "y", "--resolver", "r", "--", "a"], "invalid arguments"),
     ],
 )
@@ -296,9 +357,19 @@ def test_failure_to_write_results_exits_nonzero(image_env: dict[str, str], tmp_p
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the output directory should be")
     proc = _execute(
-        ["--inputs", str(tmp_path / "inputs.pb"), "--output-prefix", str(blocker / "out"),
-         "--resolver", "flyte_nb.core.resolver.default_task_resolver",
-         "--", "task-module", "tests.runtime.tasks_mod", "task-name", "no_inputs"],
+        [
+            "--inputs",
+            str(tmp_path / "inputs.pb"),
+            "--output-prefix",
+            str(blocker / "out"),
+            "--resolver",
+            "flyte_nb.core.resolver.default_task_resolver",
+            "--",
+            "task-module",
+            "tests.runtime.tasks_mod",
+            "task-name",
+            "no_inputs",
+        ],
         image_env,
     )
     assert proc.returncode == 1
@@ -333,8 +404,14 @@ def test_numpy_pandas_pydantic_and_typing_forms_round_trip(run_task: RunTask) ->
     from tests.runtime import tasks_numpy as nt
 
     res = run_task(
-        nt.more_types, day=datetime.date(2024, 2, 28), choice="a", either="ab", scaled=4,
-        model=nt.Settings(name="m"), frame=pandas.DataFrame({"x": [1, 2]}), array=numpy.array([1.0, 2.0, 3.0]),
+        nt.more_types,
+        day=datetime.date(2024, 2, 28),
+        choice="a",
+        either="ab",
+        scaled=4,
+        model=nt.Settings(name="m"),
+        frame=pandas.DataFrame({"x": [1, 2]}),
+        array=numpy.array([1.0, 2.0, 3.0]),
     )
     assert res.phase == "SUCCEEDED", res.error
     assert sorted(res.outputs.literals) == ["array", "choice", "day", "either", "frame", "model", "scaled"]
@@ -345,5 +422,7 @@ def test_numpy_pandas_pydantic_and_typing_forms_round_trip(run_task: RunTask) ->
     assert out["frame"].to_dict("list") == {"x": [1, 2], "total": [2, 4]}
     assert out["array"].tolist() == [3.0, 2.0, 1.0]
     # the dataframe and the array are raw data under the attempt's raw output prefix
-    assert res.outputs.literals["frame"].scalar.structured_dataset.uri.startswith(str(res.paths.raw_output_prefix))
+    assert res.outputs.literals["frame"].scalar.structured_dataset.uri.startswith(
+        str(res.paths.raw_output_prefix)
+    )
     assert res.outputs.literals["array"].scalar.blob.uri.startswith(str(res.paths.raw_output_prefix))

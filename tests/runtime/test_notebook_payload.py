@@ -27,8 +27,13 @@ def _notebook_task() -> fnb.PythonFunctionTask:
     return fnb.task(task_resolver=fnb.notebook_task_resolver)(scaled)
 
 
-def _run(task: fnb.PythonFunctionTask, payload: bytes, image_env: dict[str, str], tmp_path: pathlib.Path,
-         sha256: str | None = None) -> propeller.PropellerResult:
+def _run(
+    task: fnb.PythonFunctionTask,
+    payload: bytes,
+    image_env: dict[str, str],
+    tmp_path: pathlib.Path,
+    sha256: str | None = None,
+) -> propeller.PropellerResult:
     template = serialize_task(task)
     args = list(template.container.args)
     if sha256 is not None:
@@ -39,7 +44,9 @@ def _run(task: fnb.PythonFunctionTask, payload: bytes, image_env: dict[str, str]
     payload_dir = tmp_path / "payload"
     payload_dir.mkdir()
     (payload_dir / filename).write_bytes(payload)
-    return propeller.run_task_template(template, inputs_for(task, tmp_path, x=4), tmp_path / "b", payload_dir, image_env)
+    return propeller.run_task_template(
+        template, inputs_for(task, tmp_path, x=4), tmp_path / "b", payload_dir, image_env
+    )
 
 
 def _error(res: propeller.PropellerResult) -> errors_pb2.ContainerError:
@@ -57,7 +64,9 @@ def test_notebook_task_runs_from_its_payload_in_the_working_directory(
     assert outputs_of(task, res.outputs) == {"o0": 41}
 
 
-def test_tampered_payload_is_refused_as_a_user_error(image_env: dict[str, str], tmp_path: pathlib.Path) -> None:
+def test_tampered_payload_is_refused_as_a_user_error(
+    image_env: dict[str, str], tmp_path: pathlib.Path
+) -> None:
     task = _notebook_task()
     good = task.task_resolver.payload(task)
     raw = bytearray(gzip.decompress(good.data))
@@ -66,12 +75,16 @@ def test_tampered_payload_is_refused_as_a_user_error(image_env: dict[str, str], 
     assert (res.phase, res.exit_code) == ("FAILED", 0)
     err = _error(res)
     assert (err.code, err.kind, err.origin) == (
-        "USER:PayloadDigestError", errors_pb2.ContainerError.NON_RECOVERABLE, execution_pb2.ExecutionError.USER,
+        "USER:PayloadDigestError",
+        errors_pb2.ContainerError.NON_RECOVERABLE,
+        execution_pb2.ExecutionError.USER,
     )
     assert f"expected sha256 {good.sha256}" in err.message
 
 
-def test_payload_from_another_python_version_is_refused(image_env: dict[str, str], tmp_path: pathlib.Path) -> None:
+def test_payload_from_another_python_version_is_refused(
+    image_env: dict[str, str], tmp_path: pathlib.Path
+) -> None:
     import hashlib
 
     task = _notebook_task()
@@ -83,7 +96,9 @@ def test_payload_from_another_python_version_is_refused(image_env: dict[str, str
     res = _run(task, forged, image_env, tmp_path, sha256=hashlib.sha256(forged).hexdigest())
     err = _error(res)
     assert (err.code, err.kind, err.origin) == (
-        "USER:PythonVersionMismatchError", errors_pb2.ContainerError.NON_RECOVERABLE, execution_pb2.ExecutionError.USER,
+        "USER:PythonVersionMismatchError",
+        errors_pb2.ContainerError.NON_RECOVERABLE,
+        execution_pb2.ExecutionError.USER,
     )
     assert "pickled by Python 3.4.1" in err.message
 
@@ -105,14 +120,18 @@ def _notebook_dynamic() -> fnb.PythonFunctionTask:
     return fnb.dynamic(task_resolver=fnb.notebook_task_resolver)(outer)
 
 
-def test_notebook_dynamic_task_ships_its_sub_task_payloads(image_env: dict[str, str], tmp_path: pathlib.Path) -> None:
+def test_notebook_dynamic_task_ships_its_sub_task_payloads(
+    image_env: dict[str, str], tmp_path: pathlib.Path
+) -> None:
     task = _notebook_dynamic()
     template = serialize_task(task)
     args = list(template.container.args)
     payload_dir = tmp_path / "payload"
     payload_dir.mkdir()
     (payload_dir / args[args.index("payload") + 1]).write_bytes(task.task_resolver.payload(task).data)
-    res = propeller.run_task_template(template, inputs_for(task, tmp_path, n=3), tmp_path / "b", payload_dir, image_env)
+    res = propeller.run_task_template(
+        template, inputs_for(task, tmp_path, n=3), tmp_path / "b", payload_dir, image_env
+    )
     assert res.phase == "SUCCEEDED", res.error
     assert outputs_of(task, res.outputs) == {"o0": [100, 101, 102]}
     (sub,) = res.attempts[0].futures.tasks

@@ -24,9 +24,15 @@ PARAMS = RenderParams(
     namespace="proj-dev",
 )
 HARNESS_VALUES = {
-    "input": PARAMS.input_path, "output": PARAMS.output_prefix, "input_prefix": PARAMS.input_prefix,
-    "raw": PARAMS.raw_output_prefix, "prev": '""', "ckpt": PARAMS.checkpoint_prefix,
-    "key": per_retry_unique_key(PARAMS.generated_name), "tpl": PARAMS.task_template_path, "ns": PARAMS.namespace,
+    "input": PARAMS.input_path,
+    "output": PARAMS.output_prefix,
+    "input_prefix": PARAMS.input_prefix,
+    "raw": PARAMS.raw_output_prefix,
+    "prev": '""',
+    "ckpt": PARAMS.checkpoint_prefix,
+    "key": per_retry_unique_key(PARAMS.generated_name),
+    "tpl": PARAMS.task_template_path,
+    "ns": PARAMS.namespace,
 }
 
 
@@ -45,7 +51,9 @@ INPUTS = literals_pb2.LiteralMap(
         "g": _prim(float_value=2.5),
         "b": _prim(boolean=True),
         "s": _prim(string_value="hello world"),
-        "xs": literals_pb2.Literal(collection=literals_pb2.LiteralCollection(literals=[_prim(integer=1), _prim(integer=2)])),
+        "xs": literals_pb2.Literal(
+            collection=literals_pb2.LiteralCollection(literals=[_prim(integer=1), _prim(integer=2)])
+        ),
         "blob": _lit(blob=literals_pb2.Blob(uri="s3://b/x.npy")),
         "d": _lit(binary=literals_pb2.Binary(value=msgpack.dumps({"b": 1, "a": [1.5, None]}), tag="msgpack")),
         "m": literals_pb2.Literal(map=literals_pb2.LiteralMap(literals={"k": _prim(integer=1)})),
@@ -84,9 +92,12 @@ def test_placeholders_render_as_propeller_renders_them(template: str, expected: 
 
 
 def test_previous_checkpoint_is_substituted_when_there_is_one() -> None:
-    params = RenderParams(**{**PARAMS.__dict__, "prev_checkpoint_prefix": "s3://b/raw/prev/_flytecheckpoints"})
+    params = RenderParams(
+        **{**PARAMS.__dict__, "prev_checkpoint_prefix": "s3://b/raw/prev/_flytecheckpoints"}
+    )
     assert render_all(["--prev-checkpoint", "{{.prevCheckpointPrefix}}"], params, None) == [
-        "--prev-checkpoint", "s3://b/raw/prev/_flytecheckpoints",
+        "--prev-checkpoint",
+        "s3://b/raw/prev/_flytecheckpoints",
     ]
 
 

@@ -81,7 +81,9 @@ def castable(literal: literals_pb2.Literal, lt: types_pb2.LiteralType) -> bool:
     if kind == "simple":
         scalar = literal.scalar
         if lt.simple == types_pb2.STRUCT:
-            return scalar.HasField("generic") or (scalar.HasField("binary") and scalar.binary.tag == "msgpack")
+            return scalar.HasField("generic") or (
+                scalar.HasField("binary") and scalar.binary.tag == "msgpack"
+            )
         if lt.simple == types_pb2.NONE:
             return scalar.HasField("none_type")
         field = {
@@ -92,11 +94,17 @@ def castable(literal: literals_pb2.Literal, lt: types_pb2.LiteralType) -> bool:
             types_pb2.DATETIME: "datetime",
             types_pb2.DURATION: "duration",
         }.get(lt.simple)
-        return field is None or (scalar.HasField("primitive") and scalar.primitive.WhichOneof("value") == field)
+        return field is None or (
+            scalar.HasField("primitive") and scalar.primitive.WhichOneof("value") == field
+        )
     if kind == "collection_type":
-        return literal.HasField("collection") and all(castable(x, lt.collection_type) for x in literal.collection.literals)
+        return literal.HasField("collection") and all(
+            castable(x, lt.collection_type) for x in literal.collection.literals
+        )
     if kind == "map_value_type":
-        return literal.HasField("map") and all(castable(x, lt.map_value_type) for x in literal.map.literals.values())
+        return literal.HasField("map") and all(
+            castable(x, lt.map_value_type) for x in literal.map.literals.values()
+        )
     if kind == "blob":
         if not literal.scalar.HasField("blob"):
             return False
@@ -111,8 +119,22 @@ def castable(literal: literals_pb2.Literal, lt: types_pb2.LiteralType) -> bool:
 
 _QUANTITY = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$")
 _SUFFIX = {
-    "": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6, "G": 10**9,
-    "T": 10**12, "P": 10**15, "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "": 1,
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
 }
 
 
@@ -140,9 +162,11 @@ def resources_problem(tid: identifier_pb2.Identifier, resources: tasks_pb2.Resou
                 return f"can't specify {label} limit for task [{tid.name}] multiple times"
             value = quantity(entry.value)
             if value is None:
-                return (f"Parsing of {label} request failed for value {entry.value} - reason  quantities must match the "
-                        "regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'. Please follow K8s "
-                        "conventions for resources https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/")
+                return (
+                    f"Parsing of {label} request failed for value {entry.value} - reason  quantities must match the "
+                    "regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'. Please follow K8s "
+                    "conventions for resources https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
+                )
             if entry.name == names.GPU and value % 1:
                 return f"gpu for [{tid.name}] must be a whole number, got: {entry.value} instead"
             values[entry.name] = value
@@ -177,7 +201,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"domain [{domain}] is unrecognized by system")
 
     def GetVersion(self, request: Any, context: grpc.ServicerContext) -> version_pb2.GetVersionResponse:
-        return version_pb2.GetVersionResponse(control_plane_version=version_pb2.Version(Build="standin", Version="v1.16.8"))
+        return version_pb2.GetVersionResponse(
+            control_plane_version=version_pb2.Version(Build="standin", Version="v1.16.8")
+        )
 
     def ListProjects(self, request: Any, context: grpc.ServicerContext) -> project_pb2.Projects:
         return project_pb2.Projects(
@@ -192,13 +218,19 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     # ---- tasks -------------------------------------------------------------------------------------
 
-    def CreateTask(self, request: task_pb2.TaskCreateRequest, context: grpc.ServicerContext) -> task_pb2.TaskCreateResponse:
+    def CreateTask(
+        self, request: task_pb2.TaskCreateRequest, context: grpc.ServicerContext
+    ) -> task_pb2.TaskCreateResponse:
         bad = grpc.StatusCode.INVALID_ARGUMENT
         if not request.HasField("id"):
             abort(context, bad, "missing id")
         tid = request.id
         if tid.resource_type != identifier_pb2.TASK:
-            abort(context, bad, f"unexpected resource type {identifier_pb2.ResourceType.Name(tid.resource_type)} for identifier [{tid}], expected TASK instead")
+            abort(
+                context,
+                bad,
+                f"unexpected resource type {identifier_pb2.ResourceType.Name(tid.resource_type)} for identifier [{tid}], expected TASK instead",
+            )
         for field in ("project", "domain", "name", "version"):
             if not getattr(tid, field):
                 abort(context, bad, f"missing {field}")
@@ -224,15 +256,32 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         compiled.CopyFrom(template)
         compiled.id.CopyFrom(tid)  # admin overwrites template.id with the request id
         has_io = bool(compiled.interface.inputs.variables) or bool(compiled.interface.outputs.variables)
-        if compiled.HasField("container") and has_io and not compiled.container.command and not compiled.container.args:
-            abort(context, grpc.StatusCode.INTERNAL, "failed to compile task: Value required [container.command, container.args]")
-        if not compiled.HasField("container") and not compiled.HasField("k8s_pod") and not compiled.HasField("sql"):
+        if (
+            compiled.HasField("container")
+            and has_io
+            and not compiled.container.command
+            and not compiled.container.args
+        ):
+            abort(
+                context,
+                grpc.StatusCode.INTERNAL,
+                "failed to compile task: Value required [container.command, container.args]",
+            )
+        if (
+            not compiled.HasField("container")
+            and not compiled.HasField("k8s_pod")
+            and not compiled.HasField("sql")
+        ):
             abort(context, grpc.StatusCode.INTERNAL, "failed to compile task: Value required [target]")
         with self.s.store.lock:
             existing = self.s.store.get_task(tid)
             if existing is not None:
                 if task_digest(existing.closure.compiled_task.template) == task_digest(compiled):
-                    abort(context, grpc.StatusCode.ALREADY_EXISTS, "task with identical structure already exists")
+                    abort(
+                        context,
+                        grpc.StatusCode.ALREADY_EXISTS,
+                        "task with identical structure already exists",
+                    )
                 abort(
                     context,
                     bad,
@@ -249,12 +298,18 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def GetTask(self, request: common_pb2.ObjectGetRequest, context: grpc.ServicerContext) -> task_pb2.Task:
         task = self.s.store.get_task(request.id)
         if task is None:
-            abort(context, grpc.StatusCode.NOT_FOUND, f"entry not found: task {request.id.name} version {request.id.version}")
+            abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"entry not found: task {request.id.name} version {request.id.version}",
+            )
         return task
 
     # ---- executions --------------------------------------------------------------------------------
 
-    def _validate_execution(self, request: execution_pb2.ExecutionCreateRequest, context: grpc.ServicerContext) -> None:
+    def _validate_execution(
+        self, request: execution_pb2.ExecutionCreateRequest, context: grpc.ServicerContext
+    ) -> None:
         bad = grpc.StatusCode.INVALID_ARGUMENT
         if not request.project:
             abort(context, bad, "missing project")
@@ -263,7 +318,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._check_project(context, request.project, request.domain)
         if request.name:
             if not _NAME_RE.match(request.name.lower()):
-                abort(context, bad, f"invalid name format: {request.name}, does not match supported regex '^[a-z][a-z\\-0-9]*$'")
+                abort(
+                    context,
+                    bad,
+                    f"invalid name format: {request.name}, does not match supported regex '^[a-z][a-z\\-0-9]*$'",
+                )
             if len(request.name) > 63:
                 abort(context, bad, f"name size cannot exceed 63, got {len(request.name)}")
         if not request.HasField("spec"):
@@ -280,14 +339,24 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             if literal.WhichOneof("value") is None and not literal.HasField("offloaded_metadata"):
                 abort(context, bad, f"inputs: literal {key} has no value")
 
-    def CreateExecution(self, request: execution_pb2.ExecutionCreateRequest, context: grpc.ServicerContext) -> execution_pb2.ExecutionCreateResponse:
+    def CreateExecution(
+        self, request: execution_pb2.ExecutionCreateRequest, context: grpc.ServicerContext
+    ) -> execution_pb2.ExecutionCreateResponse:
         self._validate_execution(request, context)
         lp = request.spec.launch_plan
         if lp.resource_type != identifier_pb2.TASK:
-            abort(context, grpc.StatusCode.NOT_FOUND, f"missing entity of type LAUNCH_PLAN with identifier {lp.name}")
+            abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"missing entity of type LAUNCH_PLAN with identifier {lp.name}",
+            )
         task = self.s.store.get_task(lp)
         if task is None:
-            abort(context, grpc.StatusCode.NOT_FOUND, f"missing entity of type TASK with identifier project:\"{lp.project}\" domain:\"{lp.domain}\" name:\"{lp.name}\" version:\"{lp.version}\"")
+            abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f'missing entity of type TASK with identifier project:"{lp.project}" domain:"{lp.domain}" name:"{lp.name}" version:"{lp.version}"',
+            )
         interface = task.closure.compiled_task.template.interface
         expected = interface.inputs.variables
         for key in request.inputs.literals:
@@ -297,19 +366,37 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             if key not in request.inputs.literals:
                 abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"expected_inputs {key} missing")
             if not castable(request.inputs.literals[key], var.type):
-                abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid {key} input wrong type. Expected {var.type}, but got {request.inputs.literals[key]}")
-        name = request.name or "a" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(19))
-        eid = identifier_pb2.WorkflowExecutionIdentifier(project=request.project, domain=request.domain, name=name)
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"invalid {key} input wrong type. Expected {var.type}, but got {request.inputs.literals[key]}",
+                )
+        name = request.name or "a" + "".join(
+            secrets.choice(string.ascii_lowercase + string.digits) for _ in range(19)
+        )
+        eid = identifier_pb2.WorkflowExecutionIdentifier(
+            project=request.project, domain=request.domain, name=name
+        )
         with self.s.store.lock:
             if self.s.store.get_execution(eid) is not None:
-                abort(context, grpc.StatusCode.ALREADY_EXISTS, f"execution with name [{name}] already exists: duplicate key value violates unique constraint")
+                abort(
+                    context,
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    f"execution with name [{name}] already exists: duplicate key value violates unique constraint",
+                )
             execution = execution_pb2.Execution(id=eid, spec=request.spec)
             execution.spec.metadata.principal = self.s.principal(context)
             execution.closure.phase = core_execution_pb2.WorkflowExecution.UNDEFINED
             execution.closure.created_at.CopyFrom(now())
             execution.closure.updated_at.CopyFrom(now())
             execution.closure.workflow_id.CopyFrom(
-                identifier_pb2.Identifier(resource_type=identifier_pb2.WORKFLOW, project=lp.project, domain=lp.domain, name=f".flytegen.{lp.name}", version=lp.version)
+                identifier_pb2.Identifier(
+                    resource_type=identifier_pb2.WORKFLOW,
+                    project=lp.project,
+                    domain=lp.domain,
+                    name=f".flytegen.{lp.name}",
+                    version=lp.version,
+                )
             )
             self.s.store.put_execution(execution)
             self.s.store.put_blob(eid, "inputs.pb", request.inputs.SerializeToString(deterministic=True))
@@ -317,16 +404,26 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self.s.propeller.launch(eid)
         return execution_pb2.ExecutionCreateResponse(id=eid)
 
-    def _execution(self, eid: identifier_pb2.WorkflowExecutionIdentifier, context: grpc.ServicerContext) -> execution_pb2.Execution:
+    def _execution(
+        self, eid: identifier_pb2.WorkflowExecutionIdentifier, context: grpc.ServicerContext
+    ) -> execution_pb2.Execution:
         execution = self.s.store.get_execution(eid)
         if execution is None:
-            abort(context, grpc.StatusCode.NOT_FOUND, f"missing entity of type execution with identifier project:\"{eid.project}\" domain:\"{eid.domain}\" name:\"{eid.name}\"")
+            abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f'missing entity of type execution with identifier project:"{eid.project}" domain:"{eid.domain}" name:"{eid.name}"',
+            )
         return execution
 
-    def GetExecution(self, request: execution_pb2.WorkflowExecutionGetRequest, context: grpc.ServicerContext) -> execution_pb2.Execution:
+    def GetExecution(
+        self, request: execution_pb2.WorkflowExecutionGetRequest, context: grpc.ServicerContext
+    ) -> execution_pb2.Execution:
         return self._execution(request.id, context)
 
-    def GetExecutionData(self, request: execution_pb2.WorkflowExecutionGetDataRequest, context: grpc.ServicerContext) -> execution_pb2.WorkflowExecutionGetDataResponse:
+    def GetExecutionData(
+        self, request: execution_pb2.WorkflowExecutionGetDataRequest, context: grpc.ServicerContext
+    ) -> execution_pb2.WorkflowExecutionGetDataResponse:
         execution = self._execution(request.id, context)
         response = execution_pb2.WorkflowExecutionGetDataResponse()
         inputs = self.s.store.get_blob(request.id, "inputs.pb") or b""
@@ -343,10 +440,16 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                     response.outputs.url, response.outputs.bytes = url, len(data)
         return response
 
-    def TerminateExecution(self, request: execution_pb2.ExecutionTerminateRequest, context: grpc.ServicerContext) -> execution_pb2.ExecutionTerminateResponse:
+    def TerminateExecution(
+        self, request: execution_pb2.ExecutionTerminateRequest, context: grpc.ServicerContext
+    ) -> execution_pb2.ExecutionTerminateResponse:
         execution = self._execution(request.id, context)
         if execution.closure.phase in TERMINAL:
-            abort(context, grpc.StatusCode.FAILED_PRECONDITION, "Cannot abort an already terminated workflow execution")
+            abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "Cannot abort an already terminated workflow execution",
+            )
         principal = self.s.principal(context)
 
         def aborting(ex: execution_pb2.Execution) -> None:
@@ -359,7 +462,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self.s.propeller.abort(request.id)
         return execution_pb2.ExecutionTerminateResponse()
 
-    def ListNodeExecutions(self, request: node_execution_pb2.NodeExecutionListRequest, context: grpc.ServicerContext) -> node_execution_pb2.NodeExecutionList:
+    def ListNodeExecutions(
+        self, request: node_execution_pb2.NodeExecutionListRequest, context: grpc.ServicerContext
+    ) -> node_execution_pb2.NodeExecutionList:
         execution = self._execution(request.workflow_execution_id, context)
         response = node_execution_pb2.NodeExecutionList()
         if execution.closure.phase == core_execution_pb2.WorkflowExecution.UNDEFINED or request.token:
@@ -368,7 +473,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         node.id.node_id = node_name_for(execution.spec.launch_plan.name)
         node.id.execution_id.CopyFrom(execution.id)
         node.metadata.spec_node_id = node.id.node_id
-        node.closure.phase = _NODE_PHASE.get(execution.closure.phase, core_execution_pb2.NodeExecution.UNDEFINED)
+        node.closure.phase = _NODE_PHASE.get(
+            execution.closure.phase, core_execution_pb2.NodeExecution.UNDEFINED
+        )
         node.closure.created_at.CopyFrom(execution.closure.created_at)
         node.closure.updated_at.CopyFrom(execution.closure.updated_at)
         if execution.closure.HasField("error"):
@@ -378,7 +485,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             node.closure.output_uri = self.s.bucket.native_url(outputs_rel.decode())
         return response
 
-    def _task_executions(self, node_id: Any, context: grpc.ServicerContext) -> list[task_execution_pb2.TaskExecution]:
+    def _task_executions(
+        self, node_id: Any, context: grpc.ServicerContext
+    ) -> list[task_execution_pb2.TaskExecution]:
         """One task execution per attempt of the node: earlier attempts FAILED, the last one in the node's phase."""
         execution = self._execution(node_id.execution_id, context)
         if node_id.node_id != node_name_for(execution.spec.launch_plan.name):
@@ -391,22 +500,34 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             te.id.task_id.CopyFrom(execution.spec.launch_plan)
             te.id.node_execution_id.CopyFrom(node_id)
             te.id.retry_attempt = attempt
-            te.closure.phase = last_phase if attempt == started - 1 else core_execution_pb2.TaskExecution.FAILED
+            te.closure.phase = (
+                last_phase if attempt == started - 1 else core_execution_pb2.TaskExecution.FAILED
+            )
             te.closure.task_type = "python-task"
             out.append(te)
         return out
 
-    def ListTaskExecutions(self, request: task_execution_pb2.TaskExecutionListRequest, context: grpc.ServicerContext) -> task_execution_pb2.TaskExecutionList:
+    def ListTaskExecutions(
+        self, request: task_execution_pb2.TaskExecutionListRequest, context: grpc.ServicerContext
+    ) -> task_execution_pb2.TaskExecutionList:
         found = [] if request.token else self._task_executions(request.node_execution_id, context)
         return task_execution_pb2.TaskExecutionList(task_executions=found)
 
-    def GetTaskExecution(self, request: task_execution_pb2.TaskExecutionGetRequest, context: grpc.ServicerContext) -> task_execution_pb2.TaskExecution:
+    def GetTaskExecution(
+        self, request: task_execution_pb2.TaskExecutionGetRequest, context: grpc.ServicerContext
+    ) -> task_execution_pb2.TaskExecution:
         for te in self._task_executions(request.id.node_execution_id, context):
             if te.id.retry_attempt == request.id.retry_attempt:
                 return te
-        abort(context, grpc.StatusCode.NOT_FOUND, f"missing entity of type task execution with identifier {request.id}")
+        abort(
+            context,
+            grpc.StatusCode.NOT_FOUND,
+            f"missing entity of type task execution with identifier {request.id}",
+        )
 
-    def GetTaskExecutionData(self, request: task_execution_pb2.TaskExecutionGetDataRequest, context: grpc.ServicerContext) -> task_execution_pb2.TaskExecutionGetDataResponse:
+    def GetTaskExecutionData(
+        self, request: task_execution_pb2.TaskExecutionGetDataRequest, context: grpc.ServicerContext
+    ) -> task_execution_pb2.TaskExecutionGetDataResponse:
         eid = request.id.node_execution_id.execution_id
         data = self.GetExecutionData(execution_pb2.WorkflowExecutionGetDataRequest(id=eid), context)
         response = task_execution_pb2.TaskExecutionGetDataResponse(full_inputs=data.full_inputs)
@@ -414,9 +535,15 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             response.full_outputs.CopyFrom(data.full_outputs)  # only the last attempt produced outputs
         return response
 
-    def GetNodeExecutionData(self, request: node_execution_pb2.NodeExecutionGetDataRequest, context: grpc.ServicerContext) -> node_execution_pb2.NodeExecutionGetDataResponse:
-        data = self.GetExecutionData(execution_pb2.WorkflowExecutionGetDataRequest(id=request.id.execution_id), context)
-        return node_execution_pb2.NodeExecutionGetDataResponse(full_inputs=data.full_inputs, full_outputs=data.full_outputs)
+    def GetNodeExecutionData(
+        self, request: node_execution_pb2.NodeExecutionGetDataRequest, context: grpc.ServicerContext
+    ) -> node_execution_pb2.NodeExecutionGetDataResponse:
+        data = self.GetExecutionData(
+            execution_pb2.WorkflowExecutionGetDataRequest(id=request.id.execution_id), context
+        )
+        return node_execution_pb2.NodeExecutionGetDataResponse(
+            full_inputs=data.full_inputs, full_outputs=data.full_outputs
+        )
 
 
 _NODE_PHASE = {
@@ -447,25 +574,39 @@ class DataProxyServicer(dataproxy_pb2_grpc.DataProxyServiceServicer):
     def __init__(self, standin: StandIn) -> None:
         self.s = standin
 
-    def CreateUploadLocation(self, request: dataproxy_pb2.CreateUploadLocationRequest, context: grpc.ServicerContext) -> dataproxy_pb2.CreateUploadLocationResponse:
+    def CreateUploadLocation(
+        self, request: dataproxy_pb2.CreateUploadLocationRequest, context: grpc.ServicerContext
+    ) -> dataproxy_pb2.CreateUploadLocationResponse:
         bad = grpc.StatusCode.INVALID_ARGUMENT
         if not request.project or not request.domain:
             abort(context, bad, "prj and dmn are required")
         if not request.content_md5 and not request.filename_root:
             abort(context, bad, "content_md5 or filename_root is a required field")
         if request.expires_in.seconds > MAX_UPLOAD_EXPIRY_S:
-            abort(context, bad, f"expiresIn [{request.expires_in.seconds}s] cannot exceed max allowed expiration [1h0m0s]")
+            abort(
+                context,
+                bad,
+                f"expiresIn [{request.expires_in.seconds}s] cannot exceed max allowed expiration [1h0m0s]",
+            )
         md5_b64 = base64.b64encode(request.content_md5).decode() if request.content_md5 else ""
         root = request.filename_root or base64.b32encode(request.content_md5).decode()
         filename = request.filename or secrets.token_hex(10)
-        rel = "/".join(p for p in ("uploads", request.org, request.project, request.domain, root, filename) if p)
+        rel = "/".join(
+            p for p in ("uploads", request.org, request.project, request.domain, root, filename) if p
+        )
         if request.filename and request.filename_root and self.s.bucket.exists(rel):
             stored = self.s.bucket.stored_md5(rel)
             if not md5_b64 or stored != md5_b64:
-                abort(context, grpc.StatusCode.ALREADY_EXISTS, f"file already exists at location [{self.s.bucket.native_url(rel)}], specify a matching hash if you want to rewrite")
+                abort(
+                    context,
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    f"file already exists at location [{self.s.bucket.native_url(rel)}], specify a matching hash if you want to rewrite",
+                )
         expires = request.expires_in.seconds or MAX_UPLOAD_EXPIRY_S
         url, exp = self.s.bucket.sign("PUT", rel, expires, md5_b64)
-        response = dataproxy_pb2.CreateUploadLocationResponse(signed_url=url, native_url=self.s.bucket.native_url(rel))
+        response = dataproxy_pb2.CreateUploadLocationResponse(
+            signed_url=url, native_url=self.s.bucket.native_url(rel)
+        )
         response.expires_at.FromSeconds(int(exp))
         if md5_b64:
             response.headers["Content-MD5"] = md5_b64
@@ -475,10 +616,16 @@ class DataProxyServicer(dataproxy_pb2_grpc.DataProxyServiceServicer):
         self.s.calls.append("CreateUploadLocation")
         return response
 
-    def CreateDownloadLocation(self, request: dataproxy_pb2.CreateDownloadLocationRequest, context: grpc.ServicerContext) -> dataproxy_pb2.CreateDownloadLocationResponse:
+    def CreateDownloadLocation(
+        self, request: dataproxy_pb2.CreateDownloadLocationRequest, context: grpc.ServicerContext
+    ) -> dataproxy_pb2.CreateDownloadLocationResponse:
         rel = self.s.bucket.rel_from_native(request.native_url)
         if rel is None:
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"failed to create a signed url for [{request.native_url}]: not in the configured bucket")
+            abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"failed to create a signed url for [{request.native_url}]: not in the configured bucket",
+            )
         url, exp = self.s.bucket.sign("GET", rel, request.expires_in.seconds or 3600)
         response = dataproxy_pb2.CreateDownloadLocationResponse(signed_url=url)
         response.expires_at.FromSeconds(int(exp))
@@ -489,7 +636,9 @@ class AuthServicer(auth_pb2_grpc.AuthMetadataServiceServicer):
     def __init__(self, standin: StandIn) -> None:
         self.s = standin
 
-    def GetPublicClientConfig(self, request: Any, context: grpc.ServicerContext) -> auth_pb2.PublicClientAuthConfigResponse:
+    def GetPublicClientConfig(
+        self, request: Any, context: grpc.ServicerContext
+    ) -> auth_pb2.PublicClientAuthConfigResponse:
         return auth_pb2.PublicClientAuthConfigResponse(
             client_id="flytectl",
             redirect_uri="http://localhost:53593/callback",
@@ -497,11 +646,17 @@ class AuthServicer(auth_pb2_grpc.AuthMetadataServiceServicer):
             authorization_metadata_key=self.s.auth_header_key,
         )
 
-    def GetOAuth2Metadata(self, request: Any, context: grpc.ServicerContext) -> auth_pb2.OAuth2MetadataResponse:
+    def GetOAuth2Metadata(
+        self, request: Any, context: grpc.ServicerContext
+    ) -> auth_pb2.OAuth2MetadataResponse:
         base = self.s.http.base_url
         return auth_pb2.OAuth2MetadataResponse(
             issuer=base,
             token_endpoint=f"{base}/oauth2/token",
             device_authorization_endpoint=f"{base}/oauth2/device/auth",
-            grant_types_supported=["client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
+            grant_types_supported=[
+                "client_credentials",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code",
+            ],
         )

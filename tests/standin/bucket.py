@@ -96,7 +96,9 @@ class Bucket:
 
     def sign(self, method: str, rel: str, expires_in: float, md5_b64: str = "") -> tuple[str, float]:
         exp = int(time.time() + expires_in)
-        query = urllib.parse.urlencode({"exp": exp, "md5": md5_b64, "sig": self._sig(method, rel, exp, md5_b64)})
+        query = urllib.parse.urlencode(
+            {"exp": exp, "md5": md5_b64, "sig": self._sig(method, rel, exp, md5_b64)}
+        )
         return f"{self.base_url}/bucket/{urllib.parse.quote(rel)}?{query}", exp
 
     def check(self, method: str, rel: str, query: dict[str, str]) -> str | None:
@@ -218,7 +220,9 @@ def _handler(bucket: Bucket, oauth: OAuthState | None) -> type[BaseHTTPRequestHa
                 cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
                 cid, secret = urllib.parse.unquote_plus(cid), urllib.parse.unquote_plus(secret)
                 if oauth.clients.get(cid) != secret:
-                    return self._json(401, {"error": "invalid_client", "error_description": "bad client credentials"})
+                    return self._json(
+                        401, {"error": "invalid_client", "error_description": "bad client credentials"}
+                    )
                 return self._json(200, oauth.issue())
             if grant == "urn:ietf:params:oauth:grant-type:device_code":
                 device = oauth.devices.get(form.get("device_code", ""))

@@ -48,7 +48,9 @@ class Propeller:
         with self.lock:
             if key in self.threads:
                 return
-            thread = threading.Thread(target=self._run, args=(eid,), name=f"propeller-{eid.name}", daemon=True)
+            thread = threading.Thread(
+                target=self._run, args=(eid,), name=f"propeller-{eid.name}", daemon=True
+            )
             self.threads[key] = thread
         thread.start()
 
@@ -86,7 +88,9 @@ class Propeller:
             if phase == Phase.RUNNING:
                 ex.closure.started_at.CopyFrom(now())
             if phase in TERMINAL and ex.closure.HasField("started_at"):
-                ex.closure.duration.FromTimedelta(ex.closure.updated_at.ToDatetime() - ex.closure.started_at.ToDatetime())
+                ex.closure.duration.FromTimedelta(
+                    ex.closure.updated_at.ToDatetime() - ex.closure.started_at.ToDatetime()
+                )
             error = extra.get("error")
             if error is not None:
                 ex.closure.error.CopyFrom(error)  # type: ignore[arg-type]
@@ -109,7 +113,14 @@ class Propeller:
         template = task.closure.compiled_task.template
         inputs = literals_pb2.LiteralMap.FromString(self.s.store.get_blob(eid, "inputs.pb") or b"")
         node = node_name_for(template.id.name)
-        data_dir = self.s.bucket.root / "metadata" / "propeller" / f"{eid.project}-{eid.domain}-{eid.name}" / node / "data"
+        data_dir = (
+            self.s.bucket.root
+            / "metadata"
+            / "propeller"
+            / f"{eid.project}-{eid.domain}-{eid.name}"
+            / node
+            / "data"
+        )
 
         def on_start(proc: subprocess.Popen[str]) -> None:  # once per attempt (retries included)
             with self.lock:
@@ -142,7 +153,12 @@ class Propeller:
             self._phase(eid, Phase.SUCCEEDED)
         else:
             self._phase(eid, Phase.FAILING)
-            self._phase(eid, Phase.FAILED, error=result.error or core_execution_pb2.ExecutionError(code="Unknown", message="task failed"))
+            self._phase(
+                eid,
+                Phase.FAILED,
+                error=result.error
+                or core_execution_pb2.ExecutionError(code="Unknown", message="task failed"),
+            )
 
     def _current(self, eid: identifier_pb2.WorkflowExecutionIdentifier) -> int:
         execution = self.s.store.get_execution(eid)

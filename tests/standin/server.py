@@ -85,7 +85,10 @@ class _Interceptor(grpc.ServerInterceptor):
             value = metadata.get(self.s.auth_header_key, "")
             token = value[len("Bearer ") :] if value.startswith("Bearer ") else ""
             if token not in self.s.oauth.tokens:
-                return _aborting(grpc.StatusCode.UNAUTHENTICATED, "token verification failed: missing or expired bearer token")
+                return _aborting(
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    "token verification failed: missing or expired bearer token",
+                )
         handler = continuation(details)
         rule = self.s.faults.take(method)
         if rule is None or handler is None:
@@ -99,11 +102,15 @@ class _Interceptor(grpc.ServerInterceptor):
                 time.sleep(rule.delay)
             response = inner(request, context)
             if rule.after and rule.code is not None:
-                context.abort(rule.code, f"injected {rule.code.name}: connection reset after the call was handled")
+                context.abort(
+                    rule.code, f"injected {rule.code.name}: connection reset after the call was handled"
+                )
             return response
 
         return grpc.unary_unary_rpc_method_handler(
-            wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
         )
 
 
@@ -215,7 +222,9 @@ class StandIn:
     def stop(self) -> None:
         for key in list(self.propeller.threads):
             project, domain, name = key.split("/")
-            self.propeller.abort(identifier_pb2.WorkflowExecutionIdentifier(project=project, domain=domain, name=name))
+            self.propeller.abort(
+                identifier_pb2.WorkflowExecutionIdentifier(project=project, domain=domain, name=name)
+            )
         self.propeller.join(timeout=10)
         self.stop_admin()
         self.http.stop()
@@ -252,4 +261,3 @@ class StandIn:
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         self.propeller.join(timeout)
-

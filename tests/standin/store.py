@@ -67,14 +67,18 @@ class Store:
     def _exec_dir(self, eid: identifier_pb2.WorkflowExecutionIdentifier) -> Path:
         return self.root / "executions" / eid.project / eid.domain / eid.name
 
-    def get_execution(self, eid: identifier_pb2.WorkflowExecutionIdentifier) -> execution_pb2.Execution | None:
+    def get_execution(
+        self, eid: identifier_pb2.WorkflowExecutionIdentifier
+    ) -> execution_pb2.Execution | None:
         path = self._exec_dir(eid) / "execution.pb"
         if not path.exists():
             return None
         return execution_pb2.Execution.FromString(path.read_bytes())
 
     def put_execution(self, execution: execution_pb2.Execution) -> None:
-        _write_atomic(self._exec_dir(execution.id) / "execution.pb", execution.SerializeToString(deterministic=True))
+        _write_atomic(
+            self._exec_dir(execution.id) / "execution.pb", execution.SerializeToString(deterministic=True)
+        )
 
     def update_execution(
         self,

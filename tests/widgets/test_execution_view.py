@@ -29,8 +29,11 @@ def test_execution_view_shows_a_failure_with_its_code() -> None:
     class Failing(FakeExecution):
         def wait(self, timeout: float | None = None, on_update: object = None) -> object:
             self.phase = "FAILED"
-            raise TaskExecutionError("Task 'f' failed on the cluster", code="USER:ZeroDivisionError",
-                                     traceback_text="ZeroDivisionError: division by zero")
+            raise TaskExecutionError(
+                "Task 'f' failed on the cluster",
+                code="USER:ZeroDivisionError",
+                traceback_text="ZeroDivisionError: division by zero",
+            )
 
     view = ExecutionView(Failing(None))
     view.join(5)
@@ -57,4 +60,7 @@ def test_static_execution_views() -> None:
     assert execution.url in page
     assert "<pre>5</pre>" in page
     assert views.execution_text(execution).splitlines() == [
-        f"Execution {execution.id}: SUCCEEDED", f"  {execution.url}", "  outputs: 5"]
+        f"Execution {execution.id}: SUCCEEDED",
+        f"  {execution.url}",
+        "  outputs: 5",
+    ]

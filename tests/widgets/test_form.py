@@ -31,7 +31,9 @@ def form() -> InputForm:
 
 
 @pytest.mark.parametrize(("name", "kind", "cls", "optional"), EDITORS)
-def test_each_annotation_gets_its_editor(form: InputForm, name: str, kind: str, cls: type, optional: bool) -> None:
+def test_each_annotation_gets_its_editor(
+    form: InputForm, name: str, kind: str, cls: type, optional: bool
+) -> None:
     field = form.fields[name]
     assert (field.kind, type(field.editor), field.optional) == (kind, cls, optional)
 

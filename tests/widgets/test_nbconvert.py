@@ -24,8 +24,13 @@ def test_an_executed_notebook_exports_the_static_task_view(tmp_path: pathlib.Pat
         ),
     ]
     # JupyterLab does not save widget state unless asked to, so a shared notebook usually has none
-    NotebookClient(nb, timeout=60, kernel_name="python3", store_widget_state=False,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        store_widget_state=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     (display,) = [o for o in nb.cells[1].outputs if o["output_type"] == "display_data"]
     # a live frontend gets the widget, everything else the same view as static HTML and text
     assert WIDGET_VIEW in display["data"]

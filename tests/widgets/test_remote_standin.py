@@ -45,7 +45,9 @@ def test_submit_runs_on_the_cluster_and_binds_the_outputs(remote: Any, namespace
     assert view.result.output.outputs[0]["data"]["text/plain"] == "6.5"
 
 
-def test_display_of_a_remote_execution_shows_the_live_view(remote: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_display_of_a_remote_execution_shows_the_live_view(
+    remote: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.display import display
 
@@ -70,7 +72,9 @@ def test_display_of_a_remote_execution_shows_the_live_view(remote: Any, monkeypa
     assert execution.wait(60) == 3.5
 
 
-def test_a_device_flow_sign_in_started_by_submit_shows_in_the_run_panel(tmp_path: Path, namespace: dict[str, Any]) -> None:
+def test_a_device_flow_sign_in_started_by_submit_shows_in_the_run_panel(
+    tmp_path: Path, namespace: dict[str, Any]
+) -> None:
     # A button click is not a cell: what the remote's own prompt displays would appear nowhere, and the
     # run would wait for an approval nobody was asked for. The panel shows the link and code instead.
     from flyte_nb.remote import DeviceFlow
@@ -110,7 +114,9 @@ def test_a_device_flow_sign_in_started_by_submit_shows_in_the_run_panel(tmp_path
         assert handle.login is None
 
 
-def test_retries_on_the_cluster_show_as_attempts(remote: Any, namespace: dict[str, Any], tmp_path: Path) -> None:
+def test_retries_on_the_cluster_show_as_attempts(
+    remote: Any, namespace: dict[str, Any], tmp_path: Path
+) -> None:
     w = TaskWidget(tasks.flaky, remote=remote, namespace=namespace)
     markers = tmp_path / "markers"
     markers.mkdir()

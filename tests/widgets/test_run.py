@@ -45,8 +45,9 @@ def test_run_in_process_runs_the_container_command(namespace: dict[str, Any]) ->
 
 
 @pytest.mark.parametrize("mode", ["kernel", "process"])
-def test_task_output_appears_in_its_own_panel(mode: executor.Mode, namespace: dict[str, Any],
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_task_output_appears_in_its_own_panel(
+    mode: executor.Mode, namespace: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     w = TaskWidget(tasks.chatty, namespace=namespace)
     w.form.fields["n"].editor.value = 3
     w.run_panel.run(mode)
@@ -223,11 +224,15 @@ class FinishedFirst(FakeExecution):
         from flyte_nb.errors import RemoteError
 
         self.cancel_pressed.set()
-        raise RemoteError("Execution abc123 cannot be terminated: it already finished (SUCCEEDED).",
-                          code="FAILED_PRECONDITION")
+        raise RemoteError(
+            "Execution abc123 cannot be terminated: it already finished (SUCCEEDED).",
+            code="FAILED_PRECONDITION",
+        )
 
 
-def test_a_cancel_that_arrives_after_the_remote_run_finished_keeps_its_result(namespace: dict[str, Any]) -> None:
+def test_a_cancel_that_arrives_after_the_remote_run_finished_keeps_its_result(
+    namespace: dict[str, Any],
+) -> None:
     execution = FinishedFirst()
     w = TaskWidget(tasks.add, remote=FakeRemote(execution), namespace=namespace)
     w.form.fields["a"].editor.value = 1
@@ -272,7 +277,9 @@ def test_images_render_as_images() -> None:
     assert "image/png" in out["data"]
 
 
-def test_the_remote_comes_from_flyte_remote(monkeypatch: pytest.MonkeyPatch, namespace: dict[str, Any]) -> None:
+def test_the_remote_comes_from_flyte_remote(
+    monkeypatch: pytest.MonkeyPatch, namespace: dict[str, Any]
+) -> None:
     from flyte_nb.errors import ConfigError
 
     class Magics:

@@ -85,14 +85,21 @@ def test_views_never_fail_when_the_template_cannot_be_compiled(monkeypatch: pyte
 def test_error_views_show_code_kind_and_the_tasks_traceback() -> None:
     from flyte_nb.errors import TaskExecutionError
 
-    exc = TaskExecutionError("Task 'fail' failed", task_name="fail", code="USER:ValueError",
-                             traceback_text="Traceback...\nValueError: n must be negative", kind="NON_RECOVERABLE")
+    exc = TaskExecutionError(
+        "Task 'fail' failed",
+        task_name="fail",
+        code="USER:ValueError",
+        traceback_text="Traceback...\nValueError: n must be negative",
+        kind="NON_RECOVERABLE",
+    )
     page = r.error_html(exc)
     assert "USER:ValueError" in page
     assert "NON_RECOVERABLE" in page
     assert "n must be negative" in page
     assert r.error_text(exc).splitlines()[:2] == [
-        "Task 'fail' failed", "  task: fail, code: USER:ValueError, kind: NON_RECOVERABLE, origin: USER"]
+        "Task 'fail' failed",
+        "  task: fail, code: USER:ValueError, kind: NON_RECOVERABLE, origin: USER",
+    ]
 
 
 def test_display_task_outside_a_kernel_prints_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,7 +125,9 @@ def test_a_deliberate_flyte_nb_error_shows_its_message_without_our_frames() -> N
     from flyte_nb.errors import ResolverError
 
     try:
-        raise ResolverError("Task 'reserve' captures a lock in global 'inventory'. Pass it as an input instead.")
+        raise ResolverError(
+            "Task 'reserve' captures a lock in global 'inventory'. Pass it as an input instead."
+        )
     except ResolverError as exc:
         page, text = r.error_html(exc), r.error_text(exc)
     assert "captures a lock in global &#x27;inventory&#x27;" in page

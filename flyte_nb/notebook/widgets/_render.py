@@ -146,29 +146,50 @@ def interface_rows(task: Task) -> list[VarRow]:
     rows = []
     for name, t in iface.inputs.items():
         default = _short_repr(iface.defaults[name]) if name in iface.defaults else "required"
-        rows.append(VarRow("input", name, python_type_name(t), describe_flyte_type(t), default,
-                           in_docs.get(name, ""), pickled.get(name, "")))
+        rows.append(
+            VarRow(
+                "input",
+                name,
+                python_type_name(t),
+                describe_flyte_type(t),
+                default,
+                in_docs.get(name, ""),
+                pickled.get(name, ""),
+            )
+        )
     for name, t in iface.outputs.items():
         why = pickled.get(f"return:{name}") or (pickled.get(name, "") if name not in iface.inputs else "")
-        rows.append(VarRow("output", name, python_type_name(t), describe_flyte_type(t), "",
-                           out_docs.get(name, ""), why))
+        rows.append(
+            VarRow(
+                "output", name, python_type_name(t), describe_flyte_type(t), "", out_docs.get(name, ""), why
+            )
+        )
     return rows
 
 
 def interface_html(rows: Iterable[VarRow]) -> str:
     """The interface as an HTML table; pickled variables are highlighted with the reason."""
-    head = "".join(f'<th style="{CELL}">{h}</th>' for h in
-                   ("", "name", "Python type", "Flyte type", "default", "description"))
+    head = "".join(
+        f'<th style="{CELL}">{h}</th>'
+        for h in ("", "name", "Python type", "Flyte type", "default", "description")
+    )
     body = []
     for row in rows:
         flyte = escape(row.flyte_type)
         style = CELL
         if row.pickled:
-            flyte += (f'<br><span class="flyte-nb-pickled" title="{escape(row.pickled)}">'
-                      f'⚠ pickled: {escape(row.pickled)}</span>')
+            flyte += (
+                f'<br><span class="flyte-nb-pickled" title="{escape(row.pickled)}">'
+                f"⚠ pickled: {escape(row.pickled)}</span>"
+            )
             style += f";background:{WARN_BG}"
-        default = (f'<i style="color:{MUTED}">required</i>' if row.default == "required"
-                   else f"<code>{escape(row.default)}</code>" if row.default else "")
+        default = (
+            f'<i style="color:{MUTED}">required</i>'
+            if row.default == "required"
+            else f"<code>{escape(row.default)}</code>"
+            if row.default
+            else ""
+        )
         body.append(
             f'<tr class="flyte-nb-{row.role}"><td style="{CELL};color:{MUTED}">{row.role}</td>'
             f'<td style="{CELL}"><code>{escape(row.name)}</code></td>'
@@ -178,8 +199,10 @@ def interface_html(rows: Iterable[VarRow]) -> str:
         )
     if not body:
         body.append(f'<tr><td style="{CELL}" colspan="6"><i>no inputs, no outputs</i></td></tr>')
-    return (f'<table class="flyte-nb-interface" style="border-collapse:collapse;margin:4px 0">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    return (
+        f'<table class="flyte-nb-interface" style="border-collapse:collapse;margin:4px 0">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def interface_text(rows: Iterable[VarRow]) -> str:
@@ -267,8 +290,11 @@ def to_yaml(value: Any, indent: int = 0) -> str:
             return pad + "[]"
         lines = []
         for item in value:
-            text = to_yaml(item, indent + 1).lstrip() if isinstance(item, (Mapping, list)) and item \
+            text = (
+                to_yaml(item, indent + 1).lstrip()
+                if isinstance(item, (Mapping, list)) and item
                 else to_yaml(item, 0).strip()
+            )
             lines.append(f"{pad}- {text}")
         return "\n".join(lines)
     return pad + _yaml_scalar(value)
@@ -316,7 +342,9 @@ def template_facts(template: tasks_pb2.TaskTemplate) -> list[tuple[str, str]]:
     if meta.discoverable:
         cache = f"on (cache_version {meta.discovery_version or '—'}"
         cache += ", serialized)" if meta.cache_serializable else ")"
-    timeout = _duration_text(meta.timeout.ToTimedelta().total_seconds()) if meta.HasField("timeout") else "none"
+    timeout = (
+        _duration_text(meta.timeout.ToTimedelta().total_seconds()) if meta.HasField("timeout") else "none"
+    )
     interruptible = meta.interruptible if meta.WhichOneof("interruptible_value") else "default"
     return [
         ("task", f"{template.id.name}"),
@@ -411,8 +439,10 @@ def payload_html(info: PayloadInfo) -> str:
     """The payload section: size and digest, the manifest table, or the error that stops pickling."""
     parts = [f"<div>resolver <code>{escape(info.resolver)}</code></div>"]
     if info.filename:
-        parts.append(f"<div>payload <code>{escape(info.filename)}</code>, {info.size:,} bytes, "
-                     f"sha256 <code>{escape(info.sha256[:16])}…</code></div>")
+        parts.append(
+            f"<div>payload <code>{escape(info.filename)}</code>, {info.size:,} bytes, "
+            f"sha256 <code>{escape(info.sha256[:16])}…</code></div>"
+        )
     elif not info.error:
         parts.append("<div>no payload: the task is imported from its module in the container image</div>")
     if info.error:
@@ -425,10 +455,14 @@ def payload_html(info: PayloadInfo) -> str:
         elif table is not None:
             columns, rows = table
             head = "".join(f'<th style="{CELL}">{escape(c)}</th>' for c in columns)
-            body = "".join("<tr>" + "".join(f'<td style="{CELL}">{escape(v)}</td>' for v in row) + "</tr>"
-                           for row in rows)
-            parts.append(f'<table class="flyte-nb-manifest" style="border-collapse:collapse">'
-                         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            body = "".join(
+                "<tr>" + "".join(f'<td style="{CELL}">{escape(v)}</td>' for v in row) + "</tr>"
+                for row in rows
+            )
+            parts.append(
+                f'<table class="flyte-nb-manifest" style="border-collapse:collapse">'
+                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            )
         else:
             parts.append(f"<pre>{escape(info.manifest)}</pre>")
     return '<div class="flyte-nb-payload">' + "".join(parts) + "</div>"
@@ -447,22 +481,32 @@ def payload_text(info: PayloadInfo) -> str:
         lines += ["  " + line for line in str(to_text()).splitlines()]
     elif table is not None:
         columns, rows = table
-        lines += ["  " + " | ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True) if v) for row in rows]
+        lines += [
+            "  " + " | ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True) if v) for row in rows
+        ]
     elif info.manifest is not None:
         lines.append(f"  {info.manifest}")
     return "\n".join(lines)
 
 
 # -- runs ----------------------------------------------------------------------------------------------
-PHASE_COLOURS = {"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "ABORTED": "#6d4c41", "TIMED_OUT": "#c62828",
-                 "RUNNING": "#1565c0", "QUEUED": "#6a1b9a"}
+PHASE_COLOURS = {
+    "SUCCEEDED": "#2e7d32",
+    "FAILED": "#c62828",
+    "ABORTED": "#6d4c41",
+    "TIMED_OUT": "#c62828",
+    "RUNNING": "#1565c0",
+    "QUEUED": "#6a1b9a",
+}
 
 
 def phase_badge(phase: str) -> str:
     """A coloured phase label."""
     colour = PHASE_COLOURS.get(phase, "#555")
-    return (f'<span class="flyte-nb-phase" style="background:{colour};color:white;border-radius:3px;'
-            f'padding:0 6px">{escape(phase)}</span>')
+    return (
+        f'<span class="flyte-nb-phase" style="background:{colour};color:white;border-radius:3px;'
+        f'padding:0 6px">{escape(phase)}</span>'
+    )
 
 
 def execution_label(execution: Any) -> str:
@@ -505,14 +549,23 @@ def _error_parts(exc: BaseException) -> tuple[str, list[tuple[str, str]], str]:
 
     fields: list[tuple[str, str]] = []
     if isinstance(exc, TaskExecutionError):
-        fields = [(k, v) for k, v in (("task", exc.task_name), ("code", exc.code), ("kind", exc.kind),
-                                      ("origin", exc.origin)) if v]
+        fields = [
+            (k, v)
+            for k, v in (
+                ("task", exc.task_name),
+                ("code", exc.code),
+                ("kind", exc.kind),
+                ("origin", exc.origin),
+            )
+            if v
+        ]
         head = Exception.__str__(exc) or type(exc).__name__
         trace = exc.traceback_text or ""
     else:
         head = f"{type(exc).__name__}: {exc}"
         trace = (
-            "" if isinstance(exc, FlyteNbError)
+            ""
+            if isinstance(exc, FlyteNbError)
             else "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         )
         for name in ("code", "kind", "details"):
@@ -525,12 +578,20 @@ def _error_parts(exc: BaseException) -> tuple[str, list[tuple[str, str]], str]:
 def error_html(exc: BaseException) -> str:
     """An error as HTML: headline, code/kind/origin, and the task's traceback."""
     head, fields, trace = _error_parts(exc)
-    badges = " ".join(f"<span style=\"border:1px solid {BORDER};padding:0 4px;margin-right:4px\">"
-                      f"{escape(k)}: <code>{escape(v)}</code></span>" for k, v in fields)
-    body = (f'<pre class="flyte-nb-traceback" style="white-space:pre-wrap;font-size:90%">{escape(trace)}</pre>'
-            if trace else "")
-    return (f'<div class="flyte-nb-error"><div style="color:{ERROR_FG};font-weight:bold;white-space:pre-wrap">'
-            f"{escape(head)}</div><div>{badges}</div>{body}</div>")
+    badges = " ".join(
+        f'<span style="border:1px solid {BORDER};padding:0 4px;margin-right:4px">'
+        f"{escape(k)}: <code>{escape(v)}</code></span>"
+        for k, v in fields
+    )
+    body = (
+        f'<pre class="flyte-nb-traceback" style="white-space:pre-wrap;font-size:90%">{escape(trace)}</pre>'
+        if trace
+        else ""
+    )
+    return (
+        f'<div class="flyte-nb-error"><div style="color:{ERROR_FG};font-weight:bold;white-space:pre-wrap">'
+        f"{escape(head)}</div><div>{badges}</div>{body}</div>"
+    )
 
 
 def error_text(exc: BaseException) -> str:

@@ -26,19 +26,25 @@ class ExecutionView(widgets.VBox):
     """
 
     execution_id = Unicode(help="The execution's identifier (project/domain/name).").tag(sync=True)
-    phase = Unicode(help="The execution's last known phase (QUEUED, RUNNING, SUCCEEDED, FAILED, ABORTED…).").tag(sync=True)
-    duration = Float(0.0, help="Seconds since the view started following the execution, or its reported duration.").tag(sync=True)
+    phase = Unicode(
+        help="The execution's last known phase (QUEUED, RUNNING, SUCCEEDED, FAILED, ABORTED…)."
+    ).tag(sync=True)
+    duration = Float(
+        0.0, help="Seconds since the view started following the execution, or its reported duration."
+    ).tag(sync=True)
     url = Unicode(help="The execution's page in the Flyte console ('' when unknown).").tag(sync=True)
     watching = Bool(False, help="True while a background thread follows the execution.").tag(sync=True)
 
-    def __init__(self, execution: Any, *, watch: bool = True, output_names: list[str] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, execution: Any, *, watch: bool = True, output_names: list[str] | None = None, **kwargs: Any
+    ) -> None:
         self.execution = execution
         self.output_names = output_names or r.execution_output_names(execution)
         self._started = time.monotonic()
         self.header = widgets.HTML()
-        self.terminate_button = widgets.Button(description="Terminate", button_style="warning",
-                                               tooltip="Abort this execution on the cluster.")
+        self.terminate_button = widgets.Button(
+            description="Terminate", button_style="warning", tooltip="Abort this execution on the cluster."
+        )
         self.terminate_button.on_click(lambda _b: self.terminate())
         self.result = ResultView()
         super().__init__(children=[widgets.HBox([self.header, self.terminate_button]), self.result], **kwargs)
@@ -60,10 +66,15 @@ class ExecutionView(widgets.VBox):
         reported = r.execution_seconds(ex)
         self.duration = reported if reported is not None else time.monotonic() - self._started
         self.url = str(getattr(ex, "url", "") or "")
-        link = (f' · <a href="{r.escape(self.url)}" target="_blank" rel="noopener">open in the Flyte console</a>'
-                if self.url else "")
-        self.header.value = (f"<div><b>Execution</b> <code>{r.escape(self.execution_id)}</code> "
-                             f"{r.phase_badge(self.phase)} · {self.duration:.1f}s{link}</div>")
+        link = (
+            f' · <a href="{r.escape(self.url)}" target="_blank" rel="noopener">open in the Flyte console</a>'
+            if self.url
+            else ""
+        )
+        self.header.value = (
+            f"<div><b>Execution</b> <code>{r.escape(self.execution_id)}</code> "
+            f"{r.phase_badge(self.phase)} · {self.duration:.1f}s{link}</div>"
+        )
         self.terminate_button.disabled = self.phase in TERMINAL
 
     def terminate(self) -> None:

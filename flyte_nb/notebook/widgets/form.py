@@ -34,8 +34,15 @@ from flyte_nb.notebook.widgets import _render as r
 
 __all__ = ["InputField", "InputForm", "editor_kind"]
 
-_SIMPLE = {int: "int", float: "float", str: "str", bool: "bool", datetime.datetime: "datetime",
-           datetime.date: "date", datetime.timedelta: "duration"}
+_SIMPLE = {
+    int: "int",
+    float: "float",
+    str: "str",
+    bool: "bool",
+    datetime.datetime: "datetime",
+    datetime.date: "date",
+    datetime.timedelta: "duration",
+}
 _NONE = object()  # "no default"
 
 
@@ -113,7 +120,11 @@ def _build_dataclass(t: Any, value: Any) -> Any:
 
 def _default_text(value: Any) -> str:
     """How a default appears in an expression box: JSON when it round-trips, else its repr."""
-    plain = dataclasses.asdict(value) if dataclasses.is_dataclass(value) and not isinstance(value, type) else value
+    plain = (
+        dataclasses.asdict(value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type)
+        else value
+    )
     try:
         text = json.dumps(plain)
         if json.loads(text) == plain:
@@ -131,12 +142,26 @@ class InputField(widgets.HBox):
     """
 
     name = Unicode(help="The task input this field edits.").tag(sync=True)
-    kind = Unicode(help="Editor kind: int, float, str, bool, datetime, date, duration, choice or expression.").tag(sync=True)
-    optional = Bool(False, help="True for Optional[...] inputs: a None checkbox sits next to the editor.").tag(sync=True)
-    message = Unicode(help="The validation message shown next to the field ('' when the value is valid).").tag(sync=True)
+    kind = Unicode(
+        help="Editor kind: int, float, str, bool, datetime, date, duration, choice or expression."
+    ).tag(sync=True)
+    optional = Bool(
+        False, help="True for Optional[...] inputs: a None checkbox sits next to the editor."
+    ).tag(sync=True)
+    message = Unicode(
+        help="The validation message shown next to the field ('' when the value is valid)."
+    ).tag(sync=True)
 
-    def __init__(self, task_name: str, name: str, python_type: Any, *, default: Any = _NONE,
-                 description: str = "", namespace: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        task_name: str,
+        name: str,
+        python_type: Any,
+        *,
+        default: Any = _NONE,
+        description: str = "",
+        namespace: Mapping[str, Any] | None = None,
+    ) -> None:
         self.task_name = task_name
         self.python_type = python_type
         self.namespace = namespace
@@ -146,19 +171,28 @@ class InputField(widgets.HBox):
         kind = editor_kind(self.value_type)
         aware = isinstance(default, datetime.datetime) and default.tzinfo is not None
         self.editor = self._make_editor(kind, tz_aware=aware)
-        self.none_toggle = widgets.Checkbox(value=False, description="None", indent=False,
-                                            layout=widgets.Layout(width="70px"))
+        self.none_toggle = widgets.Checkbox(
+            value=False, description="None", indent=False, layout=widgets.Layout(width="70px")
+        )
         self.none_toggle.observe(self._on_none, names="value")
-        required = ('<span title="required: the task has no default for it" style="color:'
-                    f'{r.ERROR_FG}">*</span>' if default is _NONE else "")
-        label = (f"<code>{r.escape(name)}</code>{required} <span style=\"color:{r.MUTED}\">"
-                 f"{r.escape(r.describe_flyte_type(python_type))}</span>")
-        self.label = widgets.HTML(label, layout=widgets.Layout(width="220px"),
-                                  tooltip=description or None)
+        required = (
+            f'<span title="required: the task has no default for it" style="color:{r.ERROR_FG}">*</span>'
+            if default is _NONE
+            else ""
+        )
+        label = (
+            f'<code>{r.escape(name)}</code>{required} <span style="color:{r.MUTED}">'
+            f"{r.escape(r.describe_flyte_type(python_type))}</span>"
+        )
+        self.label = widgets.HTML(label, layout=widgets.Layout(width="220px"), tooltip=description or None)
         self.message_html = widgets.HTML(layout=widgets.Layout(flex="1 1 auto"))
         self.message_html.add_class("flyte-nb-field-message")
-        children = [self.label, self.editor, *([self.none_toggle] if inner is not None else []),
-                    self.message_html]
+        children = [
+            self.label,
+            self.editor,
+            *([self.none_toggle] if inner is not None else []),
+            self.message_html,
+        ]
         super().__init__(children=children, name=name, kind=kind, optional=inner is not None)
         self.add_class("flyte-nb-field")
         if default is not _NONE:
@@ -178,13 +212,19 @@ class InputField(widgets.HBox):
         if kind == "datetime":
             # a time-zone-aware default keeps its zone; otherwise a naive picker, as Python users write
             picker = getattr(widgets, "DatetimePicker" if tz_aware else "NaiveDatetimePicker", None)
-            return picker(layout=layout) if picker is not None else widgets.Text(layout=layout, placeholder="ISO 8601")
+            return (
+                picker(layout=layout)
+                if picker is not None
+                else widgets.Text(layout=layout, placeholder="ISO 8601")
+            )
         if kind == "date":
             return widgets.DatePicker(layout=layout)
         if kind == "choice":
             return widgets.Dropdown(options=_choices(self.value_type), layout=layout)
-        return widgets.Textarea(layout=widgets.Layout(width="320px", height="32px"),
-                                placeholder="JSON, or a Python expression (e.g. [1, 2, 3])")
+        return widgets.Textarea(
+            layout=widgets.Layout(width="320px", height="32px"),
+            placeholder="JSON, or a Python expression (e.g. [1, 2, 3])",
+        )
 
     def _set_default(self, default: Any) -> None:
         if default is None and self.optional:
@@ -243,7 +283,8 @@ class InputField(widgets.HBox):
                 value = eval(text, dict(self.namespace or {}))  # the user's own expression, in their kernel
             except Exception as exc:
                 raise self._fail(
-                    f"{expected} as JSON or a Python expression", text,
+                    f"{expected} as JSON or a Python expression",
+                    text,
                     f"It is neither ({type(exc).__name__}: {exc}). Write JSON, or an expression using names "
                     "defined in the notebook.",
                 ) from None
@@ -276,8 +317,9 @@ class InputField(widgets.HBox):
     def show_message(self, text: str) -> None:
         """Show ``text`` next to the field (empty clears it)."""
         self.message = text
-        self.message_html.value = (f'<span style="color:{r.ERROR_FG};white-space:normal">⚠ {r.escape(text)}</span>'
-                                   if text else "")
+        self.message_html.value = (
+            f'<span style="color:{r.ERROR_FG};white-space:normal">⚠ {r.escape(text)}</span>' if text else ""
+        )
 
 
 def _value_or_error(field: InputField) -> Any:
@@ -300,9 +342,14 @@ class InputForm(widgets.VBox):
             if row.role == "input":
                 in_docs[row.name] = row.description
         self.fields: dict[str, InputField] = {
-            name: InputField(str(getattr(task, "name", "task")), name, t,
-                             default=iface.defaults.get(name, _NONE), description=in_docs.get(name, ""),
-                             namespace=namespace)
+            name: InputField(
+                str(getattr(task, "name", "task")),
+                name,
+                t,
+                default=iface.defaults.get(name, _NONE),
+                description=in_docs.get(name, ""),
+                namespace=namespace,
+            )
             for name, t in iface.inputs.items()
         }
         children: list[widgets.Widget] = list(self.fields.values())

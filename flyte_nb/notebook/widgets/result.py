@@ -30,8 +30,12 @@ class ResultView(widgets.VBox):
     """Outputs through IPython's display formatters (DataFrames as tables, images, rich reprs); errors
     with their Flyte code, kind and the task's own traceback."""
 
-    status = Unicode(help="What is shown: '' (nothing yet), 'outputs', 'error' or 'cancelled'.").tag(sync=True)
-    result_name = Unicode(help="The notebook variable the shown outputs are bound to ('' when unbound).").tag(sync=True)
+    status = Unicode(help="What is shown: '' (nothing yet), 'outputs', 'error' or 'cancelled'.").tag(
+        sync=True
+    )
+    result_name = Unicode(help="The notebook variable the shown outputs are bound to ('' when unbound).").tag(
+        sync=True
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         self.header = widgets.HTML()
@@ -46,12 +50,16 @@ class ResultView(widgets.VBox):
         self.status = ""
         self.result_name = ""
 
-    def show_outputs(self, output_names: list[str], outputs: Any, *, result_name: str | None = None,
-                     summary: str = "") -> None:
+    def show_outputs(
+        self, output_names: list[str], outputs: Any, *, result_name: str | None = None, summary: str = ""
+    ) -> None:
         """Show ``outputs`` (as returned by calling the task) and the variable they are bound to."""
         self.clear()
-        bound = (f' — bound to <code class="flyte-nb-result-name">{r.escape(result_name)}</code>'
-                 if result_name else "")
+        bound = (
+            f' — bound to <code class="flyte-nb-result-name">{r.escape(result_name)}</code>'
+            if result_name
+            else ""
+        )
         self.header.value = f"<div>{r.escape(summary)}{bound}</div>"
         self.result_name = result_name or ""
         parts = split_outputs(output_names, outputs)

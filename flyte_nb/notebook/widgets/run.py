@@ -35,48 +35,86 @@ class RunPanel(widgets.VBox):
     answering while it runs; its outputs are bound in ``namespace`` under :attr:`result_name`.
     """
 
-    phase = Unicode(help="Phase of the current or last run: QUEUED, RUNNING, SUCCEEDED, FAILED, ABORTED ('' before any).").tag(sync=True)
-    mode = Unicode(help="Where the current or last run ran: kernel, process or remote ('' before any).").tag(sync=True)
+    phase = Unicode(
+        help="Phase of the current or last run: QUEUED, RUNNING, SUCCEEDED, FAILED, ABORTED ('' before any)."
+    ).tag(sync=True)
+    mode = Unicode(help="Where the current or last run ran: kernel, process or remote ('' before any).").tag(
+        sync=True
+    )
     elapsed = Float(0.0, help="Seconds the current or last run has taken.").tag(sync=True)
     attempt = Int(0, help="Attempt number of the current or last run (0 before any).").tag(sync=True)
     url = Unicode(help="Console link of the current or last remote run ('' for local runs).").tag(sync=True)
-    running = Bool(False, help="True while a run is in progress (run buttons disabled, Cancel enabled).").tag(sync=True)
-    result_name = Unicode(help="Notebook variable the last successful run's outputs are bound to.").tag(sync=True)
-    remote_reason = Unicode(help="Why Submit to Flyte is disabled ('' when a remote is configured).").tag(sync=True)
+    running = Bool(False, help="True while a run is in progress (run buttons disabled, Cancel enabled).").tag(
+        sync=True
+    )
+    result_name = Unicode(help="Notebook variable the last successful run's outputs are bound to.").tag(
+        sync=True
+    )
+    remote_reason = Unicode(help="Why Submit to Flyte is disabled ('' when a remote is configured).").tag(
+        sync=True
+    )
 
-    def __init__(self, task: Any, form: InputForm, *, remote: Any | None = None, remote_reason: str | None = None,
-                 namespace: MutableMapping[str, Any] | None = None,
-                 sandbox_factory: ex.SandboxFactory | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        task: Any,
+        form: InputForm,
+        *,
+        remote: Any | None = None,
+        remote_reason: str | None = None,
+        namespace: MutableMapping[str, Any] | None = None,
+        sandbox_factory: ex.SandboxFactory | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.task, self.form, self.namespace = task, form, namespace
         self.remote: Any | None = None
         self.handle: ex.RunHandle | None = None
         self._sandbox_factory = sandbox_factory
-        self.buttons = {mode: widgets.Button(description=_LABELS[mode], tooltip=_TOOLTIPS[mode],
-                                             button_style="primary" if mode == "kernel" else "")
-                        for mode in ex.MODES}
+        self.buttons = {
+            mode: widgets.Button(
+                description=_LABELS[mode],
+                tooltip=_TOOLTIPS[mode],
+                button_style="primary" if mode == "kernel" else "",
+            )
+            for mode in ex.MODES
+        }
         for mode, button in self.buttons.items():
             button.on_click(lambda _b, m=mode: self.run(m))
-        self.cancel_button = widgets.Button(description="Cancel", button_style="warning", disabled=True,
-                                            tooltip="Stop the run in progress.")
+        self.cancel_button = widgets.Button(
+            description="Cancel", button_style="warning", disabled=True, tooltip="Stop the run in progress."
+        )
         self.cancel_button.on_click(lambda _b: self.cancel())
         self.reason = widgets.HTML()
         self.status = widgets.HTML()
         self.status.add_class("flyte-nb-status")
         self.logs = widgets.HTML()
         self.result = ResultView()
-        super().__init__(children=[widgets.HBox([*self.buttons.values(), self.cancel_button]),
-                                   self.reason, self.status, self.logs, self.result], **kwargs)
+        super().__init__(
+            children=[
+                widgets.HBox([*self.buttons.values(), self.cancel_button]),
+                self.reason,
+                self.status,
+                self.logs,
+                self.result,
+            ],
+            **kwargs,
+        )
         self.set_remote(remote, remote_reason)
 
     def set_remote(self, remote: Any | None, reason: str | None = None) -> None:
         """Use ``remote`` for *Submit to Flyte*; without one the button is disabled and ``reason`` (or a
         default explanation) says why."""
         self.remote = remote
-        self.remote_reason = ex.remote_unavailable_reason(remote) and (reason or ex.remote_unavailable_reason(remote))
+        self.remote_reason = ex.remote_unavailable_reason(remote) and (
+            reason or ex.remote_unavailable_reason(remote)
+        )
         self.buttons["remote"].disabled = bool(self.remote_reason) or self.running
         self.buttons["remote"].tooltip = self.remote_reason or _TOOLTIPS["remote"]
-        self.reason.value = (f'<span style="color:{r.MUTED}">Submit to Flyte is disabled: '
-                             f"{r.escape(self.remote_reason)}</span>" if self.remote_reason else "")
+        self.reason.value = (
+            f'<span style="color:{r.MUTED}">Submit to Flyte is disabled: '
+            f"{r.escape(self.remote_reason)}</span>"
+            if self.remote_reason
+            else ""
+        )
 
     # -- actions -------------------------------------------------------------------------------------
     def run(self, mode: ex.Mode) -> ex.RunHandle | None:
@@ -88,15 +126,24 @@ class RunPanel(widgets.VBox):
             return None
         inputs = self.form.collect()
         if inputs is None:
-            self.status.value = (f'<span style="color:{r.ERROR_FG}">Fix the inputs marked ⚠ above: '
-                                 f"{r.escape('; '.join(self.form.errors.values()))}</span>")
+            self.status.value = (
+                f'<span style="color:{r.ERROR_FG}">Fix the inputs marked ⚠ above: '
+                f"{r.escape('; '.join(self.form.errors.values()))}</span>"
+            )
             return None
         self.result.clear()
         self.logs.value = ""
         self.mode, self.url, self.elapsed, self.attempt = mode, "", 0.0, 1
         self._set_running(True)
-        handle = ex.RunHandle(self.task, mode, inputs, remote=self.remote, namespace=self.namespace,
-                              on_progress=self._on_progress, sandbox_factory=self._sandbox_factory)
+        handle = ex.RunHandle(
+            self.task,
+            mode,
+            inputs,
+            remote=self.remote,
+            namespace=self.namespace,
+            on_progress=self._on_progress,
+            sandbox_factory=self._sandbox_factory,
+        )
         self.handle = handle
         handle.start()
         threading.Thread(target=self._tick, args=(handle,), name="flyte-nb-run-clock", daemon=True).start()
@@ -109,7 +156,9 @@ class RunPanel(widgets.VBox):
     def wait(self, timeout: float | None = None) -> Any:
         """Wait for the current run (see :meth:`RunHandle.wait`)."""
         if self.handle is None:
-            raise RuntimeError("RunPanel.wait(): no run was started. Click a run button (or call run()) first.")
+            raise RuntimeError(
+                "RunPanel.wait(): no run was started. Click a run button (or call run()) first."
+            )
         return self.handle.wait(timeout)
 
     # -- progress ------------------------------------------------------------------------------------
@@ -134,21 +183,27 @@ class RunPanel(widgets.VBox):
             return
         self.phase, self.elapsed, self.attempt = handle.phase, handle.elapsed, handle.attempt
         self.url = handle.url or ""
-        line = (f"{r.phase_badge(handle.phase)} {r.escape(_LABELS[handle.mode].lower())} · "
-                f"{handle.elapsed:.1f}s · attempt {handle.attempt}")
+        line = (
+            f"{r.phase_badge(handle.phase)} {r.escape(_LABELS[handle.mode].lower())} · "
+            f"{handle.elapsed:.1f}s · attempt {handle.attempt}"
+        )
         if handle.url:
             line += f' · <a href="{r.escape(handle.url)}" target="_blank" rel="noopener">Flyte console</a>'
         login = handle.login
         if login is not None and not handle.done:
-            line += (f'<div class="flyte-nb-login">To sign in to Flyte, open <a href="{r.escape(login.link)}" '
-                     f'target="_blank" rel="noopener">{r.escape(login.verification_uri)}</a> and enter the code '
-                     f"<b><code>{r.escape(login.user_code)}</code></b>; the run continues once you approve it.</div>")
+            line += (
+                f'<div class="flyte-nb-login">To sign in to Flyte, open <a href="{r.escape(login.link)}" '
+                f'target="_blank" rel="noopener">{r.escape(login.verification_uri)}</a> and enter the code '
+                f"<b><code>{r.escape(login.user_code)}</code></b>; the run continues once you approve it.</div>"
+            )
         self.status.value = f"<div>{line}</div>"
         text = handle.log_text
         if text:
             tail = text[-_LOG_TAIL:]
-            self.logs.value = (f'<details open><summary>output</summary><pre class="flyte-nb-log" '
-                               f'style="max-height:200px;overflow:auto;font-size:90%">{r.escape(tail)}</pre></details>')
+            self.logs.value = (
+                f'<details open><summary>output</summary><pre class="flyte-nb-log" '
+                f'style="max-height:200px;overflow:auto;font-size:90%">{r.escape(tail)}</pre></details>'
+            )
 
     def _show_result(self, handle: ex.RunHandle) -> None:
         summary = f"{handle.phase} in {handle.elapsed:.2f}s ({_LABELS[handle.mode].lower()})"
@@ -157,6 +212,8 @@ class RunPanel(widgets.VBox):
             self.result.show_outputs(names, handle.outputs, result_name=handle.result_name, summary=summary)
             self.result_name = handle.result_name or ""
         elif handle.phase == "ABORTED":
-            self.result.show_cancelled(f"Cancelled after {handle.elapsed:.1f}s ({_LABELS[handle.mode].lower()}).")
+            self.result.show_cancelled(
+                f"Cancelled after {handle.elapsed:.1f}s ({_LABELS[handle.mode].lower()})."
+            )
         elif handle.error is not None:
             self.result.show_error(handle.error, summary=summary)

@@ -48,22 +48,38 @@ class TaskWidget(widgets.VBox):
 
     task_name = Unicode(help="Name of the task shown.").tag(sync=True)
 
-    def __init__(self, task: Any, *, remote: Any | None = None,
-                 namespace: MutableMapping[str, Any] | None = None,
-                 sandbox_factory: ex.SandboxFactory | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        task: Any,
+        *,
+        remote: Any | None = None,
+        namespace: MutableMapping[str, Any] | None = None,
+        sandbox_factory: ex.SandboxFactory | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.task = task
         ns = namespace if namespace is not None else _user_namespace()
         self.interface = InterfaceView(task)
         self.template = TemplateView(task)
         self.payload = PayloadView(task)
-        self.sections = widgets.Accordion(children=[self.template, self.payload], titles=("Template", "Payload"))
+        self.sections = widgets.Accordion(
+            children=[self.template, self.payload], titles=("Template", "Payload")
+        )
         self.form = InputForm(task, namespace=ns)
         remote, why = (remote, "") if remote is not None else ex.current_remote()
-        self.run_panel = RunPanel(task, self.form, remote=remote, remote_reason=why, namespace=ns,
-                                  sandbox_factory=sandbox_factory)
-        version = f" · version <code>{r.escape(self.template.version)}</code>" if self.template.version else ""
-        title = widgets.HTML(f"<b>{r.escape(type(task).__name__)} <code>{r.escape(getattr(task, 'name', '?'))}</code>"
-                             f"</b>{version}")
-        super().__init__(children=[title, self.interface, self.sections, self.form, self.run_panel],
-                         task_name=str(getattr(task, "name", "")), **kwargs)
+        self.run_panel = RunPanel(
+            task, self.form, remote=remote, remote_reason=why, namespace=ns, sandbox_factory=sandbox_factory
+        )
+        version = (
+            f" · version <code>{r.escape(self.template.version)}</code>" if self.template.version else ""
+        )
+        title = widgets.HTML(
+            f"<b>{r.escape(type(task).__name__)} <code>{r.escape(getattr(task, 'name', '?'))}</code>"
+            f"</b>{version}"
+        )
+        super().__init__(
+            children=[title, self.interface, self.sections, self.form, self.run_panel],
+            task_name=str(getattr(task, "name", "")),
+            **kwargs,
+        )
         self.add_class("flyte-nb-task-widget")

@@ -44,15 +44,20 @@ class TemplateView(widgets.VBox):
     """The task's compiled template: key facts, then the full document, highlighted; *Copy* copies it."""
 
     fmt = Unicode("yaml", help="Format the template is shown and copied in: 'yaml' or 'json'.").tag(sync=True)
-    version = Unicode(help="The template's version (the task's content hash unless one was set).").tag(sync=True)
-    source = Unicode(help="The template text in the current format (what the copy button copies).").tag(sync=True)
+    version = Unicode(help="The template's version (the task's content hash unless one was set).").tag(
+        sync=True
+    )
+    source = Unicode(help="The template text in the current format (what the copy button copies).").tag(
+        sync=True
+    )
 
     def __init__(self, task: Task, **kwargs: Any) -> None:
         self.template, self.error = r.safe(lambda: r.task_template(task))
         self.facts = widgets.HTML()
         self.code = widgets.HTML()
-        self.format_toggle = widgets.ToggleButtons(options=[("YAML", "yaml"), ("JSON", "json")], value="yaml",
-                                                   style={"button_width": "60px"})
+        self.format_toggle = widgets.ToggleButtons(
+            options=[("YAML", "yaml"), ("JSON", "json")], value="yaml", style={"button_width": "60px"}
+        )
         super().__init__(children=[self.facts, self.format_toggle, self.code], **kwargs)
         widgets.link((self.format_toggle, "value"), (self, "fmt"))
         if self.error is not None:
