@@ -8,6 +8,7 @@ know flyte_nb::
     ├── FlyteTypeError (TypeError)              a value or annotation does not fit a Flyte type
     │   └── UnsupportedTypeError                  an annotation that can never work (bare list, tuple input…)
     ├── TaskDefinitionError (ValueError)        a function cannot become a task (missing annotation…)
+    ├── UnexpectedKeywordError (TypeError)      a keyword argument flyte_nb does not take (``@task(retires=1)``)
     ├── TaskInputError (TypeError)              a call with missing, unknown or colliding arguments
     ├── TaskOutputError (TypeError)             the function returned the wrong number/type of outputs
     ├── TaskExecutionError (RuntimeError)       the task itself failed; carries its own traceback text
@@ -55,6 +56,7 @@ __all__ = [
     "TaskInputError",
     "TaskOutputError",
     "TaskTimeoutError",
+    "UnexpectedKeywordError",
     "UnsupportedTypeError",
     "WaitTimeoutError",
 ]
@@ -76,6 +78,10 @@ class UnsupportedTypeError(FlyteTypeError):
 
 class TaskDefinitionError(FlyteNbError, ValueError):
     """A function cannot become a task as written."""
+
+
+class UnexpectedKeywordError(FlyteNbError, TypeError):
+    """A flyte_nb function or constructor was given a keyword argument it does not take."""
 
 
 class TaskInputError(FlyteNbError, TypeError):

@@ -6,17 +6,15 @@ Both work bare (``@task``) or with keywords (``@task(retries=2, cache=True)``) a
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, overload
-
-from flyteidl.admin import description_entity_pb2
-from flyteidl.core import tasks_pb2
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, overload
 
 from flyte_nb.core.function_task import PythonFunctionTask
-from flyte_nb.core.resolver import TaskResolverMixin
-from flyte_nb.core.settings import Resources, TaskMetadata
+from flyte_nb.core.options import TaskKeywords, TaskOptions, check_keywords
 from flyte_nb.errors import TaskDefinitionError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["dynamic", "task"]
 
@@ -26,7 +24,7 @@ Decorated = Callable[[Callable[..., Any]], PythonFunctionTask[Any]]
 def _make(
     fn: Callable[..., Any],
     mode: PythonFunctionTask.ExecutionBehavior,
-    options: Mapping[str, Any],
+    keywords: TaskKeywords,
 ) -> PythonFunctionTask[Any]:
     if isinstance(fn, PythonFunctionTask):
         raise TaskDefinitionError(f"'{fn.name}' is already a task; apply @task (or @dynamic) only once.")
@@ -35,46 +33,30 @@ def _make(
             f"@task: expected a function, got {fn!r} ({type(fn).__name__}). "
             "Use @task above a def, or @task(...) with keyword arguments only."
         )
-    o = dict(options)
-    name = o["name"] or None
     try:
-        metadata = TaskMetadata(
-            cache=o["cache"],
-            cache_version=o["cache_version"],
-            cache_serialize=o["cache_serialize"],
-            retries=o["retries"],
-            interruptible=o["interruptible"],
-            deprecated=o["deprecated"] if isinstance(o["deprecated"], str) else "",
-            timeout=o["timeout"],
-            pod_template_name=o["pod_template_name"],
-            cache_ignore_input_vars=tuple(o["cache_ignore_input_vars"] or ()),
-        )
+        options = TaskOptions.from_keywords(keywords)
     except TaskDefinitionError as exc:
-        label = name or getattr(fn, "__name__", "task")
-        raise TaskDefinitionError(f"Task '{label}' {exc}") from exc
-    made: PythonFunctionTask[Any] = PythonFunctionTask(
-        None,
-        fn,
-        execution_mode=mode,
-        task_resolver=o["task_resolver"],
-        node_dependency_hints=o["node_dependency_hints"],
-        pickle_untyped=o["pickle_untyped"],
-        name=name,
-        metadata=metadata,
-        container_image=o["container_image"],
-        environment=o["environment"],
-        requests=o["requests"],
-        limits=o["limits"],
-        accelerator=o["accelerator"],
-        docs=o["docs"],
+        label = keywords.get("name") or getattr(fn, "__name__", "task")
+        raise TaskDefinitionError(f"Task '{label}' {exc}") from None
+    return PythonFunctionTask(None, fn, execution_mode=mode, options=options)
+
+
+def _decorate(
+    fn: Callable[..., Any] | None, mode: PythonFunctionTask.ExecutionBehavior, keywords: TaskKeywords
+) -> PythonFunctionTask[Any] | Decorated:
+    # A misspelt keyword fails at the decorator line, as Python's own keyword checks do.
+    check_keywords(
+        "dynamic()" if mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC else "task()",
+        keywords,
+        TaskKeywords,
     )
-    unknown = set(metadata.cache_ignore_input_vars) - set(made.python_interface.inputs)
-    if unknown:
-        raise TaskDefinitionError(
-            f"Task '{made.name}' cache_ignore_input_vars: {sorted(unknown)} are not inputs of the task "
-            f"(its inputs are {list(made.python_interface.inputs)}). Fix the names."
-        )
-    return made
+    if fn is not None:
+        return _make(fn, mode, keywords)
+
+    def wrapper(fn: Callable[..., Any]) -> PythonFunctionTask[Any]:
+        return _make(fn, mode, keywords)
+
+    return wrapper
 
 
 @overload
@@ -82,53 +64,11 @@ def task(_task_function: Callable[..., Any]) -> PythonFunctionTask[Any]: ...
 
 
 @overload
-def task(
-    _task_function: None = None,
-    *,
-    name: str | None = None,
-    cache: bool = False,
-    cache_version: str = "",
-    cache_serialize: bool = False,
-    cache_ignore_input_vars: Iterable[str] = (),
-    retries: int = 0,
-    interruptible: bool | None = None,
-    deprecated: str = "",
-    timeout: datetime.timedelta | int | float | None = None,
-    container_image: str | None = None,
-    environment: Mapping[str, str] | None = None,
-    requests: Resources | None = None,
-    limits: Resources | None = None,
-    accelerator: str | tasks_pb2.GPUAccelerator | None = None,
-    pod_template_name: str | None = None,
-    pickle_untyped: bool = False,
-    task_resolver: TaskResolverMixin | None = None,
-    docs: description_entity_pb2.DescriptionEntity | None = None,
-    node_dependency_hints: Iterable[Any] | None = None,
-) -> Decorated: ...
+def task(_task_function: None = None, **keywords: Unpack[TaskKeywords]) -> Decorated: ...
 
 
 def task(
-    _task_function: Callable[..., Any] | None = None,
-    *,
-    name: str | None = None,
-    cache: bool = False,
-    cache_version: str = "",
-    cache_serialize: bool = False,
-    cache_ignore_input_vars: Iterable[str] = (),
-    retries: int = 0,
-    interruptible: bool | None = None,
-    deprecated: str = "",
-    timeout: datetime.timedelta | int | float | None = None,
-    container_image: str | None = None,
-    environment: Mapping[str, str] | None = None,
-    requests: Resources | None = None,
-    limits: Resources | None = None,
-    accelerator: str | tasks_pb2.GPUAccelerator | None = None,
-    pod_template_name: str | None = None,
-    pickle_untyped: bool = False,
-    task_resolver: TaskResolverMixin | None = None,
-    docs: description_entity_pb2.DescriptionEntity | None = None,
-    node_dependency_hints: Iterable[Any] | None = None,
+    _task_function: Callable[..., Any] | None = None, **keywords: Unpack[TaskKeywords]
 ) -> PythonFunctionTask[Any] | Decorated:
     """Turn a function into a :class:`~flyte_nb.core.function_task.PythonFunctionTask`.
 
@@ -166,6 +106,9 @@ def task(
     node_dependency_hints:
         Tasks a dynamic body may call.
 
+    The keywords are checked together (:class:`~flyte_nb.core.options.TaskOptions`); a value that cannot
+    work raises :class:`~flyte_nb.errors.TaskDefinitionError` naming the task, the keyword and the fix.
+
     Examples
     --------
     >>> @task
@@ -174,58 +117,7 @@ def task(
     >>> add(a=1)
     4
     """
-    options = {
-        "name": name,
-        "cache": cache,
-        "cache_version": cache_version,
-        "cache_serialize": cache_serialize,
-        "cache_ignore_input_vars": cache_ignore_input_vars,
-        "retries": retries,
-        "interruptible": interruptible,
-        "deprecated": deprecated,
-        "timeout": timeout,
-        "container_image": container_image,
-        "environment": environment,
-        "requests": requests,
-        "limits": limits,
-        "accelerator": accelerator,
-        "pod_template_name": pod_template_name,
-        "pickle_untyped": pickle_untyped,
-        "task_resolver": task_resolver,
-        "docs": docs,
-        "node_dependency_hints": node_dependency_hints,
-    }
-    mode = PythonFunctionTask.ExecutionBehavior.DEFAULT
-    if _task_function is not None:
-        return _make(_task_function, mode, options)
-
-    def wrapper(fn: Callable[..., Any]) -> PythonFunctionTask[Any]:
-        return _make(fn, mode, options)
-
-    return wrapper
-
-
-_DEFAULTS: dict[str, Any] = {
-    "name": None,
-    "cache": False,
-    "cache_version": "",
-    "cache_serialize": False,
-    "cache_ignore_input_vars": (),
-    "retries": 0,
-    "interruptible": None,
-    "deprecated": "",
-    "timeout": None,
-    "container_image": None,
-    "environment": None,
-    "requests": None,
-    "limits": None,
-    "accelerator": None,
-    "pod_template_name": None,
-    "pickle_untyped": False,
-    "task_resolver": None,
-    "docs": None,
-    "node_dependency_hints": None,
-}
+    return _decorate(_task_function, PythonFunctionTask.ExecutionBehavior.DEFAULT, keywords)
 
 
 @overload
@@ -233,28 +125,15 @@ def dynamic(_task_function: Callable[..., Any]) -> PythonFunctionTask[Any]: ...
 
 
 @overload
-def dynamic(_task_function: None = None, **kwargs: Any) -> Decorated: ...
+def dynamic(_task_function: None = None, **keywords: Unpack[TaskKeywords]) -> Decorated: ...
 
 
 def dynamic(
-    _task_function: Callable[..., Any] | None = None, **kwargs: Any
+    _task_function: Callable[..., Any] | None = None, **keywords: Unpack[TaskKeywords]
 ) -> PythonFunctionTask[Any] | Decorated:
     """Like :func:`task` (same keywords), but the body is a dynamic workflow.
 
     On a cluster the body runs once to build a workflow of the tasks it calls (a ``DynamicJobSpec``);
     in the kernel it simply runs, and so do the tasks it calls.
     """
-    unknown = sorted(set(kwargs) - set(_DEFAULTS))
-    if unknown:
-        raise TypeError(
-            f"dynamic() got unexpected keyword argument(s) {unknown}; it accepts {sorted(_DEFAULTS)}."
-        )
-    options = {**_DEFAULTS, **kwargs}
-    mode = PythonFunctionTask.ExecutionBehavior.DYNAMIC
-    if _task_function is not None:
-        return _make(_task_function, mode, options)
-
-    def wrapper(fn: Callable[..., Any]) -> PythonFunctionTask[Any]:
-        return _make(fn, mode, options)
-
-    return wrapper
+    return _decorate(_task_function, PythonFunctionTask.ExecutionBehavior.DYNAMIC, keywords)

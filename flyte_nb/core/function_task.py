@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from flyteidl.admin import description_entity_pb2
 from flyteidl.core import dynamic_job_pb2, literals_pb2, tasks_pb2, workflow_pb2
@@ -19,12 +18,16 @@ from flyteidl.core import dynamic_job_pb2, literals_pb2, tasks_pb2, workflow_pb2
 from flyte_nb.core.context import ExecutionMode, ExecutionParameters, FlyteContext, FlyteContextManager
 from flyte_nb.core.docstring import Docstring
 from flyte_nb.core.interface import PythonInterface, to_typed_interface, transform_function_to_interface
+from flyte_nb.core.options import ConstructorKeywords, TaskOptions
 from flyte_nb.core.resolver import TaskResolverMixin
 from flyte_nb.core.settings import Resources, SerializationSettings
 from flyte_nb.core.task import Task
 from flyte_nb.errors import TaskDefinitionError
 
-__all__ = ["PythonFunctionTask", "parse_quantity", "task_name_for"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["PythonFunctionTask", "task_name_for"]
 
 T = TypeVar("T")
 
@@ -48,48 +51,6 @@ def _is_importable(fn: Callable[..., Any]) -> bool:
     return bool(module) and module != "__main__" and "<locals>" not in qualname
 
 
-# ------------------------------------------------------------------------------------ resource checks
-
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "": Decimal(1),
-    "k": Decimal("1e3"),
-    "M": Decimal("1e6"),
-    "G": Decimal("1e9"),
-    "T": Decimal("1e12"),
-    "P": Decimal("1e15"),
-    "E": Decimal("1e18"),
-}
-
-
-def parse_quantity(value: object) -> Decimal:
-    """Parse a Kubernetes resource quantity (``"500m"``, ``"2Gi"``, ``"1e3"``, ``4``) into a number.
-
-    Raises
-    ------
-    ValueError
-        ``value`` is not a quantity Kubernetes (and so FlyteAdmin) accepts.
-    """
-    import re
-
-    text = str(value).strip()
-    m = re.fullmatch(r"([+-]?(?:\d+\.?\d*|\.\d+))([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE]?)", text)
-    if isinstance(value, bool) or m is None:
-        raise ValueError(f"{value!r} is not a Kubernetes quantity")
-    number, suffix = Decimal(m.group(1)), m.group(2)
-    if suffix in _BINARY:
-        return number * _BINARY[suffix]
-    if suffix in _DECIMAL:
-        return number * _DECIMAL[suffix]
-    return number * (Decimal(10) ** int(suffix[1:]))
-
-
-_RESOURCE_FIELDS = ("cpu", "mem", "gpu", "ephemeral_storage")
-
-
 def _check_plain_function(name: str, fn: Callable[..., Any]) -> None:
     """Refuse functions whose call does not run the body: it would fail only when the task runs."""
     import inspect
@@ -104,51 +65,6 @@ def _check_plain_function(name: str, fn: Callable[..., Any]) -> None:
         raise TaskDefinitionError(
             f"Task '{name}': expected a plain function, got a generator function (it uses yield). A task's "
             "outputs are what its function returns: collect the items and return them, e.g. a list."
-        )
-
-
-def _check_resources(name: str, requests: Resources | None, limits: Resources | None) -> None:
-    parsed: dict[str, dict[str, Decimal]] = {"requests": {}, "limits": {}}
-    for label, res in (("requests", requests), ("limits", limits)):
-        if res is None:
-            continue
-        if not isinstance(res, Resources):
-            raise TaskDefinitionError(
-                f"Task '{name}' {label}: expected flyte_nb.Resources, got {res!r} ({type(res).__name__}). "
-                f"Pass e.g. {label}=Resources(cpu='1', mem='2Gi')."
-            )
-        for fld in _RESOURCE_FIELDS:
-            value = getattr(res, fld)
-            if value is None:
-                continue
-            try:
-                parsed[label][fld] = parse_quantity(value)
-            except ValueError:
-                raise TaskDefinitionError(
-                    f"Task '{name}' {label} {fld}: expected a Kubernetes quantity such as '500m', '2', "
-                    f"'4Gi' or 8, got {value!r} ({type(value).__name__}). Fix the value."
-                ) from None
-            if parsed[label][fld] < 0:
-                raise TaskDefinitionError(
-                    f"Task '{name}' {label} {fld}: expected a non-negative quantity, got {value!r}."
-                )
-    for fld, req in parsed["requests"].items():
-        lim = parsed["limits"].get(fld)
-        if lim is not None and req > lim:
-            raise TaskDefinitionError(
-                f"Task '{name}' {fld}: the request ({getattr(requests, fld)!r}) is larger than the limit "
-                f"({getattr(limits, fld)!r}). Lower the request or raise the limit."
-            )
-    gpus = {label: p["gpu"] for label, p in parsed.items() if "gpu" in p}
-    for label, value in gpus.items():
-        if value != value.to_integral_value():
-            raise TaskDefinitionError(
-                f"Task '{name}' {label} gpu: expected a whole number of GPUs, got {value}. Use e.g. gpu=1."
-            )
-    if len(gpus) == 2 and gpus["requests"] != gpus["limits"]:
-        raise TaskDefinitionError(
-            f"Task '{name}' gpu: request ({gpus['requests']}) and limit ({gpus['limits']}) must be equal "
-            "(Kubernetes does not overcommit GPUs). Give the same number, or only one of them."
         )
 
 
@@ -182,7 +98,9 @@ class PythonFunctionTask(Task, Generic[T]):
         Accept unannotated parameters/returns as ``typing.Any`` (sent as Python pickles).
     **kwargs:
         ``name``, ``metadata`` (:class:`TaskMetadata`), ``container_image``, ``environment``,
-        ``requests``, ``limits``, ``accelerator``, ``security_ctx``, ``docs``, ``task_type_version``.
+        ``requests``, ``limits``, ``accelerator``, ``security_ctx``, ``docs``, ``task_type_version``
+        (:class:`~flyte_nb.core.options.ConstructorKeywords`) — or ``options``, a ready
+        :class:`~flyte_nb.core.options.TaskOptions` holding all of them (what ``@task`` passes).
     """
 
     class ExecutionBehavior(enum.Enum):
@@ -201,16 +119,25 @@ class PythonFunctionTask(Task, Generic[T]):
         task_resolver: TaskResolverMixin | None = None,
         node_dependency_hints: Iterable[Any] | None = None,
         pickle_untyped: bool = False,
-        **kwargs: Any,
+        **kwargs: Unpack[ConstructorKeywords],
     ) -> None:
         if task_function is None or not callable(task_function):
             raise TaskDefinitionError(
                 f"PythonFunctionTask: task_function must be a function, got {task_function!r} "
                 f"({type(task_function).__name__}). Decorate a function with @task."
             )
-        name: str = kwargs.pop("name", None) or task_name_for(task_function)
+        label = kwargs.get("name") or task_name_for(task_function)
+        try:
+            options = TaskOptions.from_constructor(
+                kwargs,
+                pickle_untyped=pickle_untyped,
+                task_resolver=task_resolver,
+                node_dependency_hints=node_dependency_hints,
+            )
+        except TaskDefinitionError as exc:
+            raise TaskDefinitionError(f"Task '{label}' {exc}") from None
+        name = options.name or task_name_for(task_function)
         _check_plain_function(name, task_function)
-        self._take_container_options(name, kwargs)
         if not isinstance(execution_mode, PythonFunctionTask.ExecutionBehavior):
             raise TaskDefinitionError(
                 f"Task '{name}' execution_mode: expected PythonFunctionTask.ExecutionBehavior.DEFAULT or "
@@ -220,48 +147,36 @@ class PythonFunctionTask(Task, Generic[T]):
         native = transform_function_to_interface(
             task_function,
             docstring,
-            pickle_untyped=pickle_untyped,
+            pickle_untyped=options.pickle_untyped,
             ignore_input_vars=ignore_input_vars,
             name=name,
         )
         self._check_ignored_have_defaults(name, task_function, ignore_input_vars)
-        docs: description_entity_pb2.DescriptionEntity | None = kwargs.pop("docs", None)
-        super().__init__(  # metadata, security_ctx and task_type_version pass through kwargs
+        unknown = set(options.metadata.cache_ignore_input_vars) - set(native.inputs)
+        if unknown:
+            raise TaskDefinitionError(
+                f"Task '{name}' cache_ignore_input_vars: {sorted(unknown)} are not inputs of the task "
+                f"(its inputs are {list(native.inputs)}). Fix the names."
+            )
+        super().__init__(
             task_type=task_type,
             name=name,
             interface=to_typed_interface(native),
-            docs=docs if docs is not None else self._docs_from(docstring),
-            **kwargs,
+            metadata=options.metadata,
+            task_type_version=options.task_type_version,
+            security_ctx=options.security_ctx,
+            docs=options.docs if options.docs is not None else self._docs_from(docstring),
         )
+        self._options = options
         self._python_interface: PythonInterface = native
         self._task_config = task_config
         self._task_function = task_function
         self._ignore_input_vars = list(ignore_input_vars or [])
         self._execution_mode = execution_mode
-        self._task_resolver = task_resolver
-        self._node_dependency_hints = list(node_dependency_hints) if node_dependency_hints else None
-        self._pickle_untyped = pickle_untyped
+        self._task_resolver = options.task_resolver
         self._get_command_fn: Callable[[SerializationSettings], list[str]] = self.get_default_command
         self.__doc__ = task_function.__doc__
         self.__wrapped__ = task_function
-
-    def _take_container_options(self, name: str, kwargs: dict[str, Any]) -> None:
-        """Pop, check and keep the container options (image, environment, resources, accelerator)."""
-        requests: Resources | None = kwargs.pop("requests", None)
-        limits: Resources | None = kwargs.pop("limits", None)
-        _check_resources(name, requests, limits)
-        environment: Mapping[str, str] = kwargs.pop("environment", None) or {}
-        bad = {k: v for k, v in dict(environment).items() if not isinstance(k, str) or not isinstance(v, str)}
-        if bad:
-            raise TaskDefinitionError(
-                f"Task '{name}' environment: expected str keys and values, got {bad!r}. "
-                "Convert them, e.g. environment={'N': str(n)}."
-            )
-        self._container_image: str | None = kwargs.pop("container_image", None)
-        self._environment = dict(environment)
-        self._requests = requests
-        self._limits = limits
-        self._accelerator: str | tasks_pb2.GPUAccelerator | None = kwargs.pop("accelerator", None)
 
     @staticmethod
     def _check_ignored_have_defaults(
@@ -328,14 +243,20 @@ class PythonFunctionTask(Task, Generic[T]):
         return self._task_resolver
 
     @property
+    def options(self) -> TaskOptions:
+        """Every keyword the task was defined with, as one value (:class:`~flyte_nb.core.options.TaskOptions`)."""
+        return self._options
+
+    @property
     def node_dependency_hints(self) -> list[Any] | None:
         """Tasks a dynamic body may call, declared up front."""
-        return self._node_dependency_hints
+        hints = self._options.node_dependency_hints
+        return list(hints) if hints else None
 
     @property
     def pickle_untyped(self) -> bool:
         """Whether unannotated values are accepted as pickles."""
-        return self._pickle_untyped
+        return self._options.pickle_untyped
 
     @property
     def pickled(self) -> dict[str, str]:
@@ -345,22 +266,22 @@ class PythonFunctionTask(Task, Generic[T]):
     @property
     def container_image(self) -> str | None:
         """The image the task asked for (a reference or an ``ImageConfig`` name), if any."""
-        return self._container_image
+        return self._options.container_image
 
     @property
     def environment(self) -> dict[str, str]:
         """Environment variables set in the task's container."""
-        return dict(self._environment)
+        return dict(self._options.environment)
 
     @property
     def resources(self) -> tuple[Resources | None, Resources | None]:
         """``(requests, limits)``."""
-        return self._requests, self._limits
+        return self._options.requests, self._options.limits
 
     @property
     def accelerator(self) -> str | tasks_pb2.GPUAccelerator | None:
         """The GPU type asked for, if any."""
-        return self._accelerator
+        return self._options.accelerator
 
     # ------------------------------------------------------------------------------ compile targets
 
@@ -410,11 +331,12 @@ class PythonFunctionTask(Task, Generic[T]):
 
     def get_image(self, settings: SerializationSettings) -> str:
         """The container image: the task's own (a reference or an ``ImageConfig`` name) or the default."""
-        return settings.image_config.find(self._container_image)
+        return settings.image_config.find(self._options.container_image)
 
     def _resources(self) -> tasks_pb2.Resources:
-        requests = self._requests.entries() if self._requests else []
-        limits = self._limits.entries() if self._limits else []
+        opts = self._options
+        requests = opts.requests.entries() if opts.requests else []
+        limits = opts.limits.entries() if opts.limits else []
         # Kubernetes does not overcommit GPUs: a GPU given on one side only is the same on the other,
         # which FlyteAdmin requires (request == limit).
         req_gpu = [e for e in requests if e.name == tasks_pb2.Resources.GPU]
@@ -442,7 +364,7 @@ class PythonFunctionTask(Task, Generic[T]):
         if self._execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC:
             # A dynamic task compiles its sub-tasks in the container: they default to the same image.
             env[IMAGE_ENV] = settings.image_config.default_image
-        env.update(self._environment)
+        env.update(self._options.environment)
         return tasks_pb2.Container(
             image=self.get_image(settings),
             args=self.get_command(settings),
@@ -460,11 +382,12 @@ class PythonFunctionTask(Task, Generic[T]):
 
     def get_extended_resources(self, settings: SerializationSettings) -> tasks_pb2.ExtendedResources | None:
         """The GPU accelerator asked for with ``accelerator=``, if any."""
-        if self._accelerator is None:
+        accelerator = self._options.accelerator
+        if accelerator is None:
             return None
-        if isinstance(self._accelerator, tasks_pb2.GPUAccelerator):
-            return tasks_pb2.ExtendedResources(gpu_accelerator=self._accelerator)
-        return tasks_pb2.ExtendedResources(gpu_accelerator=tasks_pb2.GPUAccelerator(device=self._accelerator))
+        if isinstance(accelerator, tasks_pb2.GPUAccelerator):
+            return tasks_pb2.ExtendedResources(gpu_accelerator=accelerator)
+        return tasks_pb2.ExtendedResources(gpu_accelerator=tasks_pb2.GPUAccelerator(device=accelerator))
 
     # ------------------------------------------------------------------------------------ execution
 

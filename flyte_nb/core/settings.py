@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Union
+from decimal import Decimal
+from typing import ClassVar, Union
 
 from flyteidl.core import literals_pb2, tasks_pb2
 from google.protobuf import duration_pb2, wrappers_pb2
@@ -26,6 +28,7 @@ __all__ = [
     "SerializationSettings",
     "TaskMetadata",
     "default_image",
+    "parse_quantity",
 ]
 
 DEFAULT_PROJECT = "flytesnacks"
@@ -47,14 +50,85 @@ def default_image() -> str:
     return f"flyte-nb:py{sys.version_info.major}.{sys.version_info.minor}-{__version__}"
 
 
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+}
+_QUANTITY = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE]?)")
+
+
+def parse_quantity(value: object) -> Decimal:
+    """Parse a Kubernetes resource quantity (``"500m"``, ``"2Gi"``, ``"1e3"``, ``4``) into a number.
+
+    Raises
+    ------
+    TaskDefinitionError
+        ``value`` is not a quantity Kubernetes (and so FlyteAdmin) accepts.
+    """
+    m = _QUANTITY.fullmatch(str(value).strip())
+    if isinstance(value, bool) or m is None:
+        raise TaskDefinitionError(
+            f"expected a Kubernetes quantity such as '500m', '2', '4Gi' or 8, got {value!r} "
+            f"({type(value).__name__}). Fix the value."
+        )
+    number, suffix = Decimal(m.group(1)), m.group(2)
+    if suffix in _BINARY:
+        return number * _BINARY[suffix]
+    if suffix in _DECIMAL:
+        return number * _DECIMAL[suffix]
+    return number * (Decimal(10) ** int(suffix[1:]))
+
+
 @dataclass(frozen=True)
 class Resources:
-    """Kubernetes resource quantities for a task (``cpu="1"``, ``mem="2Gi"``, ``gpu=1``…)."""
+    """Kubernetes resource quantities for a task (``cpu="1"``, ``mem="2Gi"``, ``gpu=1``…).
+
+    The values are checked when a task is defined with them (:meth:`quantities`), not here, so a
+    ``Resources`` can be built before it is known whether it holds requests or limits.
+    """
 
     cpu: Quantity | None = None
     mem: Quantity | None = None
     gpu: Quantity | None = None
     ephemeral_storage: Quantity | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("cpu", "mem", "gpu", "ephemeral_storage")
+
+    def quantities(self) -> dict[str, Decimal]:
+        """The set fields as numbers (``mem="2Gi"`` → ``2147483648``).
+
+        Raises
+        ------
+        TaskDefinitionError
+            A field is not a Kubernetes quantity, is negative, or asks for part of a GPU; the message
+            starts with the field's name.
+        """
+        parsed: dict[str, Decimal] = {}
+        for name in self.FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                number = parse_quantity(value)
+            except TaskDefinitionError as exc:
+                raise TaskDefinitionError(f"{name}: {exc}") from None
+            if number < 0:
+                raise TaskDefinitionError(f"{name}: expected a non-negative quantity, got {value!r}.")
+            if name == "gpu" and number != number.to_integral_value():
+                raise TaskDefinitionError(
+                    f"gpu: expected a whole number of GPUs, got {number}. Use e.g. gpu=1."
+                )
+            parsed[name] = number
+        return parsed
 
     def entries(self) -> list[tasks_pb2.Resources.ResourceEntry]:
         """The non-empty entries as flyteidl ``ResourceEntry`` messages, in flytekit's order."""

@@ -64,7 +64,9 @@ class Task:
         **kwargs: Any,
     ) -> None:
         if kwargs:
-            raise TypeError(
+            from flyte_nb.errors import UnexpectedKeywordError
+
+            raise UnexpectedKeywordError(
                 f"Task '{name}': unexpected keyword argument(s) {sorted(kwargs)}. "
                 "Check the spelling against the task decorator's documented keywords."
             )

@@ -13,13 +13,16 @@ import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from IPython.core import magic_arguments as _ma
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from flyte_nb.notebook.magic_options import VarSpec, eval_type, parse_var_specs, task_keywords
+from flyte_nb.notebook.magic_options import VarSpec, eval_type, parse_var_specs, task_options
+
+if TYPE_CHECKING:
+    from flyte_nb.core.options import TaskOptions
 
 __all__ = ["FlyteMagics", "TaskRecord"]
 
@@ -168,6 +171,12 @@ class FlyteMagics(Magics):
     )
     @argument("--cache-version", help="Cache version (implies --cache); change it to invalidate the cache.")
     @argument(
+        "--cache-ignore-input-vars",
+        nargs="+",
+        metavar="VAR",
+        help="Inputs left out of the cache key (implies --cache).",
+    )
+    @argument(
         "--cache-serialize",
         action="store_true",
         help="Run identical cached executions one at a time (implies --cache).",
@@ -194,6 +203,7 @@ class FlyteMagics(Magics):
     @argument("--dynamic", action="store_true", help="Make a dynamic task (its body builds a workflow).")
     @argument("--interruptible", action="store_true", help="Allow the task to run on spot/preemptible nodes.")
     @argument("--deprecated", metavar="MSG", help="Mark the task deprecated with this message.")
+    @argument("--pod-template-name", metavar="NAME", help="Name of a cluster PodTemplate to start from.")
     @argument("--no-widget", action="store_true", help="Do not display the task after defining it.")
     @cell_magic
     def flyte_task(self, line: str, cell: str) -> None:
@@ -216,7 +226,7 @@ class FlyteMagics(Magics):
         Then ``total()`` runs it (``s`` is set), and ``total(xs=[1, 2])`` passes inputs explicitly.
         """
         args = parse_argstring(self.flyte_task, line)
-        keywords = task_keywords(args)
+        options = task_options(args)
         if args.name and args.task_name and args.name != args.task_name:
             raise UsageError(
                 f"Two names given: NAME {args.task_name!r} and --name {args.name!r}. Give only one."
@@ -234,7 +244,7 @@ class FlyteMagics(Magics):
                     f"--inputs/--outputs describe a cell-body task, but this cell defines {_names(functions)}; "
                     "the function's signature is the interface. Remove --inputs/--outputs."
                 )
-            task = self._function_task(cell, functions, pick, args, keywords)
+            task = self._function_task(cell, functions, pick, args, options)
             kind = "function"
         else:
             if not pick:
@@ -249,7 +259,7 @@ class FlyteMagics(Magics):
                     f"--name {args.name!r}: this cell defines no function (def) to pick. Write the task as a "
                     f"def, or make the cell body the task: %%flyte_task {args.name} --inputs … --outputs …"
                 )
-            task = self._cell_body_task(cell, tree, pick, args, keywords)
+            task = self._cell_body_task(cell, tree, pick, args, options)
             kind = "cell body"
         task.local_cache = self.cache
         python_name = task.task_function.__name__
@@ -289,7 +299,7 @@ class FlyteMagics(Magics):
             ) from None
 
     def _function_task(
-        self, cell: str, functions: list[str], pick: str | None, args: Any, keywords: dict[str, Any]
+        self, cell: str, functions: list[str], pick: str | None, args: Any, options: TaskOptions
     ) -> Any:
         if pick and pick not in functions:
             raise UsageError(
@@ -316,17 +326,11 @@ class FlyteMagics(Magics):
                 f"After running the cell, {target!r} is a {type(fn).__name__}, not the function the cell "
                 "defines (a later line rebinds it?). Keep the def as the last binding of that name."
             )
-        from flyte_nb.core.decorators import dynamic, task
+        from flyte_nb.core.function_task import PythonFunctionTask
 
-        decorator = dynamic if args.dynamic else task
-        try:
-            return decorator(**keywords)(fn)
-        except (ValueError, TypeError) as exc:  # TaskDefinitionError, FlyteTypeError…
-            raise UsageError(_one_line(exc)) from None
+        return _construct(PythonFunctionTask, fn, args, options)
 
-    def _cell_body_task(
-        self, cell: str, tree: ast.Module, name: str, args: Any, keywords: dict[str, Any]
-    ) -> Any:
+    def _cell_body_task(self, cell: str, tree: ast.Module, name: str, args: Any, options: TaskOptions) -> Any:
         from flyte_nb.notebook import magic_cell
 
         if not name.isidentifier():
@@ -361,7 +365,7 @@ class FlyteMagics(Magics):
             getattr(compiler, "flags", 0),
         )
         fn.__annotations__ = annotations
-        return _construct(magic_cell.CellBodyTask, fn, args, keywords)
+        return _construct(magic_cell.CellBodyTask, fn, args, options)
 
     def _var_type(self, option: str, spec: VarSpec, pickle_untyped: bool) -> Any:
         if spec.type_expr is not None:
@@ -518,28 +522,13 @@ def _typable(t: Any) -> bool:
     return not TypeEngine.is_pickled(t)
 
 
-def _construct(cls: type, fn: Any, args: Any, keywords: dict[str, Any]) -> Any:
-    """A task of class ``cls`` from ``%%flyte_task`` keywords (what ``@task`` does for plain tasks)."""
+def _construct(cls: type, fn: Any, args: Any, options: TaskOptions) -> Any:
+    """A task of class ``cls`` (a ``PythonFunctionTask``) running ``fn`` with the magic's options."""
     from flyte_nb.core.function_task import PythonFunctionTask
-    from flyte_nb.core.settings import TaskMetadata
+    from flyte_nb.errors import FlyteTypeError, TaskDefinitionError
 
-    kw = dict(keywords)
-    mode = (
-        PythonFunctionTask.ExecutionBehavior.DYNAMIC
-        if args.dynamic
-        else (PythonFunctionTask.ExecutionBehavior.DEFAULT)
-    )
+    mode = PythonFunctionTask.ExecutionBehavior
     try:
-        metadata = TaskMetadata(
-            cache=kw.pop("cache"),
-            cache_version=kw.pop("cache_version"),
-            cache_serialize=kw.pop("cache_serialize"),
-            retries=kw.pop("retries"),
-            interruptible=kw.pop("interruptible", None),
-            deprecated=kw.pop("deprecated", ""),
-            timeout=kw.pop("timeout", None),
-        )
-        pickle_untyped = kw.pop("pickle_untyped")
-        return cls(None, fn, execution_mode=mode, pickle_untyped=pickle_untyped, metadata=metadata, **kw)
-    except (ValueError, TypeError) as exc:
+        return cls(None, fn, execution_mode=mode.DYNAMIC if args.dynamic else mode.DEFAULT, options=options)
+    except (TaskDefinitionError, FlyteTypeError) as exc:  # a function that cannot be a task, said in one line
         raise UsageError(_one_line(exc)) from None

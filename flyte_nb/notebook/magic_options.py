@@ -7,11 +7,14 @@ import datetime
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-__all__ = ["VarSpec", "parse_env", "parse_resources", "parse_timeout", "parse_var_specs", "task_keywords"]
+if TYPE_CHECKING:
+    from flyte_nb.core.options import TaskOptions
+
+__all__ = ["VarSpec", "parse_env", "parse_resources", "parse_timeout", "parse_var_specs", "task_options"]
 
 _TIMEOUT = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 _RESOURCE_KEYS = {
@@ -45,8 +48,8 @@ def parse_timeout(text: str) -> datetime.timedelta:
 
 def parse_resources(option: str, text: str) -> Any:
     """``"cpu=1,mem=2Gi"`` → ``Resources(cpu="1", mem="2Gi")``."""
-    from flyte_nb.core.function_task import parse_quantity
-    from flyte_nb.core.settings import Resources
+    from flyte_nb.core.settings import Resources, parse_quantity
+    from flyte_nb.errors import TaskDefinitionError
 
     values: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -59,7 +62,7 @@ def parse_resources(option: str, text: str) -> Any:
             )
         try:
             parse_quantity(value.strip())
-        except ValueError:
+        except TaskDefinitionError:
             raise UsageError(
                 f"{option} {key.strip()}: expected a Kubernetes quantity such as 500m, 2, 4Gi, got {value.strip()!r}."
             ) from None
@@ -122,31 +125,40 @@ def eval_type(option: str, spec: VarSpec, namespace: Mapping[str, Any]) -> Any:
         ) from None
 
 
-def task_keywords(args: Any) -> dict[str, Any]:
-    """``@task`` keywords from parsed ``%%flyte_task`` options."""
-    kw: dict[str, Any] = {
-        "cache": bool(args.cache or args.cache_version or args.cache_serialize),
-        "cache_version": args.cache_version or "",
-        "cache_serialize": bool(args.cache_serialize),
-        "retries": args.retries,
-        "pickle_untyped": bool(args.pickle_untyped),
-    }
+def task_options(args: Any) -> TaskOptions:
+    """The :class:`~flyte_nb.core.options.TaskOptions` parsed ``%%flyte_task`` options describe.
+
+    Raises
+    ------
+    UsageError
+        An option value that cannot work, in one line (the same checks ``@task(...)`` makes).
+    """
+    from flyte_nb.core.options import TaskKeywords, TaskOptions
+    from flyte_nb.errors import TaskDefinitionError
+
     if args.retries < 0:
         raise UsageError(f"--retries: expected a non-negative number, got {args.retries}.")
-    if args.timeout is not None:
-        kw["timeout"] = parse_timeout(args.timeout)
-    if args.image:
-        kw["container_image"] = args.image
-    if args.requests:
-        kw["requests"] = parse_resources("--requests", args.requests)
-    if args.limits:
-        kw["limits"] = parse_resources("--limits", args.limits)
-    if args.accelerator:
-        kw["accelerator"] = args.accelerator
-    if args.env:
-        kw["environment"] = parse_env(args.env)
-    if args.interruptible:
-        kw["interruptible"] = True
-    if args.deprecated:
-        kw["deprecated"] = args.deprecated
-    return kw
+    # --name / NAME pick the function (or name the cell-body function): the task is named after it.
+    kw: TaskKeywords = {
+        "cache": bool(
+            args.cache or args.cache_version or args.cache_serialize or args.cache_ignore_input_vars
+        ),
+        "cache_version": args.cache_version or "",
+        "cache_serialize": bool(args.cache_serialize),
+        "cache_ignore_input_vars": tuple(args.cache_ignore_input_vars or ()),
+        "retries": args.retries,
+        "pickle_untyped": bool(args.pickle_untyped),
+        "interruptible": True if args.interruptible else None,
+        "deprecated": args.deprecated or "",
+        "timeout": parse_timeout(args.timeout) if args.timeout is not None else None,
+        "container_image": args.image or None,
+        "requests": parse_resources("--requests", args.requests) if args.requests else None,
+        "limits": parse_resources("--limits", args.limits) if args.limits else None,
+        "accelerator": args.accelerator or None,
+        "environment": parse_env(args.env),
+        "pod_template_name": args.pod_template_name or None,
+    }
+    try:
+        return TaskOptions.from_keywords(kw)
+    except TaskDefinitionError as exc:
+        raise UsageError(" ".join(str(exc).split())) from None

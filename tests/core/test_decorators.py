@@ -180,3 +180,47 @@ def test_default_resolver_refuses_main_functions() -> None:
     t = fnb.task(task_resolver=default_task_resolver)(ns["nb"])
     with pytest.raises(ResolverError, match="cannot import"):
         fnb.serialize_task(t)
+
+
+def test_task_options_are_one_validated_value_for_decorator_and_constructor() -> None:
+    from flyte_nb.core.options import TaskOptions
+
+    def f(x: int) -> int:
+        return x
+
+    decorated = fnb.task(retries=2, environment={"A": "1"}, requests=fnb.Resources(cpu="1"))(f)
+    constructed = fnb.PythonFunctionTask(
+        None,
+        f,
+        metadata=fnb.TaskMetadata(retries=2),
+        environment={"A": "1"},
+        requests=fnb.Resources(cpu="1"),
+    )
+    assert decorated.options == constructed.options
+    assert isinstance(decorated.options, TaskOptions)
+    again = fnb.PythonFunctionTask(None, f, options=decorated.options)
+    assert fnb.serialize_task(again) == fnb.serialize_task(decorated)
+
+
+def test_misspelt_keywords_are_named_with_the_closest_one() -> None:
+    def f(x: int) -> int:
+        return x
+
+    with pytest.raises(
+        TypeError,
+        match=r"task\(\) got unexpected keyword argument\(s\) 'retires' \(did you mean 'retries'\?\)",
+    ):
+        fnb.task(retires=1)
+    with pytest.raises(
+        TypeError, match=r"PythonFunctionTask\(\) got unexpected keyword argument\(s\) 'image'"
+    ):
+        fnb.PythonFunctionTask(None, f, image="x")  # type: ignore[call-arg]
+
+
+def test_options_and_keywords_together_are_refused() -> None:
+    def f(x: int) -> int:
+        return x
+
+    options = fnb.task(retries=1)(f).options
+    with pytest.raises(TaskDefinitionError, match=r"pass either options= or the keywords \['name'\]"):
+        fnb.PythonFunctionTask(None, f, options=options, name="other")

@@ -432,3 +432,31 @@ def test_a_failing_task_shows_the_users_frames_not_ours(
     assert user_line in text
     assert "skipping hidden" in text
     assert "flyte_nb" not in text.replace("flyte_nb.notebook", "")
+
+
+def test_magic_options_and_task_keywords_make_the_same_task_options(ip: Any) -> None:
+    """The magic and @task build one TaskOptions value: every task keyword has its option."""
+    import flyte_nb as fnb
+
+    cell(
+        ip,
+        "%%flyte_task --cache-ignore-input-vars seed --pod-template-name gpu-pod --retries 1 --no-widget\n"
+        "def score(x: int, seed: int = 0) -> int:\n    return x\n",
+    )
+    from_magic = ip.user_ns["score"]
+    from_decorator = fnb.task(
+        cache=True, cache_ignore_input_vars=["seed"], pod_template_name="gpu-pod", retries=1
+    )(from_magic.task_function)
+    assert from_magic.options == from_decorator.options
+    template = serialize_task(from_magic)
+    assert list(template.metadata.cache_ignore_input_vars) == ["seed"]
+    assert template.metadata.discoverable  # --cache-ignore-input-vars implies --cache
+    assert template.metadata.pod_template_name == "gpu-pod"
+
+
+def test_magic_cache_ignore_input_vars_naming_no_input_is_one_line(ip: Any) -> None:
+    with pytest.raises(UsageError, match=r"cache_ignore_input_vars: \['sed'\] are not inputs of the task"):
+        cell(
+            ip,
+            "%%flyte_task --cache-ignore-input-vars sed --no-widget\ndef h(x: int, seed: int = 0) -> int:\n    return x\n",
+        )
