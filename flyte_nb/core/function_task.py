@@ -463,14 +463,8 @@ class PythonFunctionTask(Task, Generic[T]):
     # ----------------------------------------------------------------------------------------- reprs
 
     def __repr__(self) -> str:
-        try:
-            from flyte_nb.notebook.views import task_text
-
-            return task_text(self)
-        except Exception:  # the kernel layer is optional; never fail a repr
-            return self._plain_repr()
-
-    def _plain_repr(self) -> str:
+        # Plain text that needs nothing above the core. In a kernel with the flyte_nb extension loaded,
+        # display(task) shows the task's widget and static views instead (registered by the extension).
         iface = self._python_interface
         from flyte_nb.core.interface import describe_type
 
@@ -481,21 +475,3 @@ class PythonFunctionTask(Task, Generic[T]):
         if iface.pickled:
             text += " pickled: " + ", ".join(sorted(iface.pickled))
         return text
-
-    def _repr_html_(self) -> str:
-        try:
-            from flyte_nb.notebook.views import task_html
-
-            return task_html(self)
-        except Exception:
-            import html
-
-            return f"<pre>{html.escape(self._plain_repr())}</pre>"
-
-    def _ipython_display_(self) -> None:
-        try:
-            from flyte_nb.notebook.views import display_task
-        except Exception:
-            print(self._plain_repr())
-            return
-        display_task(self)

@@ -14,12 +14,15 @@ from __future__ import annotations
 import ast
 import html
 import os
-import sys
 import types
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from flyte_nb.core import session as notebook_session
 from flyte_nb.core.pickling import code_global_names, dumps, pickled_by_reference
+
+if TYPE_CHECKING:
+    from flyte_nb.core.session import NotebookSession
 
 __all__ = ["CapturedItem", "CellLocator", "Manifest", "build_manifest", "human_size"]
 
@@ -174,13 +177,6 @@ class Manifest:
 # ---- where things are defined -------------------------------------------------------------------
 
 
-def _running_ipython() -> Any:
-    """The running IPython shell, if IPython is loaded at all (never imports it)."""
-    module = sys.modules.get("IPython")
-    get = getattr(module, "get_ipython", None)
-    return get() if get is not None else None
-
-
 def _assigned_names(tree: ast.AST) -> set[str]:
     """Names a cell binds at module level (assignments, imports, defs, for/with targets)."""
     names: set[str] = set()
@@ -203,12 +199,13 @@ def _assigned_names(tree: ast.AST) -> set[str]:
 class CellLocator:
     """Maps code and global names to the notebook cell (``In[N]``) that defines them.
 
-    Uses the running IPython shell when there is one (its compiler's file-name map and its input
-    history); without one, local files are named relative to the working directory.
+    Asks the notebook ``session`` (default: the one the flyte_nb extension installed, see
+    :mod:`flyte_nb.core.session`) for the cell a file name was compiled from and for the cells' sources;
+    without a session, local files are named relative to the working directory.
     """
 
-    def __init__(self, shell: Any = None) -> None:
-        self._shell = shell if shell is not None else _running_ipython()
+    def __init__(self, session: NotebookSession | None = None) -> None:
+        self._session = session if session is not None else notebook_session.current()
         self._parsed: dict[int, set[str]] = {}
 
     def for_code(self, code: types.CodeType | None) -> str:
@@ -216,19 +213,19 @@ class CellLocator:
         if code is None:
             return ""
         filename = code.co_filename
-        mapping = getattr(getattr(self._shell, "compile", None), "_filename_map", None)
-        if isinstance(mapping, dict) and filename in mapping:
-            return f"In[{mapping[filename]}]"
+        number = self._session.cell_of_file(filename) if self._session is not None else None
+        if number is not None:
+            return f"In[{number}]"
         if os.path.isabs(filename):
             rel = os.path.relpath(filename)
             return rel if not rel.startswith("..") else ""
         return ""
 
     def for_global(self, name: str) -> str:
-        """``In[N]`` of the latest cell that binds ``name`` (from the shell's input history)."""
-        history = getattr(getattr(self._shell, "history_manager", None), "input_hist_parsed", None)
-        if not isinstance(history, list):
+        """``In[N]`` of the latest cell that binds ``name`` (from the notebook's input history)."""
+        if self._session is None:
             return ""
+        history = self._session.cell_sources()
         for number in range(len(history) - 1, 0, -1):
             if name in self._names_in(number, history[number]):
                 return f"In[{number}]"

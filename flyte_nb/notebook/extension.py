@@ -1,8 +1,18 @@
 """The IPython extension: ``%load_ext flyte_nb``, ``%unload_ext flyte_nb``, ``%reload_ext flyte_nb``.
 
-Loading registers the magics of :class:`~flyte_nb.notebook.magic.FlyteMagics` and does nothing else (no
-hooks, no handlers, no imports of the task machinery until a magic is used). The magics instance holds the
-kernel's flyte_nb state; :func:`current_magics` finds it.
+Loading does three things, and unloading undoes them:
+
+* registers the magics of :class:`~flyte_nb.notebook.magic.FlyteMagics` (whose instance holds the kernel's
+  flyte_nb state; :func:`current_magics` finds it);
+* registers how tasks and remote executions are displayed with IPython's display formatters
+  (:func:`flyte_nb.notebook.views.register`): the task widget and the live execution view, with static
+  HTML / text beside them. The core and network objects only have a plain ``__repr__``; in a kernel
+  without the extension, that text is what a task or an execution shows;
+* installs the :class:`~flyte_nb.notebook.session.KernelSession` through which the core reads the notebook
+  namespace, cell locations and the configured remote (:mod:`flyte_nb.core.session`).
+
+No hooks, signal handlers or imports of the task machinery beyond that: the formatters are registered by
+type name, so neither the core nor grpc is imported until a task or an execution is shown.
 
 To load the extension in every new kernel without editing configuration, pick the "Python 3 (Flyte)"
 kernel that ``pip install flyte-nb`` installs (``share/jupyter/kernels/flyte-python3``): it starts
@@ -23,16 +33,24 @@ _REGISTRY_KEY = "FlyteMagics"
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register the flyte_nb magics on ``ipython`` (an ``InteractiveShell``)."""
+    """Register the flyte_nb magics, views and notebook session on ``ipython`` (an ``InteractiveShell``)."""
+    from flyte_nb.core import session
+    from flyte_nb.notebook import views
     from flyte_nb.notebook.magic import FlyteMagics
 
     if _REGISTRY_KEY in ipython.magics_manager.registry:  # loaded twice by hand: keep the state
         return
-    ipython.register_magics(FlyteMagics(ipython))
+    magics = FlyteMagics(ipython)
+    ipython.register_magics(magics)
+    views.register(ipython)
+    session.install(magics.session)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """Remove the flyte_nb magics from ``ipython`` (the tasks already defined stay in the namespace)."""
+    """Remove what loading added (the tasks already defined stay in the namespace, as plain objects)."""
+    from flyte_nb.core import session
+    from flyte_nb.notebook import views
+
     manager = ipython.magics_manager
     magics = manager.registry.pop(_REGISTRY_KEY, None)
     if magics is None:
@@ -41,6 +59,8 @@ def unload_ipython_extension(ipython: Any) -> None:
         table = manager.magics[kind]
         for name in names:
             table.pop(name, None)
+    views.unregister(ipython)
+    session.uninstall(magics.session)
 
 
 def current_magics(ipython: Any = None) -> FlyteMagics | None:

@@ -102,6 +102,9 @@ class FlyteMagics(Magics):
         self.history: list[Any] = []
         self._remote: Any = None
         self._cache: Any = None
+        from flyte_nb.notebook.session import KernelSession
+
+        self.session = KernelSession(self)
 
     # ---- state ---------------------------------------------------------------------------------------
 
@@ -365,7 +368,9 @@ class FlyteMagics(Magics):
             getattr(compiler, "flags", 0),
         )
         fn.__annotations__ = annotations
-        return _construct(magic_cell.CellBodyTask, fn, args, options)
+        from flyte_nb.core.cell_body import CellBodyTask
+
+        return _construct(CellBodyTask, fn, args, options)
 
     def _var_type(self, option: str, spec: VarSpec, pickle_untyped: bool) -> Any:
         if spec.type_expr is not None:
@@ -423,7 +428,7 @@ class FlyteMagics(Magics):
             return {}
         from flyte_nb.core.manifest import CellLocator
 
-        cells = CellLocator(self._ip)
+        cells = CellLocator(self.session)
         found: dict[str, TaskRecord] = {}
         for value in list(self._ip.user_ns.values()):
             if not isinstance(value, core.PythonFunctionTask) or value.name in self.tasks:

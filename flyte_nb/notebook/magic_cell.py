@@ -1,62 +1,18 @@
-"""Cell-body tasks: ``%%flyte_task NAME --inputs a:int b --outputs c d:float``.
+"""Building cell-body tasks: ``%%flyte_task NAME --inputs a:int b --outputs c d:float``.
 
-The cell body becomes the body of a function ``NAME(a, b)`` that returns ``c, d``. Calling ``NAME()`` in
-the notebook reads the missing inputs from the notebook namespace and assigns the outputs back into it;
-on a cluster (or in the process sandbox) it is an ordinary task with inputs ``a, b`` and outputs ``c, d``.
-
-This module is imported when such a task is unpickled in a container, so it must not import IPython at
-module level.
+The cell body becomes the body of a function ``NAME(a, b)`` that returns ``c, d``, made into a
+:class:`~flyte_nb.core.cell_body.CellBodyTask`: calling ``NAME()`` in the notebook reads the missing inputs
+from the notebook namespace and assigns the outputs back into it; on a cluster (or in the process sandbox)
+it is an ordinary task with inputs ``a, b`` and outputs ``c, d``.
 """
 
 from __future__ import annotations
 
 import ast
-import sys
 import typing
 from typing import Any
 
-from flyte_nb.core.function_task import PythonFunctionTask
-from flyte_nb.errors import TaskInputError
-
-__all__ = ["CellBodyTask", "assigned_names", "build_function", "infer_type"]
-
-
-def _user_namespace() -> dict[str, Any] | None:
-    module = sys.modules.get("IPython")
-    get = getattr(module, "get_ipython", None)
-    shell = get() if get is not None else None
-    ns = getattr(shell, "user_ns", None)
-    return ns if isinstance(ns, dict) else None
-
-
-class CellBodyTask(PythonFunctionTask[Any]):
-    """A task made from a cell body; in the notebook, ``task()`` reads inputs from and writes outputs to
-    the notebook namespace. Called with arguments, or outside a notebook, it is a plain task."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        __tracebackhide__ = True  # IPython shows the cell body's frames of a failing run, not ours
-        from flyte_nb.core.context import FlyteContextManager
-
-        ns = _user_namespace()
-        if args or ns is None or FlyteContextManager.current_context().compilation_state is not None:
-            return super().__call__(*args, **kwargs)
-        iface = self.python_interface
-        for name in iface.inputs:
-            if name in kwargs:
-                continue
-            if name not in ns:
-                raise TaskInputError(
-                    f"Task '{self.name}' reads input '{name}' from the notebook, but '{name}' is not defined. "
-                    f"Define {name} in a cell, or call {self.name}({name}=...)."
-                )
-            kwargs[name] = ns[name]
-        result = super().__call__(**kwargs)
-        names = list(iface.outputs)
-        if len(names) == 1 and not (isinstance(result, tuple) and hasattr(result, "_fields")):
-            ns[names[0]] = result
-        elif names:
-            ns.update(zip(names, result, strict=True))
-        return result
+__all__ = ["assigned_names", "build_function", "infer_type", "output_type"]
 
 
 def assigned_names(body: list[ast.stmt]) -> set[str]:

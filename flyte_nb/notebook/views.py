@@ -1,5 +1,8 @@
 """How a task (and a remote execution) shows up in a notebook.
 
+:func:`register` (called by ``%load_ext flyte_nb``) hands these views to IPython's display formatters for
+``Task`` and ``RemoteExecution``; :func:`unregister` takes them back.
+
 * :func:`display_task` — in a kernel whose frontend renders widgets, the interactive
   :class:`~flyte_nb.notebook.widgets.TaskWidget`; the same display also carries the static HTML and
   text, so a notebook saved and exported (nbconvert, GitHub) still shows the interface and template.
@@ -11,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flyte_nb.notebook.widgets import _render as r
@@ -23,8 +27,10 @@ __all__ = [
     "display_task",
     "execution_html",
     "execution_text",
+    "register",
     "task_html",
     "task_text",
+    "unregister",
     "widgets_available",
 ]
 
@@ -200,3 +206,41 @@ def display_execution(execution: Any) -> None:
         except Exception as exc:  # the static view is still right
             bundle["text/html"] += r.error_html(exc)
     display(bundle, raw=True)  # type: ignore[no-untyped-call]
+
+
+# -- registration --------------------------------------------------------------------------------------
+# By module and class name, so that registering imports neither the core nor grpc; IPython matches
+# subclasses (PythonFunctionTask, CellBodyTask) through their MRO.
+_VIEWS: tuple[tuple[str, str, Callable[[Any], None], Callable[[Any], str]], ...] = (
+    ("flyte_nb.core.task", "Task", display_task, task_text),
+    ("flyte_nb.remote.executions", "RemoteExecution", display_execution, execution_text),
+)
+
+
+def _pretty(text: Callable[[Any], str]) -> Callable[[Any, Any, bool], None]:
+    """A ``text/plain`` printer (IPython's pretty-printer signature) showing ``text(obj)``."""
+
+    def printer(obj: Any, p: Any, cycle: bool) -> None:
+        p.text(text(obj))
+
+    return printer
+
+
+def register(shell: Any) -> None:
+    """Show tasks and executions in ``shell`` with these views.
+
+    ``display(task)`` (and a task as a cell's last line) goes to :func:`display_task`; a task inside a
+    list or in a terminal prints :func:`task_text`. The same for ``RemoteExecution``.
+    """
+    formatter = shell.display_formatter
+    for module, name, show, text in _VIEWS:
+        formatter.ipython_display_formatter.for_type_by_name(module, name, show)
+        formatter.formatters["text/plain"].for_type_by_name(module, name, _pretty(text))
+
+
+def unregister(shell: Any) -> None:
+    """Undo :func:`register`: tasks and executions show their plain ``repr`` again."""
+    formatter = shell.display_formatter
+    for module, name, _show, _text in _VIEWS:
+        for target in (formatter.ipython_display_formatter, formatter.formatters["text/plain"]):
+            target.pop(f"{module}.{name}", None)

@@ -89,29 +89,9 @@ class RemoteExecution:
         )
 
     def __repr__(self) -> str:
+        # Plain text; the live view in a notebook is registered by the flyte_nb extension.
         phase = Phase.Phase.Name(self._execution.closure.phase) if self._execution is not None else "?"
         return f"RemoteExecution({self.id.project}/{self.id.domain}/{self.id.name}, phase={phase}, url={self.url!r})"
-
-    def _repr_html_(self) -> str:
-        import html
-
-        phase = Phase.Phase.Name(self._execution.closure.phase) if self._execution is not None else "unknown"
-        return (
-            f"<div class='flyte-nb-remote-execution'>Flyte execution <a href='{html.escape(self.url)}' "
-            f"target='_blank'><code>{html.escape(self.name)}</code></a> — <b>{phase}</b></div>"
-        )
-
-    def _ipython_display_(self) -> None:
-        """``display(execution)`` in a notebook: the live execution view (phase, duration, link, outputs).
-
-        The view lives in the kernel layer, imported only here; where it cannot load, the text repr stands in.
-        """
-        try:
-            from flyte_nb.notebook.views import display_execution
-        except ImportError:
-            print(repr(self))
-            return
-        display_execution(self)
 
     # ---- state -----------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from flyteidl.core import errors_pb2, execution_pb2
 
-import flyte_nb
+from flyte_nb import errors as _errors
 from flyte_nb.errors import RecoverableError, TaskExecutionError, TaskTimeoutError
 
 __all__ = [
@@ -43,7 +43,8 @@ __all__ = [
     "user_error",
 ]
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(flyte_nb.__file__))
+# flyte_nb/errors.py sits at the package root (found without importing the package's facade).
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(_errors.__file__))
 _RUNPY = ("<frozen runpy>", "runpy.py")
 # The import machinery between a resolver's import_module() and the module that failed to import.
 _IMPORTLIB = os.path.dirname(os.path.abspath(importlib.__file__))

@@ -8,7 +8,9 @@ process    the task's own container command (``flyte-nb-execute …``), rendered
            and run by this interpreter in a fresh process, with ``inputs.pb`` / ``outputs.pb`` files
            laid out as on a cluster (:mod:`flyte_nb.runtime.process`). The output streams into the
            caller while it runs; ``retries`` and ``timeout`` behave as on a cluster.
-remote     ``remote.submit(task, **inputs).wait()`` on a Flyte cluster (:class:`flyte_nb.Remote`).
+remote     ``remote.submit(task, **inputs).wait()`` on a Flyte cluster: the :class:`flyte_nb.Remote` passed
+           in, or in a notebook with the flyte_nb extension the remote the kernel is configured with
+           (``%flyte_remote``, ``FLYTE_*`` variables, ``~/.flyte/config.yaml``).
 =========  ===========================================================================================
 
 Every mode returns what calling the task returns, fills Python defaults in on the client side (Flyte
@@ -27,7 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flyte_nb.core import execution
+from flyte_nb.core import execution, session
 from flyte_nb.core.context import ExecutionParameters, FlyteContext
 from flyte_nb.core.storage import MemoryStore
 from flyte_nb.errors import ConfigError, TaskDefinitionError
@@ -37,6 +39,7 @@ from flyte_nb.runtime.storage import UriStore
 
 if TYPE_CHECKING:
     from flyte_nb.core.interface import PythonInterface
+    from flyte_nb.core.session import Submitter
     from flyte_nb.core.settings import SerializationSettings
     from flyte_nb.core.task import Task
 
@@ -63,8 +66,9 @@ class SandboxExecutor:
     mode:
         ``"kernel"``, ``"process"`` or ``"remote"`` (see the module docstring).
     remote:
-        The :class:`flyte_nb.Remote` for ``mode="remote"``; ``None`` builds one from the environment
-        and ``~/.flyte/config.yaml``.
+        The :class:`flyte_nb.Remote` (any :class:`~flyte_nb.core.session.Submitter`) for
+        ``mode="remote"``. ``None`` uses the remote the notebook's kernel is configured with (the flyte_nb
+        extension supplies it); outside such a notebook, pass one: ``remote=fnb.Remote()``.
     retries:
         Overrides the task's ``retries`` (RECOVERABLE failures are retried this many times).
     timeout:
@@ -88,7 +92,7 @@ class SandboxExecutor:
     def __init__(
         self,
         mode: str = "kernel",
-        remote: Any = None,
+        remote: Submitter | None = None,
         *,
         retries: int | None = None,
         timeout: float | None = None,
@@ -223,10 +227,16 @@ class SandboxExecutor:
     def _run_remote(self, task: Task, inputs: dict[str, Any]) -> Any:
         remote = self.remote
         if remote is None:
-            import importlib
-
-            # Imported lazily: the network layer (grpc) loads only when a remote run is asked for.
-            remote = self.remote = importlib.import_module("flyte_nb.remote").Remote()
+            # The network layer sits above this one: the kernel supplies its configured remote.
+            notebook = session.current()
+            remote = notebook.default_submitter() if notebook is not None else None
+            if remote is None:
+                raise ConfigError(
+                    "SandboxExecutor(mode='remote'): expected a remote to submit to, got none: no remote= was "
+                    "passed and no Flyte remote is configured in this kernel. Pass "
+                    "remote=fnb.Remote(endpoint, project, domain), or in a notebook set one with "
+                    "%flyte_remote ENDPOINT --project P --domain D (or FLYTE_PLATFORM_URL)."
+                )
         return remote.submit(task, **inputs).wait(timeout=self.timeout)
 
 

@@ -107,3 +107,53 @@ def test_kernelspec_preloads_the_extension_and_versions_match_this_process(
         km.shutdown_kernel(now=True)
 
     assert "".join(outputs).split() == [here, "5"]
+
+
+def test_displays_are_registered_by_the_extension_and_removed_with_it(ip: Any) -> None:
+    """A task shows its views through IPython's formatters while the extension is loaded; without it,
+    the core's plain repr (nothing in the core reaches up to the views)."""
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    cell(ip, "%%flyte_task --no-widget\ndef shown(x: int) -> int:\n    return x\n")
+    task = ip.user_ns["shown"]
+    with capture_output() as loaded:
+        display(task)
+    data = loaded.outputs[0].data
+    assert 'class="flyte-nb-task"' in data["text/html"]
+    assert data["text/plain"].startswith("PythonFunctionTask shown")
+
+    ip.run_line_magic("unload_ext", "flyte_nb")
+    try:
+        with capture_output() as unloaded:
+            display(task)
+        assert unloaded.outputs[0].data == {"text/plain": "<task shown(x: int) -> (o0: int)>"}
+        with pytest.raises(KeyError):  # nothing of ours is left registered
+            ip.display_formatter.ipython_display_formatter.lookup_by_type(type(task))
+    finally:
+        ip.run_line_magic("load_ext", "flyte_nb")
+    with capture_output() as reloaded:
+        display(task)
+    assert "text/html" in reloaded.outputs[0].data
+
+
+def test_the_core_reaches_the_notebook_only_through_the_installed_session(ip: Any) -> None:
+    """Cell-body tasks read the namespace and the manifest names cells through the session the extension
+    installs; after unloading, the core sees no notebook."""
+    from flyte_nb.core import session
+
+    magics = current_magics(ip)
+    assert magics is not None
+    assert session.current() is magics.session
+    cell(ip, "base = 4")
+    cell(ip, "%%flyte_task bump --inputs base:int --outputs bumped:int --no-widget\nbumped = base + 1\n")
+    ip.user_ns["bump"]()
+    assert ip.user_ns["bumped"] == 5
+    ip.run_line_magic("unload_ext", "flyte_nb")
+    try:
+        assert session.current() is None
+        with pytest.raises(TypeError, match="missing"):  # no notebook: a plain task needs its inputs
+            ip.user_ns["bump"]()
+    finally:
+        ip.run_line_magic("load_ext", "flyte_nb")
+    assert session.current() is current_magics(ip).session  # type: ignore[union-attr]

@@ -215,3 +215,25 @@ def test_offloaded_outputs_are_fetched_through_the_data_proxy(tmp_path) -> None:
 def test_sandbox_executor_remote_mode_runs_through_the_cluster(remote: Remote, standin: StandIn) -> None:
     assert fnb.SandboxExecutor(mode="remote", remote=remote).run(tasks.add, a=1) == 4
     assert len(standin.executions()) == 1
+
+
+def test_sandbox_executor_remote_mode_takes_the_kernels_remote_or_names_the_fix(
+    remote: Remote, standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without remote=, the remote comes from the notebook session the extension installs (the kernel's
+    configured one); with no session, the error says what to pass. The runtime never builds one itself."""
+    from flyte_nb.core import session
+    from flyte_nb.errors import ConfigError
+
+    monkeypatch.setattr(session, "_session", None)
+    with pytest.raises(ConfigError, match=r"expected a remote to submit to.*remote=fnb\.Remote"):
+        fnb.SandboxExecutor(mode="remote").run(tasks.add, a=1)
+    assert standin.executions() == []
+
+    class Kernel:  # what the extension's KernelSession answers
+        def default_submitter(self) -> Remote:
+            return remote
+
+    monkeypatch.setattr(session, "_session", Kernel())
+    assert fnb.SandboxExecutor(mode="remote").run(tasks.add, a=1) == 4
+    assert len(standin.executions()) == 1

@@ -36,7 +36,7 @@ def test_interface_rows_show_types_defaults_descriptions_and_pickled_reason() ->
 
 
 def test_task_html_has_interface_template_and_payload_sections() -> None:
-    page = tasks.add._repr_html_()
+    page = views.task_html(tasks.add)
     assert 'class="flyte-nb-interface"' in page
     assert "the first number" in page
     assert "<code>2.5</code>" in page
@@ -44,12 +44,12 @@ def test_task_html_has_interface_template_and_payload_sections() -> None:
     assert "<summary>Payload</summary>" in page
     assert "flyte-nb-execute" in page  # the container command is part of the template
     assert "cpu=1, mem=1Gi" in page  # resources from the facts table
-    pickled_page = tasks.everything._repr_html_()
+    pickled_page = views.task_html(tasks.everything)
     assert pickled_page.count("⚠ pickled") == 1
 
 
 def test_task_text_is_a_readable_repr() -> None:
-    text = repr(tasks.add)
+    text = views.task_text(tasks.add)
     assert text.splitlines()[0] == "PythonFunctionTask tests.widgets.tasks.add"
     assert "input  a: int  [int]  # the first number" in text
     assert "output o0: float  [float]" in text
