@@ -5,10 +5,13 @@ builtin exception closest to its meaning, so ``except TypeError`` keeps working 
 know flyte_nb::
 
     FlyteNbError (Exception)
-    ├── FlyteTypeError (TypeError)              a value or annotation does not fit a Flyte type
+    ├── FlyteTypeError (TypeError)              a value or annotation does not fit a Flyte type (or an API)
     │   └── UnsupportedTypeError                  an annotation that can never work (bare list, tuple input…)
     ├── TaskDefinitionError (ValueError)        a function cannot become a task (missing annotation…)
     ├── UnexpectedKeywordError (TypeError)      a keyword argument flyte_nb does not take (``@task(retires=1)``)
+    ├── NotPicklableError (TypeError)           an object holding credentials or a channel refuses to be pickled
+    ├── CommandLineError (ValueError)           ``flyte-nb-execute`` got arguments it cannot use (exit code 2)
+    ├── NotStartedError (RuntimeError)          waiting on a run that was never started
     ├── TaskInputError (TypeError)              a call with missing, unknown or colliding arguments
     ├── TaskOutputError (TypeError)             the function returned the wrong number/type of outputs
     ├── TaskExecutionError (RuntimeError)       the task itself failed; carries its own traceback text
@@ -20,25 +23,31 @@ know flyte_nb::
     │   └── PayloadTooLargeError                  the payload is over the configured size limit
     ├── StorageError (OSError)                  reading/writing inputs, outputs or raw data failed
     ├── ConfigError (ValueError)                bad configuration (remote endpoint, auth, config file)
-    ├── RemoteError (ConnectionError)           FlyteAdmin answered with an error; keeps code and message
-    │   ├── RemoteNotFoundError
-    │   ├── RemoteAlreadyExistsError
-    │   ├── RemoteInvalidArgumentError
-    │   ├── RemoteUnauthenticatedError
-    │   └── RemoteUnavailableError
+    ├── RemoteError                             FlyteAdmin answered with an error; keeps code and message
+    │   ├── RemoteNotFoundError (LookupError)     no such task or execution
+    │   ├── RemoteAlreadyExistsError              it exists already (with other content, when a user sees it)
+    │   ├── RemoteInvalidArgumentError (ValueError)  the server refused the request as invalid
+    │   ├── RemoteUnauthenticatedError (PermissionError)  credentials missing, expired or refused
+    │   └── RemoteUnavailableError (ConnectionError)  the server could not be reached, even after retries
     ├── WaitTimeoutError (TimeoutError)         RemoteExecution.wait(timeout) gave up; the run goes on
     └── InternalError (AssertionError)          "can't happen": a bug in flyte_nb, please report it
 
 Messages follow one rule: say what was expected, what was received (value and type), and what to do.
+
+Only :class:`RemoteUnavailableError` is a ``ConnectionError``: a loop that retries on ``ConnectionError``
+retries an unreachable server, never a NOT_FOUND or an INVALID_ARGUMENT answer.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "CommandLineError",
     "ConfigError",
     "FlyteNbError",
     "FlyteTypeError",
     "InternalError",
+    "NotPicklableError",
+    "NotStartedError",
     "PayloadDigestError",
     "PayloadTooLargeError",
     "PythonVersionMismatchError",
@@ -69,7 +78,8 @@ class FlyteNbError(Exception):
 
 
 class FlyteTypeError(FlyteNbError, TypeError):
-    """A Python value or annotation does not fit the Flyte type it must be converted to or from."""
+    """A Python value or annotation does not fit the Flyte type it must be converted to or from (or a
+    flyte_nb API was given an object of the wrong kind, e.g. ``set_resolver("name")``)."""
 
 
 class UnsupportedTypeError(FlyteTypeError):
@@ -82,6 +92,18 @@ class TaskDefinitionError(FlyteNbError, ValueError):
 
 class UnexpectedKeywordError(FlyteNbError, TypeError):
     """A flyte_nb function or constructor was given a keyword argument it does not take."""
+
+
+class NotPicklableError(FlyteNbError, TypeError):
+    """An object holding credentials or a network channel was pickled (it would ship them)."""
+
+
+class CommandLineError(FlyteNbError, ValueError):
+    """The ``flyte-nb-execute`` command line is malformed (reported on stderr with exit code 2)."""
+
+
+class NotStartedError(FlyteNbError, RuntimeError):
+    """Something was asked of a run that was never started (e.g. ``RunPanel.wait()`` before a click)."""
 
 
 class TaskInputError(FlyteNbError, TypeError):
@@ -165,7 +187,7 @@ class ConfigError(FlyteNbError, ValueError):
     """Configuration (endpoint, auth, config file) is missing or malformed."""
 
 
-class RemoteError(FlyteNbError, ConnectionError):
+class RemoteError(FlyteNbError):
     """FlyteAdmin (or the data proxy) answered with an error.
 
     Attributes
@@ -182,7 +204,7 @@ class RemoteError(FlyteNbError, ConnectionError):
         self.details = details
 
 
-class RemoteNotFoundError(RemoteError):
+class RemoteNotFoundError(RemoteError, LookupError):
     """The requested entity (task, execution…) does not exist on the server."""
 
 
@@ -190,15 +212,15 @@ class RemoteAlreadyExistsError(RemoteError):
     """The entity already exists (with different content, when raised to a user)."""
 
 
-class RemoteInvalidArgumentError(RemoteError):
+class RemoteInvalidArgumentError(RemoteError, ValueError):
     """The server rejected the request as invalid."""
 
 
-class RemoteUnauthenticatedError(RemoteError):
+class RemoteUnauthenticatedError(RemoteError, PermissionError):
     """The server requires (valid) credentials."""
 
 
-class RemoteUnavailableError(RemoteError):
+class RemoteUnavailableError(RemoteError, ConnectionError):
     """The server could not be reached, even after retries."""
 
 

@@ -24,7 +24,7 @@ from flyte_nb.core.context import FlyteContext, FlyteContextManager
 from flyte_nb.core.settings import SerializationSettings
 from flyte_nb.core.storage import RawStore
 from flyte_nb.core.types import TypeEngine
-from flyte_nb.errors import TaskDefinitionError, TaskInputError, TaskOutputError
+from flyte_nb.errors import FlyteTypeError, TaskDefinitionError, TaskInputError, TaskOutputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -311,7 +311,7 @@ def _binding_data(
         )
     try:
         lit = TypeEngine.to_literal(value, t, store=state.store)
-    except (TypeError, ValueError) as exc:
+    except FlyteTypeError as exc:
         raise error(f"Dynamic task '{state.task_name}': {where}: {exc}") from exc
     return _literal_binding(lit)
 

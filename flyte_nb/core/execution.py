@@ -19,7 +19,7 @@ from flyteidl.core import literals_pb2
 
 from flyte_nb.core.storage import RawStore
 from flyte_nb.core.types import TypeEngine
-from flyte_nb.errors import StorageError, TaskInputError, TaskOutputError
+from flyte_nb.errors import FlyteTypeError, StorageError, TaskInputError, TaskOutputError
 
 if TYPE_CHECKING:
     from flyte_nb.core.interface import PythonInterface
@@ -112,9 +112,7 @@ def inputs_to_literal_map(
     for var, value in values.items():
         try:
             literal = TypeEngine.to_literal(value, types[var], store=store)
-        except (TaskInputError, TaskOutputError):
-            raise
-        except (TypeError, ValueError) as exc:
+        except FlyteTypeError as exc:
             from flyte_nb.core.interface import describe_type
 
             msg = _with_fix(str(exc), var, describe_type(types[var]))
@@ -140,7 +138,7 @@ def literal_map_to_inputs(
     for var in names:
         try:
             out[var] = TypeEngine.to_python_value(literals[var], types[var], store=store)
-        except (TypeError, ValueError) as exc:  # noqa: PERF203 - try is free in 3.11+; errors name the input
+        except FlyteTypeError as exc:  # noqa: PERF203 - try is free in 3.11+; errors name the input
             raise TaskInputError(
                 f"Task '{task_name}' input '{var}': the literal cannot be read as "
                 f"{types[var]!r} ({type(exc).__name__}: {exc}). Send a value of the declared type."
@@ -172,9 +170,7 @@ def outputs_to_literal_map(
         t = iface.outputs[var]
         try:
             return TypeEngine.to_literal(value, t, store=store)
-        except (TaskInputError, TaskOutputError):
-            raise
-        except (TypeError, ValueError) as exc:
+        except FlyteTypeError as exc:
             raise TaskOutputError(f"Task '{task_name}' output '{var}': {exc}") from None  # as for inputs
 
     lm = literals_pb2.LiteralMap()

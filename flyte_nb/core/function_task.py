@@ -22,7 +22,7 @@ from flyte_nb.core.options import ConstructorKeywords, TaskOptions
 from flyte_nb.core.resolver import TaskResolverMixin
 from flyte_nb.core.settings import Resources, SerializationSettings
 from flyte_nb.core.task import Task
-from flyte_nb.errors import TaskDefinitionError
+from flyte_nb.errors import FlyteTypeError, TaskDefinitionError
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -288,7 +288,7 @@ class PythonFunctionTask(Task, Generic[T]):
     def set_resolver(self, resolver: TaskResolverMixin) -> None:
         """Use ``resolver`` to find this task in its container."""
         if not isinstance(resolver, TaskResolverMixin):
-            raise TypeError(
+            raise FlyteTypeError(
                 f"Task '{self.name}': expected a TaskResolverMixin, got {resolver!r} "
                 f"({type(resolver).__name__})."
             )

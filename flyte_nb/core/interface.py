@@ -164,7 +164,7 @@ def _hints_with_tuple_return(fn: Callable[..., Any]) -> dict[str, Any] | None:
         rest = typing.get_type_hints(
             types.SimpleNamespace(__annotations__=annotations, __globals__=fn_globals), include_extras=True
         )
-    except Exception:
+    except Exception:  # noqa: BLE001 - the user's annotation text may raise anything; then it is no tuple
         return None
     if not isinstance(value, tuple):
         return None
@@ -184,7 +184,7 @@ def describe_type(t: Any) -> str:
     """A short human name of the Flyte type of ``t`` (``int``, ``list[int]``, ``pickle (Model)``…)."""
     try:
         return TypeEngine.describe(t)
-    except Exception:  # a description must never break a view or an error message
+    except FlyteTypeError:  # a type without a Flyte type still gets a name in views and messages
         return getattr(t, "__name__", None) or repr(t)
 
 
@@ -195,11 +195,6 @@ def _check_type(fn_name: str, role: str, var: str, t: Any) -> None:
         TypeEngine.to_literal_type(t)
     except FlyteTypeError as exc:
         raise type(exc)(f"Task '{fn_name}' {role} '{var}': {exc}") from exc
-    except (TypeError, ValueError) as exc:
-        raise TaskDefinitionError(
-            f"Task '{fn_name}' {role} '{var}': annotation {t!r} has no Flyte type ({exc}). "
-            "Use a supported type (int, str, list[int], a dataclass…) or typing.Any to pickle it."
-        ) from exc
 
 
 def transform_function_to_interface(

@@ -331,7 +331,7 @@ def _culprit(value: Any, path: str, depth: int = 0) -> tuple[str, Any]:
 def _picklable(value: Any) -> bool:
     try:
         dumps(value)
-    except Exception:
+    except Exception:  # noqa: BLE001 - pickling runs the object's own code (__reduce__…): anything goes
         return False
     return True
 
@@ -467,7 +467,7 @@ class _Walker:
         cell = self.cells.for_global(name) if kind == "global" else ""
         try:
             size: int | None = len(dumps(value))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - as in _picklable; the error is what the manifest reports
             self.add(
                 name, kind, UNPICKLABLE, None, _type_name(value), used_by, cell, _problem(name, value, exc)
             )
@@ -481,7 +481,7 @@ class _Walker:
     def _size(value: Any) -> int | None:
         try:
             return len(dumps(value))
-        except Exception:  # the culprit is reported where the walk reaches it
+        except Exception:  # noqa: BLE001 - as in _picklable; the culprit is reported where the walk reaches it
             return None
 
 

@@ -50,6 +50,8 @@ from typing import Any
 import cloudpickle
 from google.protobuf import message
 
+from flyte_nb.errors import NotPicklableError
+
 __all__ = [
     "NotebookPickler",
     "code_global_names",
@@ -176,7 +178,7 @@ class NotebookPickler(cloudpickle.Pickler):  # type: ignore[misc]
         if isinstance(obj, io.TextIOWrapper) and obj not in (sys.stdout, sys.stderr, sys.stdin):
             # cloudpickle would snapshot a file open for reading as a StringIO of its contents: the task
             # would then read a copy taken at pickling time, not the file. Refuse, as for other files.
-            raise TypeError(
+            raise NotPicklableError(
                 f"cannot pickle {type(obj).__module__}.{type(obj).__qualname__} object "
                 f"(the open file {getattr(obj, 'name', '?')!r})"
             )

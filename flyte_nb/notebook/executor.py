@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from flyte_nb.errors import ConfigError
+from flyte_nb.errors import ConfigError, RemoteError
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
@@ -69,16 +69,14 @@ class RunCancelled(KeyboardInterrupt):
 def current_remote() -> tuple[Any | None, str]:
     """The remote configured on the loaded ``flyte_nb`` extension (``%flyte_remote``), and why there is
     none: ``(remote, "")`` or ``(None, reason)``."""
-    try:
-        from flyte_nb.notebook.extension import current_magics
-    except ImportError:  # the notebook extension is optional for the widgets
-        return None, remote_unavailable_reason(None)
+    from flyte_nb.notebook.extension import current_magics
+
     magics = current_magics()
     if magics is None:
         return None, remote_unavailable_reason(None)
     try:
-        remote = getattr(magics, "remote", None)
-    except Exception as exc:  # settings given to %flyte_remote that do not make a working client
+        remote = magics.remote
+    except (ConfigError, RemoteError) as exc:  # settings given to %flyte_remote that make no working client
         return None, (
             f"The remote set with %flyte_remote cannot be used: {type(exc).__name__}: {exc} "
             "Fix it with %flyte_remote ENDPOINT --project P --domain D, then display the task again."
@@ -212,7 +210,7 @@ ProgressCallback = Callable[["RunHandle"], None]
 def _call_logged(callback: ProgressCallback, handle: RunHandle) -> None:
     try:
         callback(handle)
-    except Exception:  # a broken view must not break the run itself; say so in the log
+    except Exception:  # noqa: BLE001 - a broken view must not break the run itself; the log has its traceback
         _log.exception("progress callback %r failed", callback)
 
 
@@ -261,7 +259,7 @@ class RunHandle:
         sandbox_factory: SandboxFactory | None = None,
     ) -> None:
         if mode not in MODES:
-            raise ValueError(f"mode: expected one of {list(MODES)}, got {mode!r} ({type(mode).__name__}).")
+            raise ConfigError(f"mode: expected one of {list(MODES)}, got {mode!r} ({type(mode).__name__}).")
         if mode == "remote" and remote_unavailable_reason(remote):
             raise ConfigError(remote_unavailable_reason(remote))
         self.task = task
@@ -340,7 +338,7 @@ class RunHandle:
         if self.mode == "remote" and self.execution is not None:
             try:
                 self.execution.terminate()
-            except Exception as exc:  # keep the UI alive; the failure is shown with the run
+            except RemoteError as exc:  # keep the UI alive; the failure is shown with the run
                 if getattr(exc, "code", None) == "FAILED_PRECONDITION":
                     # It finished on the cluster before the cancel arrived: its own result stands.
                     self._cancel_requested.clear()
@@ -394,7 +392,7 @@ class RunHandle:
             outputs = self._run_remote() if self.mode == "remote" else self._run_local()
         except RunCancelled:
             self._finish("ABORTED")
-        except BaseException as exc:  # every failure, SystemExit included, is shown in the widget
+        except BaseException as exc:  # noqa: BLE001 - every failure, SystemExit included, is shown in the widget
             if self._cancelled(exc):
                 self._finish("ABORTED")
             else:

@@ -19,6 +19,7 @@ from IPython.core import magic_arguments as _ma
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
+from flyte_nb.errors import ConfigError, FlyteTypeError, RemoteError, ResolverError, TaskDefinitionError
 from flyte_nb.notebook.magic_options import VarSpec, eval_type, parse_var_specs, task_options
 
 if TYPE_CHECKING:
@@ -130,7 +131,6 @@ class FlyteMagics(Magics):
         (``FLYTE_PLATFORM_URL``, ``~/.flyte/config.yaml``…) is used when there is one.
         """
         if self._remote is None:
-            from flyte_nb.errors import ConfigError
             from flyte_nb.remote import Remote
 
             try:
@@ -291,7 +291,7 @@ class FlyteMagics(Magics):
         try:
             code = compiler(compiler.ast_parse(source, filename=filename), filename, "exec")
             exec(code, self._ip.user_global_ns, self._ip.user_ns)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the user's cell may raise anything; shown as a cell's error
             # Show the user's frames only (from the cell on), as for a plain cell.
             self._ip.showtraceback(
                 (type(exc), exc, exc.__traceback__.tb_next if exc.__traceback__ else None), tb_offset=0
@@ -414,7 +414,7 @@ class FlyteMagics(Magics):
         for name, record in records.items():
             try:
                 version = serialize_task(record.task).id.version
-            except Exception as exc:  # an unpicklable global: show why instead of a version
+            except (ResolverError, TaskDefinitionError) as exc:  # e.g. an unpicklable global: say so
                 version = f"(cannot serialize: {type(exc).__name__})"
             rows.append((name, record.kind, version, record.cell))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -474,14 +474,14 @@ class FlyteMagics(Magics):
             self._remote = None
             try:
                 self.remote  # noqa: B018 - builds the client now, so bad settings fail here
-            except (ValueError, OSError) as exc:  # ConfigError, RemoteError
+            except (ConfigError, RemoteError) as exc:
                 raise UsageError(_one_line(exc)) from None
         print(self._describe_remote())
 
     def _describe_remote(self) -> str:
         try:
             remote = self.remote
-        except (ValueError, OSError) as exc:
+        except (ConfigError, RemoteError) as exc:
             return f"The remote settings do not work: {_one_line(exc)}"
         if remote is not None:
             return f"Remote: {remote!r}"
@@ -522,7 +522,7 @@ def _typable(t: Any) -> bool:
     try:
         TypeEngine.validate_annotation(t)
         TypeEngine.to_literal_type(t)
-    except Exception:
+    except FlyteTypeError:
         return False
     return not TypeEngine.is_pickled(t)
 

@@ -118,7 +118,7 @@ def eval_type(option: str, spec: VarSpec, namespace: Mapping[str, Any]) -> Any:
     try:
         ast.parse(spec.type_expr, mode="eval")
         return eval(spec.type_expr, dict(namespace))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the user's expression may raise anything; said in one line
         raise UsageError(
             f"{option} {spec.name}: the type {spec.type_expr!r} cannot be evaluated in the notebook "
             f"({type(exc).__name__}: {exc}). Import or define the type first, e.g. {spec.name}:int."

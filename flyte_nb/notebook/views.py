@@ -14,10 +14,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flyte_nb.notebook.widgets import _render as r
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
@@ -119,7 +122,8 @@ def display_task(task: Task, *, remote: Any | None = None) -> None:
             bundle = {**bundle, **widget._repr_mimebundle_()}
             # the widget's own text/plain is its class repr; the task's text says more
             bundle["text/plain"] = task_text(task)
-        except Exception as exc:  # fall back to the static view, and say why
+        except Exception as exc:  # noqa: BLE001 - a widget that cannot be built must not hide the task
+            _log.exception("the task widget of %r could not be built; showing the static view", task.name)
             bundle["text/html"] += r.error_html(exc)
     display(bundle, raw=True)  # type: ignore[no-untyped-call]
 
@@ -203,7 +207,8 @@ def display_execution(execution: Any) -> None:
 
             bundle = {**bundle, **ExecutionView(execution)._repr_mimebundle_()}
             bundle["text/plain"] = execution_text(execution)
-        except Exception as exc:  # the static view is still right
+        except Exception as exc:  # noqa: BLE001 - the static view is still right; the log has the traceback
+            _log.exception("the live view of an execution could not be built; showing the static view")
             bundle["text/html"] += r.error_html(exc)
     display(bundle, raw=True)  # type: ignore[no-untyped-call]
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from flyte_nb.errors import ConfigError, RemoteError, RemoteUnauthenticatedError
+from flyte_nb.errors import ConfigError, NotPicklableError, RemoteError, RemoteUnauthenticatedError
 from flyte_nb.remote.config import RemoteConfig, Secret
 from flyte_nb.remote.http import HttpSettings, http_request
 
@@ -54,7 +54,7 @@ class Authenticator:
         return f"{type(self).__name__}({state})"
 
     def __reduce__(self) -> NoReturn:
-        raise TypeError(
+        raise NotPicklableError(
             f"{type(self).__name__} holds credentials and cannot be pickled. Recreate the Remote from its "
             "configuration in the other process instead."
         )
@@ -345,8 +345,9 @@ class ExternalCommand(Authenticator):
     def __init__(self, command: Sequence[str], *, header_key: str | None = None) -> None:
         super().__init__(header_key=header_key)
         if not command:
-            raise ValueError(
-                "ExternalCommand needs a command: set admin.command / FLYTE_CREDENTIALS_COMMAND."
+            raise ConfigError(
+                "ExternalCommand: expected a command that prints a token, got none. Set admin.command "
+                "(a list of words) / FLYTE_CREDENTIALS_COMMAND."
             )
         self.command = tuple(command)
 

@@ -26,6 +26,7 @@ from flyteidl.service import admin_pb2_grpc, auth_pb2, auth_pb2_grpc, dataproxy_
 
 from flyte_nb.errors import (
     ConfigError,
+    NotPicklableError,
     RemoteAlreadyExistsError,
     RemoteError,
     RemoteInvalidArgumentError,
@@ -175,7 +176,10 @@ class AdminClient:
         return f"AdminClient(endpoint={self.config.endpoint!r}, auth={self.authenticator!r})"
 
     def __reduce__(self) -> Any:
-        raise TypeError("An AdminClient holds a network channel and credentials and cannot be pickled.")
+        raise NotPicklableError(
+            "An AdminClient holds a network channel and credentials and cannot be pickled. Create the "
+            "Remote from its configuration in the other process instead."
+        )
 
     def _stub(self, service: str) -> Any:
         stub = self._stubs[service]

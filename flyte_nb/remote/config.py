@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from flyte_nb.core.settings import DEFAULT_DOMAIN, DEFAULT_PROJECT
-from flyte_nb.errors import ConfigError
+from flyte_nb.errors import ConfigError, NotPicklableError
 
 __all__ = ["AuthConfig", "RemoteConfig", "Secret", "find_config_file", "load_config"]
 
@@ -67,7 +67,7 @@ class Secret:
 
     def __reduce__(self) -> NoReturn:
         # A pickled Remote (e.g. a notebook namespace saved by a tool) must not carry credentials.
-        raise TypeError(
+        raise NotPicklableError(
             "A Secret (client secret or token) cannot be pickled: credentials never leave the process. "
             "Recreate the Remote from its configuration in the other process instead."
         )

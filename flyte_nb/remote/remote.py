@@ -24,6 +24,7 @@ from flyteidl.admin import execution_pb2, task_pb2
 from flyteidl.core import identifier_pb2
 
 from flyte_nb.errors import (
+    NotPicklableError,
     RemoteAlreadyExistsError,
     RemoteError,
     RemoteInvalidArgumentError,
@@ -135,7 +136,7 @@ class Remote:
         return f"Remote(endpoint={self.config.endpoint!r}, project={self.project!r}, domain={self.domain!r})"
 
     def __reduce__(self) -> NoReturn:
-        raise TypeError(
+        raise NotPicklableError(
             "A Remote holds a network channel and credentials and cannot be pickled (a task that captures one "
             "by accident would ship them). Create the Remote inside the code that needs it instead."
         )

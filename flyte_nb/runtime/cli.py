@@ -18,13 +18,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flyte_nb.errors import CommandLineError
+
 __all__ = ["ExecuteArgs", "UsageError", "help_text", "parse_args", "wants_help"]
 
 _UNRENDERED = re.compile(r"^\s*\{\{.*\}\}\s*$", re.DOTALL)
 
 
-class UsageError(ValueError):
-    """The command line is malformed (reported on stderr with exit code 2)."""
+# flyte-nb-execute's own name for it; one class of the package's error tree.
+UsageError = CommandLineError
 
 
 @dataclass(frozen=True)

@@ -260,7 +260,7 @@ def _result_files(result: Any, task: Task, output_prefix: str, raw_prefix: str) 
             ship_sub_task_payloads(task, result, raw_prefix)
         except StorageError as exc:
             return _error(system_error(exc, recoverable=True, with_traceback=False))
-        except Exception as exc:  # a sub-task's payload cannot be built (too large, unpicklable…)
+        except Exception as exc:  # noqa: BLE001 - building a sub-task's payload pickles user code: anything goes
             return _error(user_error(exc))
         return Results([(FUTURES_FILE, result.SerializeToString())], failed=False)
     if result is None or type(result).__name__ == "VoidPromise":
@@ -311,7 +311,7 @@ def _execute(args: ExecuteArgs, task: Task, store: storage.UriStore, working_dir
     try:
         with FlyteContextManager.with_context(ctx):
             result = task.dispatch_execute(ctx, inputs)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the task's own code may raise anything: it becomes error.pb
         return _error(classify(exc, task))
     return _result_files(result, task, args.output_prefix, store.raw_prefix)
 
@@ -320,7 +320,7 @@ def run(args: ExecuteArgs) -> Results:
     """Load and run the task described by ``args``; every task failure becomes an ``error.pb``."""
     try:
         task = load_task(args)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - unpickling runs user code: any failure becomes error.pb
         return _error(user_error(exc))
     raw_prefix = args.raw_output_data_prefix or storage.join(args.output_prefix, "raw")
     working_dir = tempfile.mkdtemp(prefix="flyte-nb-work-")

@@ -20,7 +20,7 @@ from typing import Any
 
 from flyteidl.core import literals_pb2
 
-from flyte_nb.errors import TaskInputError
+from flyte_nb.errors import FlyteTypeError, TaskInputError
 
 __all__ = ["RenderParams", "per_retry_unique_key", "render", "render_all"]
 
@@ -104,7 +104,7 @@ def render(template: str, params: RenderParams, inputs: literals_pb2.LiteralMap 
             )
         try:
             return serialize_literal(inputs.literals[name])
-        except ValueError as exc:
+        except FlyteTypeError as exc:
             raise TaskInputError(
                 f"Cannot render {match.group(0)!r}: {exc}. Propeller can only insert primitives, blobs, "
                 "msgpack values and lists of those into a command; pass this input another way."
@@ -189,7 +189,7 @@ def _primitive(p: literals_pb2.Primitive) -> str:
         return _timestamp(p.datetime)
     if which == "duration":
         return _duration(p.duration)
-    raise ValueError(f"unexpected primitive type {which!r}")
+    raise FlyteTypeError(f"unexpected primitive type {which!r}")
 
 
 def _scalar(s: literals_pb2.Scalar) -> str:
@@ -202,18 +202,18 @@ def _scalar(s: literals_pb2.Scalar) -> str:
         return s.schema.uri
     if which == "binary":
         if s.binary.tag != "msgpack":
-            raise ValueError(f"unsupported binary tag {s.binary.tag!r}")
+            raise FlyteTypeError(f"unsupported binary tag {s.binary.tag!r}")
         import msgpack
 
         return _go_value(msgpack.unpackb(s.binary.value, strict_map_key=False))
-    raise ValueError(f"unexpected scalar type {which!r}")
+    raise FlyteTypeError(f"unexpected scalar type {which!r}")
 
 
 def serialize_literal(lit: literals_pb2.Literal) -> str:
-    """The text propeller inserts for ``{{.Inputs.x}}`` (raise ``ValueError`` where propeller fails)."""
+    """The text propeller inserts for ``{{.Inputs.x}}`` (raise ``FlyteTypeError`` where propeller fails)."""
     which = lit.WhichOneof("value")
     if which == "collection":
         return "[" + ",".join(serialize_literal(sub) for sub in lit.collection.literals) + "]"
     if which == "scalar":
         return _scalar(lit.scalar)
-    raise ValueError(f"a {which or 'empty'} literal cannot be printed")
+    raise FlyteTypeError(f"a {which or 'empty'} literal cannot be printed")

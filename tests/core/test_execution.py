@@ -367,3 +367,23 @@ def test_cache_serialize_makes_concurrent_equal_calls_compute_once() -> None:
         th.join()
     assert results == [1, 1, 1]
     assert calls == [1]
+
+
+def test_a_bug_in_a_converter_surfaces_with_its_traceback_not_as_a_user_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only flyte_nb's own type errors become TaskInputError/TaskOutputError; anything else is a bug and
+    keeps its type and traceback."""
+    from flyte_nb.core.types import engine
+
+    @fnb.task
+    def ident(x: int) -> int:
+        return x
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise TypeError("internal slip")
+
+    monkeypatch.setattr(engine.TypeEngine, "to_literal", broken)
+    with pytest.raises(TypeError, match="internal slip") as info:
+        ident(x=1)
+    assert not isinstance(info.value, (TaskInputError, TaskOutputError))

@@ -98,6 +98,24 @@ def test_answers_are_mapped_once_keeping_code_and_server_message_and_never_retri
     assert sleeps == []
 
 
+@pytest.mark.parametrize(
+    ("code", "builtin"),
+    [
+        (grpc.StatusCode.NOT_FOUND, LookupError),
+        (grpc.StatusCode.INVALID_ARGUMENT, ValueError),
+        (grpc.StatusCode.UNAUTHENTICATED, PermissionError),
+        (grpc.StatusCode.UNAVAILABLE, ConnectionError),
+    ],
+)
+def test_only_an_unreachable_server_is_a_connection_error(code: grpc.StatusCode, builtin: type) -> None:
+    """A user's retry-on-ConnectionError loop retries an outage, never a NOT_FOUND or INVALID_ARGUMENT."""
+    stub = FakeStub([FakeRpcError(code, "answer")] * 4)
+    with pytest.raises(RemoteError) as info:
+        _client(stub, sleeps=[]).call("admin", "GetTask", "req", idempotent=False)
+    assert isinstance(info.value, builtin)
+    assert isinstance(info.value, ConnectionError) == (code is grpc.StatusCode.UNAVAILABLE)
+
+
 def test_unavailable_is_retried_with_growing_backoff_then_reported() -> None:
     stub = FakeStub([FakeRpcError(grpc.StatusCode.UNAVAILABLE, "connection refused")] * 4)
     sleeps: list[float] = []

@@ -56,6 +56,10 @@ def test_display_of_a_remote_execution_shows_the_live_view(
     monkeypatch.setattr(views, "widgets_available", lambda: True)  # as in a Jupyter kernel
 
     shell = InteractiveShell.instance()
+    from flyte_nb.notebook.extension import current_magics
+
+    if current_magics(shell) is None:  # the views are registered by the extension
+        shell.run_line_magic("load_ext", "flyte_nb")
     shown: list[dict[str, Any]] = []
     original = shell.display_pub.publish
     shell.display_pub.publish = lambda data, **kw: shown.append(data)  # type: ignore[method-assign]

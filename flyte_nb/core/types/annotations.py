@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flyte_nb.errors import FlyteTypeError
+
 __all__ = ["FlyteAnnotation"]
 
 
@@ -16,7 +18,7 @@ class FlyteAnnotation:
 
     def __init__(self, data: dict[str, Any]) -> None:
         if not isinstance(data, dict):
-            raise TypeError(
+            raise FlyteTypeError(
                 f"FlyteAnnotation: expected a dict, got {data!r} ({type(data).__name__}). "
                 "Pass e.g. FlyteAnnotation({'unit': 'cm'})."
             )

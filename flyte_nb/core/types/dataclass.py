@@ -109,7 +109,7 @@ class DataclassTransformer(TypeTransformer[Any]):
             from mashumaro.jsonschema import build_json_schema
 
             schema = build_json_schema(python_type).to_dict()
-        except Exception:  # flytekit logs and goes on without a schema
+        except Exception:  # noqa: BLE001 - mashumaro raises many types for what it cannot describe; flytekit goes on without a schema too
             schema = None
         hints = typing.get_type_hints(python_type)
         fields = {f.name: hints.get(f.name, f.type) for f in dataclasses.fields(python_type)}

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from flyte_nb.errors import FlyteNbError, FlyteTypeError, TaskExecutionError
+
 if TYPE_CHECKING:
     from flyteidl.core import tasks_pb2
 
@@ -70,7 +72,7 @@ def safe(compute: Callable[[], Any]) -> tuple[Any, BaseException | None]:
     """Run ``compute``; return ``(value, None)`` or ``(None, exc)`` — views never fail."""
     try:
         return compute(), None
-    except Exception as exc:  # every section is optional; its failure is shown in its place
+    except Exception as exc:  # noqa: BLE001 - every section is optional; its failure is shown in its place
         return None, exc
 
 
@@ -113,7 +115,7 @@ def describe_flyte_type(t: Any) -> str:
 
     try:
         return str(TypeEngine.describe(t))
-    except Exception as exc:  # the interface table must render even for a type the engine rejects
+    except FlyteTypeError as exc:  # the interface table must render even for a type the engine rejects
         return f"unsupported ({type(exc).__name__})"
 
 
@@ -397,7 +399,7 @@ def payload_info(task: Task) -> PayloadInfo:
         manifest = getattr(resolver, "manifest", None)
         if callable(manifest):
             info.manifest = manifest(task)
-    except Exception as exc:  # an unpicklable capture is exactly what this view must show, not hide
+    except Exception as exc:  # noqa: BLE001 - pickling runs user code; an unpicklable capture is what this view shows
         info.error = f"{type(exc).__name__}: {exc}"
     return info
 
@@ -545,7 +547,6 @@ def _error_parts(exc: BaseException) -> tuple[str, list[tuple[str, str]], str]:
     deliberate message that already says what is wrong and what to do: our own frames would only bury
     it. Anything else is unexpected, and its traceback is what a bug report needs.
     """
-    from flyte_nb.errors import FlyteNbError, TaskExecutionError
 
     fields: list[tuple[str, str]] = []
     if isinstance(exc, TaskExecutionError):

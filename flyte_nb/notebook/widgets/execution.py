@@ -11,6 +11,7 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import Bool, Float, Unicode
 
+from flyte_nb.errors import RemoteError
 from flyte_nb.notebook.executor import TERMINAL, phase_name
 from flyte_nb.notebook.widgets import _render as r
 from flyte_nb.notebook.widgets.result import ResultView
@@ -81,7 +82,7 @@ class ExecutionView(widgets.VBox):
         """Abort the execution on the cluster; failures are shown in the view."""
         try:
             self.execution.terminate()
-        except Exception as exc:  # e.g. it already ended, or the server refused
+        except RemoteError as exc:  # e.g. it already ended, or the server refused
             self.result.show_error(exc, summary="Terminate failed.")
         self.refresh()
 
@@ -94,7 +95,7 @@ class ExecutionView(widgets.VBox):
         outputs, error = None, None
         try:
             outputs = self.execution.wait(on_update=self.refresh)
-        except BaseException as exc:  # a failed/aborted execution raises; show it, do not lose it
+        except BaseException as exc:  # noqa: BLE001 - a failed/aborted execution raises; show it, do not lose it
             error = exc
         self.refresh()
         self._show_final(outputs, error)

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
-from traitlets import Bool, Unicode
+from traitlets import Bool, TraitError, Unicode
 
 from flyte_nb.errors import FlyteTypeError, TaskInputError
 from flyte_nb.notebook.widgets import _render as r
@@ -240,7 +240,7 @@ class InputField(widgets.HBox):
         else:
             try:
                 self.editor.value = default
-            except Exception as exc:  # e.g. a default the editor cannot hold: say so, keep the field usable
+            except TraitError as exc:  # a default the editor cannot hold: say so, keep the field usable
                 self.show_message(f"default {default!r} cannot be shown here ({exc}); enter a value")
 
     def _on_none(self, change: Any) -> None:
@@ -281,7 +281,7 @@ class InputField(widgets.HBox):
         except ValueError:
             try:
                 value = eval(text, dict(self.namespace or {}))  # the user's own expression, in their kernel
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the user's expression may raise anything; shown at the field
                 raise self._fail(
                     f"{expected} as JSON or a Python expression",
                     text,
@@ -300,8 +300,6 @@ class InputField(widgets.HBox):
             TypeEngine.to_literal(value, self.python_type)
         except FlyteTypeError as exc:
             raise TaskInputError(f"Task '{self.task_name}' input '{self.name}': {exc}") from None
-        except Exception:  # anything else is left for the run to report in full
-            return
 
     def value(self) -> Any:
         """The native value of this field; sets :attr:`message` and raises ``TaskInputError`` when invalid."""

@@ -11,6 +11,7 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import Bool, Float, Int, Unicode
 
+from flyte_nb.errors import NotStartedError
 from flyte_nb.notebook import executor as ex
 from flyte_nb.notebook.widgets import _render as r
 from flyte_nb.notebook.widgets.form import InputForm
@@ -156,7 +157,7 @@ class RunPanel(widgets.VBox):
     def wait(self, timeout: float | None = None) -> Any:
         """Wait for the current run (see :meth:`RunHandle.wait`)."""
         if self.handle is None:
-            raise RuntimeError(
+            raise NotStartedError(
                 "RunPanel.wait(): no run was started. Click a run button (or call run()) first."
             )
         return self.handle.wait(timeout)
