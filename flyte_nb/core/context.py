@@ -18,7 +18,9 @@ import contextvars
 import datetime
 import enum
 import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
@@ -68,12 +70,17 @@ class ExecutionParameters:
         return replace(self, **changes)
 
     def get_working_directory(self) -> str:
-        """The task's scratch directory (created on first request when not set)."""
+        """The task's scratch directory.
+
+        When none was given (a run in the kernel), a temporary directory is made on first request and
+        removed once these parameters are no longer referenced, i.e. when the run is over.
+        """
         if self.working_directory:
             os.makedirs(self.working_directory, exist_ok=True)
             return self.working_directory
         path = tempfile.mkdtemp(prefix="flyte-nb-work-")
         object.__setattr__(self, "working_directory", path)
+        weakref.finalize(self, shutil.rmtree, path, True)
         return path
 
 

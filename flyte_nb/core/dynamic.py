@@ -332,7 +332,7 @@ def create_node(ctx: FlyteContext, task: Task, args: Sequence[Any], kwargs: Mapp
             f"Task '{task.name}': compile() needs a dynamic compilation in progress, and none is. "
             "Call the task normally to run it."
         )
-    iface: PythonInterface = task._require_python_interface()
+    iface: PythonInterface = task.require_python_interface()
     bound = execution.bind_arguments(task.name, list(iface.inputs), args, kwargs)
     execution.check_input_names(task.name, iface.inputs, iface.defaults, list(bound))
     node_id = state.next_node_id()
@@ -388,7 +388,7 @@ def run_dynamic_locally(
 ) -> Any:
     """Compile the dynamic body as a cluster would, run its nodes here, and return native outputs."""
     __tracebackhide__ = True  # IPython shows the user's frames of a failing task, not ours
-    iface: PythonInterface = task._require_python_interface()
+    iface: PythonInterface = task.require_python_interface()
     state = CompilationState(
         task_name=task.name,
         settings=ctx.serialization_settings or SerializationSettings(),
@@ -417,7 +417,7 @@ def _compile(
     state: CompilationState,
 ) -> dynamic_job_pb2.DynamicJobSpec:
     __tracebackhide__ = True
-    iface: PythonInterface = task._require_python_interface()
+    iface: PythonInterface = task.require_python_interface()
     with FlyteContextManager.with_context(ctx.with_(compilation_state=state)):
         rval = task_function(**kwargs)
     names = list(iface.outputs)

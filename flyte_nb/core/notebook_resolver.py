@@ -36,6 +36,7 @@ import json
 import os
 import re
 import sys
+import threading
 import types
 import warnings
 from dataclasses import dataclass
@@ -169,6 +170,9 @@ class NotebookTaskResolver(TaskResolverMixin):
         # again is cheap, compressing again is not (~0.4 s for 20 MB of captured data).
         self._last: tuple[tuple[PayloadHeader, bytes], bytes] | None = None
         self._size_checked: tuple[PayloadHeader, bytes] | None = None  # its large-global warnings shown
+        # The shared instance serves widget threads too: the check-then-mark of the size warning is
+        # one step, so a payload's warning shows once. (_last is replaced whole: readers need no lock.)
+        self._size_lock = threading.Lock()
 
     def __reduce__(self) -> str | tuple[Any, ...]:
         # The shared instance travels as a reference, so a loaded task points at the container's instance.
@@ -230,9 +234,12 @@ class NotebookTaskResolver(TaskResolverMixin):
         pickled, header, local = self._pickle(task)
         key = self._key(header, pickled)
         data = self._encode(header, pickled, key)
-        if len(data) > self.size_limit or (len(pickled) > self.large_global and key != self._size_checked):
-            self._check_size(task, data, local)
-            self._size_checked = key  # warn once per payload content, not on every serialization
+        with self._size_lock:
+            if len(data) > self.size_limit or (
+                len(pickled) > self.large_global and key != self._size_checked
+            ):
+                self._check_size(task, data, local)
+                self._size_checked = key  # warn once per payload content, not on every serialization
         digest = hashlib.sha256(data).hexdigest()
         return Payload(data=data, filename=f"{_safe_name(task.name)}-{digest[:16]}.fnb.pkl.gz")
 

@@ -174,7 +174,13 @@ class Task:
             return iface.outputs[k]  # type: ignore[no-any-return]
         return TypeEngine.guess_python_type(self.interface.outputs.variables[k].type)  # type: ignore[no-any-return]
 
-    def _require_python_interface(self) -> PythonInterface:
+    def require_python_interface(self) -> PythonInterface:
+        """The Python types of the task's inputs and outputs, to convert values with.
+
+        :attr:`python_interface` when the task has one; otherwise the types its ``TypedInterface``
+        implies (``TypeEngine.guess_python_type``, as flytekit's FlyteRemote guesses them), so a task
+        written without Python annotations can still be called, run in a sandbox or submitted.
+        """
         iface = self.python_interface
         if iface is not None:
             return iface
@@ -212,7 +218,7 @@ class Task:
         outputs, and the ``DynamicJobSpec`` when a dynamic task is compiled for a cluster.
         """
         __tracebackhide__ = True  # IPython shows the user's frames of a failing task, not ours
-        iface = self._require_python_interface()
+        iface = self.require_python_interface()
         native = execution.literal_map_to_inputs(
             self.name, iface.inputs, iface.defaults, input_literal_map, ctx.store
         )
@@ -253,7 +259,7 @@ class Task:
         Python default. ``cache=True`` tasks are memoised in :attr:`local_cache`.
         """
         __tracebackhide__ = True
-        iface = self._require_python_interface()
+        iface = self.require_python_interface()
         execution.check_input_names(self.name, iface.inputs, iface.defaults, list(kwargs))
         store = MemoryStore()  # per call: pickled values stay in memory and die with the call
         inputs = execution.inputs_to_literal_map(self.name, iface.inputs, kwargs, store)
@@ -291,7 +297,7 @@ class Task:
         ctx = FlyteContextManager.current_context()
         if ctx.compilation_state is not None:
             return self.compile(ctx, *args, **kwargs)
-        iface = self._require_python_interface()
+        iface = self.require_python_interface()
         bound = execution.bind_arguments(self.name, list(iface.inputs), args, kwargs)
         return self.local_execute(ctx, **bound)
 

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from flyte_nb.core.phases import TERMINAL_PHASES, phase_name
 from flyte_nb.errors import ConfigError, RemoteError
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ __all__ = [
     "RunCancelled",
     "RunHandle",
     "current_remote",
-    "phase_name",
     "remote_unavailable_reason",
     "result_name_for",
     "routed_output",
@@ -52,10 +52,6 @@ _log = logging.getLogger(__name__)
 
 Mode = Literal["kernel", "process", "remote"]
 MODES: tuple[Mode, ...] = ("kernel", "process", "remote")
-
-
-#: Phases that end a run.
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
 
 
 class RunCancelled(KeyboardInterrupt):
@@ -104,12 +100,6 @@ def result_name_for(task: Task) -> str:
     if ident[0].isdigit() or keyword.iskeyword(ident):
         ident = f"t_{ident}"
     return f"{ident}_result"
-
-
-def phase_name(phase: Any) -> str:
-    """A remote phase (enum, int or str) as an upper-case name."""
-    name = getattr(phase, "name", None)
-    return str(name if name is not None else phase).upper()
 
 
 def _raise_in_thread(thread: threading.Thread, exc_type: type[BaseException]) -> bool:
@@ -487,7 +477,7 @@ class RunHandle:
             attempt = getattr(execution, "attempt", None)
             if isinstance(attempt, int) and attempt > 0:
                 self.attempt = attempt
-        if phase not in TERMINAL:
+        if phase not in TERMINAL_PHASES:
             self._set_phase(phase)
         else:
             self._notify()

@@ -131,7 +131,7 @@ def display_task(task: Task, *, remote: Any | None = None) -> None:
 # -- remote executions ---------------------------------------------------------------------------------
 def _execution_fields(execution: Any) -> dict[str, Any]:
     """Phase, duration, link, outputs, error of a ``RemoteExecution`` (attributes read defensively)."""
-    from flyte_nb.notebook.executor import TERMINAL, phase_name
+    from flyte_nb.core.phases import TERMINAL_PHASES, phase_name
 
     phase = phase_name(getattr(execution, "phase", "UNKNOWN"))
     duration = r.execution_seconds(execution)
@@ -139,7 +139,7 @@ def _execution_fields(execution: Any) -> dict[str, Any]:
     if phase == "SUCCEEDED":
         outputs, exc = r.safe(lambda: execution.outputs)
         error = exc
-    elif phase in TERMINAL:
+    elif phase in TERMINAL_PHASES:
         error = getattr(execution, "error", None)
     return {
         "id": r.execution_label(execution),

@@ -18,6 +18,7 @@ from flyteidl.admin import execution_pb2, node_execution_pb2, task_execution_pb2
 from flyteidl.core import errors_pb2, identifier_pb2, literals_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 
+from flyte_nb.core.phases import TERMINAL_PHASES
 from flyte_nb.errors import (
     FlyteNbError,
     RemoteError,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["TERMINAL_PHASES", "RemoteExecution"]
 
 Phase = core_execution_pb2.WorkflowExecution
-TERMINAL_PHASES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 _UNSET: Any = object()
 _log = logging.getLogger(__name__)
 _FRESH_FOR = 0.2  # seconds a fetched phase is reused by the ``phase`` property
@@ -251,11 +251,10 @@ class RemoteExecution:
             self._outputs = literal_map  # re-attached without the task: no Python types to decode with
             return literal_map
         from flyte_nb.core.execution import literal_map_to_outputs
-        from flyte_nb.remote.remote import python_interface
 
         store = self.remote.store(self.id.project, self.id.domain)
         self._outputs = literal_map_to_outputs(
-            self.task.name, python_interface(self.task), literal_map, store
+            self.task.name, self.task.require_python_interface(), literal_map, store
         )
         return self._outputs
 

@@ -30,7 +30,6 @@ from flyte_nb.errors import (
     RemoteInvalidArgumentError,
     RemoteNotFoundError,
     RemoteUnavailableError,
-    TaskDefinitionError,
 )
 from flyte_nb.remote.auth import Authenticator, DeviceCode, authenticator_for
 from flyte_nb.remote.client import AdminClient
@@ -40,22 +39,10 @@ from flyte_nb.remote.http import HttpSettings
 from flyte_nb.remote.upload import DataProxyStore, Uploader
 
 if TYPE_CHECKING:
-    from flyte_nb.core.interface import PythonInterface
     from flyte_nb.core.settings import ImageConfig, SerializationSettings
     from flyte_nb.core.task import Task
 
-__all__ = ["Remote", "execution_name", "python_interface"]
-
-
-def python_interface(task: Task) -> PythonInterface:
-    """The task's Python interface; tasks without one (raw containers) cannot be run from Python."""
-    iface = task.python_interface
-    if iface is None:
-        raise TaskDefinitionError(
-            f"Task {task.name!r} ({type(task).__name__}) has no Python interface, so its inputs and outputs "
-            "cannot be converted here. Submit a Python task (@fnb.task / %%flyte_task) instead."
-        )
-    return iface
+__all__ = ["Remote", "execution_name"]
 
 
 def execution_name(task_name: str) -> str:
@@ -218,7 +205,7 @@ class Remote:
     def _inputs(self, task: Task, inputs: Mapping[str, Any]) -> Any:
         from flyte_nb.core.execution import check_input_names, inputs_to_literal_map
 
-        iface = python_interface(task)
+        iface = task.require_python_interface()
         check_input_names(task.name, iface.inputs, iface.defaults, list(inputs))
         # A single-task execution has no defaults (admin's launch plan requires every input), so the
         # Python defaults are sent explicitly, as the task would use them when called.

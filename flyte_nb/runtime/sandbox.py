@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from flyte_nb.core import execution, session
 from flyte_nb.core.context import ExecutionParameters, FlyteContext
 from flyte_nb.core.storage import MemoryStore
-from flyte_nb.errors import ConfigError, TaskDefinitionError
+from flyte_nb.errors import ConfigError
 from flyte_nb.runtime.entrypoint import classify
 from flyte_nb.runtime.error_document import error_document, kind_name, to_task_execution_error
 from flyte_nb.runtime.storage import UriStore
@@ -143,7 +143,7 @@ class SandboxExecutor:
         """
         if self.mode == "remote":
             return self._run_remote(task, inputs)
-        iface = _python_interface(task)
+        iface = task.require_python_interface()
         execution.check_input_names(task.name, iface.inputs, iface.defaults, list(inputs))
         values = {**{k: v for k, v in iface.defaults.items() if k in iface.inputs}, **inputs}
         if self.mode == "kernel":
@@ -238,13 +238,3 @@ class SandboxExecutor:
                     "%flyte_remote ENDPOINT --project P --domain D (or FLYTE_PLATFORM_URL)."
                 )
         return remote.submit(task, **inputs).wait(timeout=self.timeout)
-
-
-def _python_interface(task: Task) -> PythonInterface:
-    iface = task.python_interface
-    if iface is None:
-        raise TaskDefinitionError(
-            f"SandboxExecutor.run: task {task.name!r} ({type(task).__name__}) has no Python interface, so "
-            "its inputs cannot be converted. Run Python tasks (flyte_nb.task / PythonFunctionTask) here."
-        )
-    return iface

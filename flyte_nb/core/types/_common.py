@@ -9,12 +9,19 @@ from flyteidl.core import literals_pb2, types_pb2
 from google.protobuf import struct_pb2
 from google.protobuf.json_format import ParseDict
 
+from flyte_nb.core.memo import bounded_memo
+from flyte_nb.errors import FlyteTypeError
+
 __all__ = [
     "CACHE_KEY_METADATA",
     "MSGPACK",
     "MSGPACK_ANNOTATION",
     "binary_literal",
+    "decode_msgpack",
     "is_instance_or_rerun",
+    "msgpack_bytes",
+    "msgpack_decoder",
+    "msgpack_encoder",
     "received",
     "scalar_kind",
     "strip_annotated",
@@ -80,6 +87,52 @@ def binary_literal(data: bytes) -> literals_pb2.Literal:
     return literals_pb2.Literal(
         scalar=literals_pb2.Scalar(binary=literals_pb2.Binary(value=data, tag=MSGPACK))
     )
+
+
+# mashumaro codecs per type: building one generates code (milliseconds), using it is fast. Bounded, as
+# the engine's memo is (flyte_nb.core.memo): re-run @dataclass cells make new classes.
+@bounded_memo(256)
+def msgpack_encoder(python_type: Any) -> Any:
+    """The mashumaro msgpack encoder of ``python_type`` (as flytekit builds it)."""
+    from mashumaro.codecs.msgpack import MessagePackEncoder
+
+    return MessagePackEncoder(python_type)
+
+
+@bounded_memo(256)
+def msgpack_decoder(python_type: Any) -> Any:
+    """The mashumaro msgpack decoder of ``python_type`` (lenient about map keys, as flytekit)."""
+    import msgpack
+    from mashumaro.codecs.msgpack import MessagePackDecoder
+
+    return MessagePackDecoder(python_type, pre_decoder_func=lambda b: msgpack.loads(b, strict_map_key=False))
+
+
+def msgpack_bytes(literal: literals_pb2.Literal, what: str) -> bytes:
+    """The bytes of a msgpack ``Binary`` literal; a binary in another format is refused, naming ``what``."""
+    binary = literal.scalar.binary
+    if binary.tag != MSGPACK:
+        raise FlyteTypeError(
+            f"expected a msgpack binary for {what}, got binary tag {binary.tag!r}. "
+            "Only the 'msgpack' format is supported."
+        )
+    return binary.value
+
+
+def decode_msgpack(literal: literals_pb2.Literal, python_type: Any, what: str, fix: str) -> Any:
+    """Decode a msgpack ``Binary`` literal into ``python_type`` with mashumaro, as flytekit does.
+
+    Raises
+    ------
+    FlyteTypeError
+        The binary is not msgpack, or its data does not fit ``python_type``; the message names ``what``
+        (e.g. the dataclass), the decoder's own error, and ``fix``.
+    """
+    data = msgpack_bytes(literal, what)
+    try:
+        return msgpack_decoder(python_type).decode(data)
+    except Exception as exc:  # mashumaro and msgpack raise many types for data that does not fit
+        raise FlyteTypeError(f"expected msgpack data for {what}, decoding failed: {exc}. {fix}") from exc
 
 
 def scalar_kind(literal: literals_pb2.Literal) -> str:

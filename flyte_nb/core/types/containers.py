@@ -6,14 +6,13 @@ accepts a msgpack ``Binary``, which Flyte produces when a task input is bound to
 
 from __future__ import annotations
 
-import functools
 import typing
 from typing import Any
 
 from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.storage import RawStore
-from flyte_nb.core.types._common import MSGPACK, received, scalar_kind
+from flyte_nb.core.types._common import decode_msgpack, received, scalar_kind
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.core.types.engine import TypeEngine
 from flyte_nb.errors import FlyteTypeError
@@ -21,29 +20,14 @@ from flyte_nb.errors import FlyteTypeError
 __all__ = ["ListTransformer", "TypedDictTransformer", "decode_msgpack_typed"]
 
 
-@functools.cache
-def _msgpack_decoder(python_type: Any) -> Any:
-    import msgpack
-    from mashumaro.codecs.msgpack import MessagePackDecoder
-
-    return MessagePackDecoder(python_type, pre_decoder_func=lambda b: msgpack.loads(b, strict_map_key=False))
-
-
 def decode_msgpack_typed(literal: literals_pb2.Literal, python_type: Any) -> Any:
     """Decode a msgpack ``Binary`` literal into ``python_type`` with mashumaro (as flytekit does)."""
-    binary = literal.scalar.binary
-    if binary.tag != MSGPACK:
-        raise FlyteTypeError(
-            f"expected a msgpack binary for {TypeEngine.describe(python_type)}, got binary tag {binary.tag!r}. "
-            "Only the 'msgpack' format is supported."
-        )
-    try:
-        return _msgpack_decoder(python_type).decode(binary.value)
-    except Exception as exc:
-        raise FlyteTypeError(
-            f"expected msgpack data for {TypeEngine.describe(python_type)}, but decoding failed: {exc}. "
-            "Declare the input with the type the producer wrote."
-        ) from exc
+    return decode_msgpack(
+        literal,
+        python_type,
+        TypeEngine.describe(python_type),
+        "Declare the input with the type the producer wrote.",
+    )
 
 
 def _decode_item(literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:

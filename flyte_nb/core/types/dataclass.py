@@ -13,7 +13,6 @@ This is flytekit 1.16's default dataclass format:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from typing import Any
 
@@ -21,10 +20,12 @@ from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.storage import RawStore
 from flyte_nb.core.types._common import (
-    MSGPACK,
     MSGPACK_ANNOTATION,
     binary_literal,
+    decode_msgpack,
     is_instance_or_rerun,
+    msgpack_decoder,
+    msgpack_encoder,
     received,
     scalar_kind,
     struct_from,
@@ -55,21 +56,6 @@ def struct_literal_type(schema: dict[str, Any] | None, field_types: dict[str, An
             continue
         lt.structure.dataclass_type[name].CopyFrom(field_lt)
     return lt
-
-
-@functools.cache
-def _encoder(cls: type) -> Any:
-    from mashumaro.codecs.msgpack import MessagePackEncoder
-
-    return MessagePackEncoder(cls)
-
-
-@functools.cache
-def _decoder(cls: type) -> Any:
-    import msgpack
-    from mashumaro.codecs.msgpack import MessagePackDecoder
-
-    return MessagePackDecoder(cls, pre_decoder_func=lambda b: msgpack.loads(b, strict_map_key=False))
 
 
 def _fix_ints(python_type: Any, value: Any) -> Any:
@@ -128,7 +114,7 @@ class DataclassTransformer(TypeTransformer[Any]):
                 f"Build it with {python_type.__name__}(...)."
             )
         try:
-            encoder = _encoder(python_type)
+            encoder = msgpack_encoder(python_type)
         except Exception as exc:
             raise FlyteTypeError(
                 f"expected {python_type.__name__} to have fields msgpack can encode, got an error: {exc}. "
@@ -145,18 +131,12 @@ class DataclassTransformer(TypeTransformer[Any]):
     def to_python_value(self, literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
         scalar = literal.scalar
         if scalar.HasField("binary"):
-            if scalar.binary.tag != MSGPACK:
-                raise FlyteTypeError(
-                    f"expected a msgpack binary for {python_type.__name__}, got tag {scalar.binary.tag!r}. "
-                    "Only the 'msgpack' format is supported."
-                )
-            try:
-                return _decoder(python_type).decode(scalar.binary.value)
-            except Exception as exc:
-                raise FlyteTypeError(
-                    f"expected msgpack data for {python_type.__name__}, decoding failed: {exc}. "
-                    "The dataclass changed since the value was written; make new fields optional."
-                ) from exc
+            return decode_msgpack(
+                literal,
+                python_type,
+                python_type.__name__,
+                "The dataclass changed since the value was written; make new fields optional.",
+            )
         if scalar.HasField("generic"):
             from google.protobuf.json_format import MessageToDict
             from mashumaro.codecs.basic import decode
@@ -182,8 +162,8 @@ class DataclassTransformer(TypeTransformer[Any]):
 
     def validate(self, python_type: Any) -> None:
         try:
-            _encoder(python_type)
-            _decoder(python_type)
+            msgpack_encoder(python_type)
+            msgpack_decoder(python_type)
         except Exception as exc:
             raise UnsupportedTypeError(
                 f"expected a dataclass whose fields msgpack can encode, got {python_type.__name__}: {exc}. "

@@ -20,6 +20,7 @@ from typing import Any
 
 from flyteidl.core import literals_pb2, types_pb2
 
+from flyte_nb.core.memo import BoundedMemo
 from flyte_nb.core.storage import LocalStore, RawStore
 from flyte_nb.core.types._common import CACHE_KEY_METADATA, strip_annotated, struct_from
 from flyte_nb.core.types.annotations import FlyteAnnotation
@@ -50,12 +51,15 @@ class _Entry:
     base_literal_type: types_pb2.LiteralType
 
 
+#: How many annotations the engine remembers. Bounded (oldest first out) because a notebook makes a new
+#: class each time it re-runs a ``@dataclass`` cell, and the memo must not keep every old one alive.
+MEMO_SIZE = 2048
 #: Structural key -> entry. typing's ``==`` ignores the order of ``Union``/``Literal`` arguments, but the
 #: order is part of the wire format (variant order), so the key keeps it.
-_ENTRIES: dict[Any, _Entry] = {}
+_ENTRIES: BoundedMemo[Any, _Entry] = BoundedMemo(MEMO_SIZE)
 #: ``id(annotation)`` -> (annotation, entry): the fast path, since typing interns most aliases. The
 #: annotation is kept in the value so its id cannot be reused while cached.
-_BY_ID: dict[int, tuple[Any, _Entry]] = {}
+_BY_ID: BoundedMemo[int, tuple[Any, _Entry]] = BoundedMemo(MEMO_SIZE)
 
 
 def _entry(python_type: Any) -> _Entry:
@@ -71,8 +75,8 @@ def _entry(python_type: Any) -> _Entry:
     if entry is None:
         entry = _build_entry(python_type)
         if key is not None:
-            _ENTRIES[key] = entry
-    _BY_ID[id(python_type)] = (python_type, entry)
+            _ENTRIES.put(key, entry)
+    _BY_ID.put(id(python_type), (python_type, entry))
     return entry
 
 

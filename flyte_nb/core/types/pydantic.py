@@ -15,7 +15,13 @@ import msgpack
 from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.storage import RawStore
-from flyte_nb.core.types._common import MSGPACK, binary_literal, is_instance_or_rerun, received, scalar_kind
+from flyte_nb.core.types._common import (
+    binary_literal,
+    is_instance_or_rerun,
+    msgpack_bytes,
+    received,
+    scalar_kind,
+)
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.core.types.dataclass import struct_literal_type
 from flyte_nb.errors import FlyteTypeError
@@ -55,12 +61,9 @@ class PydanticTransformer(TypeTransformer[Any]):
     def to_python_value(self, literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
         scalar = literal.scalar
         if scalar.HasField("binary"):
-            if scalar.binary.tag != MSGPACK:
-                raise FlyteTypeError(
-                    f"expected a msgpack binary for {python_type.__name__}, got tag {scalar.binary.tag!r}. "
-                    "Only the 'msgpack' format is supported."
-                )
-            text = json.dumps(msgpack.loads(scalar.binary.value, strict_map_key=False))
+            text = json.dumps(
+                msgpack.loads(msgpack_bytes(literal, python_type.__name__), strict_map_key=False)
+            )
         elif scalar.HasField("generic"):
             from google.protobuf.json_format import MessageToJson
 

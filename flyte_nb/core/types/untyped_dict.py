@@ -8,7 +8,6 @@ and the pickled form ``{"pickle_file": uri}`` that ``Annotated[dict, {"allow_pic
 
 from __future__ import annotations
 
-import functools
 import typing
 from typing import Any
 
@@ -16,9 +15,10 @@ from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.storage import RawStore
 from flyte_nb.core.types._common import (
-    MSGPACK,
     MSGPACK_ANNOTATION,
     binary_literal,
+    decode_msgpack,
+    msgpack_encoder,
     received,
     scalar_kind,
     strip_annotated,
@@ -28,21 +28,6 @@ from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError
 
 __all__ = ["UntypedDictTransformer"]
-
-
-@functools.cache
-def _encoder(python_type: Any) -> Any:
-    from mashumaro.codecs.msgpack import MessagePackEncoder
-
-    return MessagePackEncoder(python_type)
-
-
-@functools.cache
-def _decoder(python_type: Any) -> Any:
-    import msgpack
-    from mashumaro.codecs.msgpack import MessagePackDecoder
-
-    return MessagePackDecoder(python_type, pre_decoder_func=lambda b: msgpack.loads(b, strict_map_key=False))
 
 
 def _allow_pickle(metadata: tuple[Any, ...]) -> bool:
@@ -75,7 +60,7 @@ class UntypedDictTransformer(TypeTransformer[dict[Any, Any]]):
         if type(value) is not dict:
             raise FlyteTypeError(f"expected {self.describe(inner)}, got {received(value)}. Pass a dict.")
         try:
-            return binary_literal(_encoder(inner).encode(value))
+            return binary_literal(msgpack_encoder(inner).encode(value))
         except Exception as exc:
             if _allow_pickle(metadata):
                 return self._pickled(value, store)
@@ -99,18 +84,9 @@ class UntypedDictTransformer(TypeTransformer[dict[Any, Any]]):
         inner, _ = strip_annotated(python_type)
         scalar = literal.scalar
         if scalar.HasField("binary"):
-            if scalar.binary.tag != MSGPACK:
-                raise FlyteTypeError(
-                    f"expected a msgpack binary for dict, got binary tag {scalar.binary.tag!r}. "
-                    "Only the 'msgpack' format is supported."
-                )
-            try:
-                return _decoder(inner).decode(scalar.binary.value)
-            except Exception as exc:
-                raise FlyteTypeError(
-                    f"expected msgpack data for {self.describe(inner)}, decoding failed: {exc}. "
-                    "Declare the input with the type the producer wrote."
-                ) from exc
+            return decode_msgpack(
+                literal, inner, self.describe(inner), "Declare the input with the type the producer wrote."
+            )
         if scalar.HasField("generic"):
             from google.protobuf.json_format import MessageToDict
 

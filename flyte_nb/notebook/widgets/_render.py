@@ -257,49 +257,14 @@ def template_document(template: tasks_pb2.TaskTemplate) -> dict[str, Any]:
     return doc
 
 
-_PLAIN = re.compile(r"^[A-Za-z_./{}][\w./{}@:+-]*$")
-_YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "~"}
+def to_yaml(value: Any) -> str:
+    """``value`` (a JSON-like document) as block-style YAML, keys in the document's order."""
+    import yaml
 
-
-def _yaml_scalar(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS and not text.endswith(":"):
-        return text
-    return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
-
-
-def to_yaml(value: Any, indent: int = 0) -> str:
-    """A small, deterministic YAML rendering of a JSON-like document (no PyYAML needed)."""
-    pad = "  " * indent
-    if isinstance(value, Mapping):
-        if not value:
-            return pad + "{}"
-        lines = []
-        for key, item in value.items():
-            if isinstance(item, (Mapping, list)) and item:
-                lines.append(f"{pad}{_yaml_scalar(key)}:\n{to_yaml(item, indent + 1)}")
-            else:
-                lines.append(f"{pad}{_yaml_scalar(key)}: {to_yaml(item, 0).strip()}")
-        return "\n".join(lines)
-    if isinstance(value, list):
-        if not value:
-            return pad + "[]"
-        lines = []
-        for item in value:
-            text = (
-                to_yaml(item, indent + 1).lstrip()
-                if isinstance(item, (Mapping, list)) and item
-                else to_yaml(item, 0).strip()
-            )
-            lines.append(f"{pad}- {text}")
-        return "\n".join(lines)
-    return pad + _yaml_scalar(value)
+    text: str = yaml.safe_dump(
+        value, sort_keys=False, allow_unicode=True, default_flow_style=False, width=10**6
+    )
+    return text.rstrip("\n")
 
 
 def template_source(template: tasks_pb2.TaskTemplate, fmt: str = "yaml") -> str:

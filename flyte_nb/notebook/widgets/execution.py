@@ -11,8 +11,8 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import Bool, Float, Unicode
 
+from flyte_nb.core.phases import TERMINAL_PHASES, phase_name
 from flyte_nb.errors import RemoteError
-from flyte_nb.notebook.executor import TERMINAL, phase_name
 from flyte_nb.notebook.widgets import _render as r
 from flyte_nb.notebook.widgets.result import ResultView
 
@@ -53,11 +53,11 @@ class ExecutionView(widgets.VBox):
         self.execution_id = r.execution_label(execution)
         self.refresh()
         self._thread: threading.Thread | None = None
-        if watch and self.phase not in TERMINAL:
+        if watch and self.phase not in TERMINAL_PHASES:
             self.watching = True
             self._thread = threading.Thread(target=self._watch, name="flyte-nb-execution-view", daemon=True)
             self._thread.start()
-        elif self.phase in TERMINAL:
+        elif self.phase in TERMINAL_PHASES:
             self._show_final(None, None)
 
     def refresh(self, execution: Any | None = None) -> None:
@@ -76,7 +76,7 @@ class ExecutionView(widgets.VBox):
             f"<div><b>Execution</b> <code>{r.escape(self.execution_id)}</code> "
             f"{r.phase_badge(self.phase)} · {self.duration:.1f}s{link}</div>"
         )
-        self.terminate_button.disabled = self.phase in TERMINAL
+        self.terminate_button.disabled = self.phase in TERMINAL_PHASES
 
     def terminate(self) -> None:
         """Abort the execution on the cluster; failures are shown in the view."""
