@@ -28,10 +28,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
 from flyte_nb.core.phases import TERMINAL_PHASES, phase_name
-from flyte_nb.errors import ConfigError, RemoteError
+from flyte_nb.errors import ConfigError, RemoteError, TaskExecutionError
+from flyte_nb.notebook.protocols import Execution, RemoteRunner, SignInCode
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
@@ -62,7 +63,7 @@ class RunCancelled(KeyboardInterrupt):
     """
 
 
-def current_remote() -> tuple[Any | None, str]:
+def current_remote() -> tuple[RemoteRunner | None, str]:
     """The remote configured on the loaded ``flyte_nb`` extension (``%flyte_remote``), and why there is
     none: ``(remote, "")`` or ``(None, reason)``."""
     from flyte_nb.notebook.extension import current_magics
@@ -80,7 +81,7 @@ def current_remote() -> tuple[Any | None, str]:
     return remote, remote_unavailable_reason(remote)
 
 
-def remote_unavailable_reason(remote: Any | None) -> str:
+def remote_unavailable_reason(remote: RemoteRunner | None) -> str:
     """Why *Submit to Flyte* is disabled, or ``""`` when ``remote`` can submit."""
     if remote is None:
         return (
@@ -88,14 +89,12 @@ def remote_unavailable_reason(remote: Any | None) -> str:
             "%flyte_remote ENDPOINT --project P --domain D (or pass remote=fnb.Remote(...) to the "
             "widget), then display the task again."
         )
-    if not callable(getattr(remote, "submit", None)):
-        return f"The configured remote {remote!r} ({type(remote).__name__}) has no submit() method."
     return ""
 
 
 def result_name_for(task: Task) -> str:
     """The user-namespace name a run's outputs are bound to: ``<task function name>_result``."""
-    short = str(getattr(task, "name", "task")).rsplit(".", 1)[-1]
+    short = task.name.rsplit(".", 1)[-1]
     ident = re.sub(r"\W", "_", short) or "task"
     if ident[0].isdigit() or keyword.iskeyword(ident):
         ident = f"t_{ident}"
@@ -124,7 +123,7 @@ class _ThreadRouter:
     """
 
     # Not an io.TextIOBase: its own encoding/fileno/isatty would hide the real stream's.
-    def __init__(self, wrapped: Any) -> None:
+    def __init__(self, wrapped: TextIO) -> None:
         self.wrapped = wrapped
         self.routes: dict[int, Callable[[str], None]] = {}
 
@@ -173,27 +172,6 @@ def routed_output(write: Callable[[str], None]) -> Iterator[None]:
                     setattr(sys, name, router.wrapped)
 
 
-def _device_prompt_routes(authenticator: Any) -> dict[int, Callable[[Any], None]]:
-    """The routes of ``authenticator``'s device-flow prompt: thread id -> the handler of the run on it.
-
-    The authenticator's ``prompt`` is wrapped once; the table lives on the wrapper, so it goes away with
-    the remote. A prompt raised on a widget run's thread goes to that run; one from any other thread
-    (a cell calling ``remote.submit``) goes to the remote's own prompt, as before.
-    """
-    routes: dict[int, Callable[[Any], None]] | None = getattr(authenticator.prompt, "_flyte_nb_routes", None)
-    if routes is not None:
-        return routes
-    table: dict[int, Callable[[Any], None]] = {}
-    original = authenticator.prompt
-
-    def prompt(code: Any) -> None:
-        (table.get(threading.get_ident()) or original)(code)
-
-    prompt._flyte_nb_routes = table  # type: ignore[attr-defined]
-    authenticator.prompt = prompt
-    return table
-
-
 ProgressCallback = Callable[["RunHandle"], None]
 
 
@@ -204,7 +182,15 @@ def _call_logged(callback: ProgressCallback, handle: RunHandle) -> None:
         _log.exception("progress callback %r failed", callback)
 
 
-SandboxFactory = Callable[[Mode, Any], Any]
+class Sandbox(Protocol):
+    """What runs a task locally (``flyte_nb.SandboxExecutor``)."""
+
+    def run(self, task: Task, /, **inputs: Any) -> Any: ...
+
+    def cancel(self) -> None: ...
+
+
+SandboxFactory = Callable[[Mode, "RemoteRunner | None"], Sandbox]
 
 
 class RunHandle:
@@ -243,7 +229,7 @@ class RunHandle:
         mode: Mode,
         inputs: Mapping[str, Any],
         *,
-        remote: Any | None = None,
+        remote: RemoteRunner | None = None,
         namespace: MutableMapping[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
         sandbox_factory: SandboxFactory | None = None,
@@ -263,12 +249,12 @@ class RunHandle:
         self.url: str | None = None
         self.outputs: Any = None
         self.error: BaseException | None = None
-        self.execution: Any = None
-        self.login: Any = None
+        self.execution: Execution | None = None
+        self.login: SignInCode | None = None
         self._callbacks: list[ProgressCallback] = [on_progress] if on_progress else []
         self._sandbox_factory = sandbox_factory
         self.log: list[str] = []
-        self._sandbox: Any = None
+        self._sandbox: Sandbox | None = None
         self._started = time.monotonic()
         self._finished: float | None = None
         self._done = threading.Event()
@@ -310,11 +296,11 @@ class RunHandle:
         """
         if not self._done.wait(timeout):
             raise TimeoutError(
-                f"Run of task '{getattr(self.task, 'name', '?')}' ({self.mode}) still {self.phase} after "
+                f"Run of task '{self.task.name}' ({self.mode}) still {self.phase} after "
                 f"{timeout}s. Wait longer, or cancel() it."
             )
         if self.phase == "ABORTED":
-            raise RunCancelled(f"Run of task '{getattr(self.task, 'name', '?')}' was cancelled.")
+            raise RunCancelled(f"Run of task '{self.task.name}' was cancelled.")
         if self.error is not None:
             raise self.error
         return self.outputs
@@ -329,16 +315,15 @@ class RunHandle:
             try:
                 self.execution.terminate()
             except RemoteError as exc:  # keep the UI alive; the failure is shown with the run
-                if getattr(exc, "code", None) == "FAILED_PRECONDITION":
+                if exc.code == "FAILED_PRECONDITION":
                     # It finished on the cluster before the cancel arrived: its own result stands.
                     self._cancel_requested.clear()
                     return False
                 self.error = exc
         elif self.mode == "process":
             # the sandbox kills the task's process group; its run then fails and is reported ABORTED
-            stop = getattr(self._sandbox, "cancel", None)
-            if callable(stop):
-                stop()
+            if self._sandbox is not None:
+                self._sandbox.cancel()
         else:
             _raise_in_thread(self._thread, RunCancelled)
         self._finish("ABORTED")
@@ -398,7 +383,7 @@ class RunHandle:
         if self.mode == "remote" and self.execution is not None:
             # The cluster's answer is the truth: a run that returned outputs (or failed) finished before
             # any terminate reached it, and an abort (from here or the console) ends in ABORTED.
-            return getattr(error, "code", None) == "ABORTED"
+            return isinstance(error, TaskExecutionError) and error.code == "ABORTED"
         return self._cancel_requested.is_set()
 
     @property
@@ -415,68 +400,50 @@ class RunHandle:
         self._notify()
 
     def _run_local(self) -> Any:
+        sandbox: Sandbox
         if self._sandbox_factory is not None:
-            self._sandbox = self._sandbox_factory(self.mode, self.remote)
+            sandbox = self._sandbox_factory(self.mode, self.remote)
         else:
             from flyte_nb.runtime.sandbox import SandboxExecutor
 
-            self._sandbox = SandboxExecutor(
+            sandbox = SandboxExecutor(
                 mode=self.mode,
                 remote=self.remote,
                 stdout=self._write,
                 stderr=self._write,
                 on_retry=self._on_retry,
             )
+        self._sandbox = sandbox
         if self.mode != "kernel":
-            return self._sandbox.run(self.task, **self.inputs)
+            return sandbox.run(self.task, **self.inputs)
         with routed_output(self._write):  # the task's print() calls, in this thread only
-            return self._sandbox.run(self.task, **self.inputs)
+            return sandbox.run(self.task, **self.inputs)
 
     def _run_remote(self) -> Any:
         assert self.remote is not None  # checked in __init__
         self._set_phase("QUEUED")
-        with self._device_login_shown_here():
+        # A button click is no cell: a device-flow sign-in the remote shows from this thread would appear
+        # nowhere, and the run would wait for an approval the user was never asked for. Show it here.
+        with self.remote.sign_in_prompts_here(self._show_login):
             execution = self.remote.submit(self.task, **self.inputs)
             self.execution = execution
-            self.url = getattr(execution, "url", None)
+            self.url = execution.url
             if self._cancel_requested.is_set():
                 execution.terminate()
                 raise RunCancelled("cancelled while submitting")
             self._on_remote_update(execution)
             return execution.wait(on_update=self._on_remote_update)
 
-    @contextlib.contextmanager
-    def _device_login_shown_here(self) -> Iterator[None]:
-        """Route a device-flow sign-in prompt raised by this run (on this thread) to :attr:`login`.
+    def _show_login(self, code: SignInCode) -> None:
+        self.login = code
+        self._notify()
 
-        Why: a button click is not a cell, so what the remote's own prompt displays from this thread
-        appears nowhere, and the run would wait for an approval the user was never asked for.
-        """
-        authenticator: Any = getattr(getattr(self.remote, "client", None), "authenticator", None)
-        if not callable(getattr(authenticator, "prompt", None)):
-            yield
-            return
-        routes = _device_prompt_routes(authenticator)
-        ident = threading.get_ident()
-
-        def show(code: Any) -> None:
-            self.login = code
-            self._notify()
-
-        routes[ident] = show
-        try:
-            yield
-        finally:
-            routes.pop(ident, None)
-
-    def _on_remote_update(self, execution: Any) -> None:
+    def _on_remote_update(self, execution: Execution) -> None:
         self.login = None  # the server answered: any sign-in is done
-        self.url = getattr(execution, "url", self.url)
-        phase = phase_name(getattr(execution, "phase", "RUNNING"))
+        self.url = execution.url
+        phase = phase_name(execution.phase)
         if phase not in ("UNDEFINED", "QUEUED"):  # attempts exist once the task runs (two reads: not before)
-            attempt = getattr(execution, "attempt", None)
-            if isinstance(attempt, int) and attempt > 0:
-                self.attempt = attempt
+            self.attempt = max(1, execution.attempt)
         if phase not in TERMINAL_PHASES:
             self._set_phase(phase)
         else:
@@ -488,7 +455,7 @@ def start_run(
     mode: Mode,
     inputs: Mapping[str, Any],
     *,
-    remote: Any | None = None,
+    remote: RemoteRunner | None = None,
     namespace: MutableMapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
     sandbox_factory: SandboxFactory | None = None,

@@ -22,9 +22,11 @@ ipykernel with ``--ext flyte_nb``.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
     from flyte_nb.notebook.magic import FlyteMagics
 
 __all__ = ["current_magics", "load_ipython_extension", "unload_ipython_extension"]
@@ -32,7 +34,7 @@ __all__ = ["current_magics", "load_ipython_extension", "unload_ipython_extension
 _REGISTRY_KEY = "FlyteMagics"
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register the flyte_nb magics, views and notebook session on ``ipython`` (an ``InteractiveShell``)."""
     from flyte_nb.core import session
     from flyte_nb.notebook import views
@@ -46,7 +48,7 @@ def load_ipython_extension(ipython: Any) -> None:
     session.install(magics.session)
 
 
-def unload_ipython_extension(ipython: Any) -> None:
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
     """Remove what loading added (the tasks already defined stay in the namespace, as plain objects)."""
     from flyte_nb.core import session
     from flyte_nb.notebook import views
@@ -63,7 +65,7 @@ def unload_ipython_extension(ipython: Any) -> None:
     session.uninstall(magics.session)
 
 
-def current_magics(ipython: Any = None) -> FlyteMagics | None:
+def current_magics(ipython: InteractiveShell | None = None) -> FlyteMagics | None:
     """The :class:`FlyteMagics` registered in ``ipython`` (default: the running shell), or ``None``."""
     if ipython is None:
         module = sys.modules.get("IPython")

@@ -23,7 +23,11 @@ from flyte_nb.errors import ConfigError, FlyteTypeError, RemoteError, ResolverEr
 from flyte_nb.notebook.magic_options import VarSpec, eval_type, parse_var_specs, task_options
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from flyte_nb.core.execution import LocalCache
     from flyte_nb.core.options import TaskOptions
+    from flyte_nb.notebook.protocols import RemoteRunner, SignInCode
 
 __all__ = ["FlyteMagics", "TaskRecord"]
 
@@ -96,13 +100,13 @@ class FlyteMagics(Magics):
         Runs started from the notebook (appended by the widgets' executor), oldest first.
     """
 
-    def __init__(self, shell: Any = None) -> None:
+    def __init__(self, shell: InteractiveShell) -> None:
         super().__init__(shell)
         self.tasks: dict[str, TaskRecord] = {}
         self.remote_config: dict[str, Any] = {}
         self.history: list[Any] = []
-        self._remote: Any = None
-        self._cache: Any = None
+        self._remote: RemoteRunner | None = None
+        self._cache: LocalCache | None = None
         from flyte_nb.notebook.session import KernelSession
 
         self.session = KernelSession(self)
@@ -111,11 +115,15 @@ class FlyteMagics(Magics):
 
     @property
     def _ip(self) -> Any:
-        """The shell (always set: the extension registers the magics on one)."""
+        """The shell (always set: the extension registers the magics on one).
+
+        Typed ``Any`` on purpose: IPython annotates few of the members used here (``compile``,
+        ``history_manager``…), so strict checking would need a cast at every use.
+        """
         return self.shell
 
     @property
-    def cache(self) -> Any:
+    def cache(self) -> LocalCache:
         """The kernel-wide result cache every ``%%flyte_task`` task shares (``task.local_cache``)."""
         if self._cache is None:
             from flyte_nb.core.execution import LocalCache
@@ -124,7 +132,7 @@ class FlyteMagics(Magics):
         return self._cache
 
     @property
-    def remote(self) -> Any:
+    def remote(self) -> RemoteRunner | None:
         """The default :class:`flyte_nb.Remote`, or ``None``.
 
         Set with ``%flyte_remote``; without it, the configuration flytekit users already have
@@ -142,7 +150,7 @@ class FlyteMagics(Magics):
         return self._remote
 
     @remote.setter
-    def remote(self, value: Any) -> None:
+    def remote(self, value: RemoteRunner | None) -> None:
         self._remote = value
 
     # ---- %%flyte_task ----------------------------------------------------------------------------------
@@ -491,7 +499,7 @@ class FlyteMagics(Magics):
         )
 
 
-def _show_device_code(code: Any) -> None:
+def _show_device_code(code: SignInCode) -> None:
     """Device-flow login: show the verification link and code in the notebook (a link a user can click)."""
     import html
 
@@ -527,7 +535,7 @@ def _typable(t: Any) -> bool:
     return not TypeEngine.is_pickled(t)
 
 
-def _construct(cls: type, fn: Any, args: Any, options: TaskOptions) -> Any:
+def _construct(cls: type, fn: Callable[..., Any], args: Any, options: TaskOptions) -> Any:
     """A task of class ``cls`` (a ``PythonFunctionTask``) running ``fn`` with the magic's options."""
     from flyte_nb.core.function_task import PythonFunctionTask
     from flyte_nb.errors import FlyteTypeError, TaskDefinitionError

@@ -23,7 +23,11 @@ from flyte_nb.notebook.widgets import _render as r
 _log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.lib.pretty import RepresentationPrinter
+
     from flyte_nb.core.task import Task
+    from flyte_nb.notebook.protocols import Execution, RemoteRunner
 
 __all__ = [
     "display_execution",
@@ -41,7 +45,7 @@ _BOX = f"border:1px solid {r.BORDER};border-radius:4px;padding:6px 10px;margin:2
 
 
 def _task_title(task: Task) -> str:
-    return f"{type(task).__name__} {getattr(task, 'name', '?')}"
+    return f"{type(task).__name__} {task.name}"
 
 
 def task_html(task: Task) -> str:
@@ -97,7 +101,7 @@ def widgets_available() -> bool:
     return True
 
 
-def display_task(task: Task, *, remote: Any | None = None) -> None:
+def display_task(task: Task, *, remote: RemoteRunner | None = None) -> None:
     """Display ``task``: its widget where widgets render, else the static HTML / text.
 
     Parameters
@@ -129,29 +133,27 @@ def display_task(task: Task, *, remote: Any | None = None) -> None:
 
 
 # -- remote executions ---------------------------------------------------------------------------------
-def _execution_fields(execution: Any) -> dict[str, Any]:
-    """Phase, duration, link, outputs, error of a ``RemoteExecution`` (attributes read defensively)."""
+def _execution_fields(execution: Execution) -> dict[str, Any]:
+    """Phase, duration, link, outputs, error of a ``RemoteExecution``."""
     from flyte_nb.core.phases import TERMINAL_PHASES, phase_name
 
-    phase = phase_name(getattr(execution, "phase", "UNKNOWN"))
-    duration = r.execution_seconds(execution)
-    outputs, error = None, None
+    phase, exc = r.safe(lambda: phase_name(execution.phase))  # the server may be unreachable
+    outputs, error = None, exc
     if phase == "SUCCEEDED":
-        outputs, exc = r.safe(lambda: execution.outputs)
-        error = exc
+        outputs, error = r.safe(lambda: execution.outputs)
     elif phase in TERMINAL_PHASES:
-        error = getattr(execution, "error", None)
+        error = execution.error
     return {
         "id": r.execution_label(execution),
-        "phase": phase,
-        "duration": duration,
-        "url": getattr(execution, "url", None),
+        "phase": phase or "UNKNOWN",
+        "duration": execution.duration,
+        "url": execution.url,
         "outputs": outputs,
         "error": error,
     }
 
 
-def execution_html(execution: Any) -> str:
+def execution_html(execution: Execution) -> str:
     """A ``RemoteExecution`` as static HTML: id, phase, duration, console link, outputs or error."""
     f = _execution_fields(execution)
     parts = [
@@ -175,7 +177,7 @@ def execution_html(execution: Any) -> str:
     return "".join(parts)
 
 
-def execution_text(execution: Any) -> str:
+def execution_text(execution: Execution) -> str:
     """A ``RemoteExecution`` as plain text."""
     f = _execution_fields(execution)
     line = f"Execution {f['id']}: {f['phase']}"
@@ -192,7 +194,7 @@ def execution_text(execution: Any) -> str:
     return line
 
 
-def display_execution(execution: Any) -> None:
+def display_execution(execution: Execution) -> None:
     """Display a ``RemoteExecution``: a live view where widgets render, else the static HTML / text."""
     from IPython import get_ipython
     from IPython.display import display
@@ -225,27 +227,29 @@ _VIEWS: tuple[tuple[str, str, Callable[[Any], None], Callable[[Any], str]], ...]
 def _pretty(text: Callable[[Any], str]) -> Callable[[Any, Any, bool], None]:
     """A ``text/plain`` printer (IPython's pretty-printer signature) showing ``text(obj)``."""
 
-    def printer(obj: Any, p: Any, cycle: bool) -> None:
-        p.text(text(obj))
+    def printer(obj: Any, p: RepresentationPrinter, cycle: bool) -> None:
+        p.text(text(obj))  # type: ignore[no-untyped-call]  # IPython.lib.pretty is not annotated
 
     return printer
 
 
-def register(shell: Any) -> None:
+def register(shell: InteractiveShell) -> None:
     """Show tasks and executions in ``shell`` with these views.
 
     ``display(task)`` (and a task as a cell's last line) goes to :func:`display_task`; a task inside a
     list or in a terminal prints :func:`task_text`. The same for ``RemoteExecution``.
     """
     formatter = shell.display_formatter
+    assert formatter is not None  # an InteractiveShell always has one once initialised
     for module, name, show, text in _VIEWS:
         formatter.ipython_display_formatter.for_type_by_name(module, name, show)
         formatter.formatters["text/plain"].for_type_by_name(module, name, _pretty(text))
 
 
-def unregister(shell: Any) -> None:
+def unregister(shell: InteractiveShell) -> None:
     """Undo :func:`register`: tasks and executions show their plain ``repr`` again."""
     formatter = shell.display_formatter
+    assert formatter is not None  # as in register()
     for module, name, _show, _text in _VIEWS:
         for target in (formatter.ipython_display_formatter, formatter.formatters["text/plain"]):
             target.pop(f"{module}.{name}", None)

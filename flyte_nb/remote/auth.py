@@ -13,11 +13,13 @@ log line or an error message, and authenticators refuse to be pickled.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import subprocess
+import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -84,6 +86,12 @@ class Authenticator:
     def fetch_token(self, client: AdminClient) -> str:
         """Return a fresh access token; raise :class:`RemoteUnauthenticatedError` when impossible."""
         raise NotImplementedError
+
+    @contextlib.contextmanager
+    def prompts_on_this_thread(self, show: Callable[[DeviceCode], None]) -> Iterator[None]:
+        """Inside the block, a sign-in this thread needs is shown with ``show`` (modes without a user
+        sign-in have nothing to show)."""
+        yield
 
 
 class NoAuth(Authenticator):
@@ -263,6 +271,9 @@ class DeviceFlow(Authenticator):
         self.scopes = tuple(scopes)
         self.audience = audience
         self.prompt = prompt or _print_device_code
+        # A sign-in needed on a thread that registered its own prompt is shown there (a widget run's panel:
+        # a button click is no cell, so the default prompt would display nowhere).
+        self._thread_prompts: dict[int, Callable[[DeviceCode], None]] = {}
         self.http = http or HttpSettings()
         self._refresh_token: Secret | None = None
         self._sleep = sleep
@@ -304,10 +315,19 @@ class DeviceFlow(Authenticator):
             verification_uri_complete=str(payload.get("verification_uri_complete", "")),
             expires_in=float(payload.get("expires_in", 600)),
         )
-        self.prompt(code)
+        self._thread_prompts.get(threading.get_ident(), self.prompt)(code)
         return self._poll(
             server, str(payload["device_code"]), float(payload.get("interval", 5)), code.expires_in
         )
+
+    @contextlib.contextmanager
+    def prompts_on_this_thread(self, show: Callable[[DeviceCode], None]) -> Iterator[None]:
+        ident = threading.get_ident()
+        self._thread_prompts[ident] = show
+        try:
+            yield
+        finally:
+            self._thread_prompts.pop(ident, None)
 
     def _poll(self, server: _OAuthServer, device_code: str, interval: float, expires_in: float) -> str:
         deadline = self._clock() + expires_in

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import grpc
-from flyteidl.service import admin_pb2_grpc, auth_pb2, auth_pb2_grpc, dataproxy_pb2_grpc
+from flyteidl.admin import execution_pb2, node_execution_pb2, task_execution_pb2, task_pb2
+from flyteidl.service import admin_pb2_grpc, auth_pb2, auth_pb2_grpc, dataproxy_pb2, dataproxy_pb2_grpc
 
 from flyte_nb.errors import (
     ConfigError,
@@ -253,6 +254,82 @@ class AdminClient:
                     attempt += 1
                     continue
                 raise map_rpc_error(f"{method}", self.config.endpoint, exc, attempt) from exc
+
+    # ---- the RPCs flyte_nb uses, typed -----------------------------------------------------------------
+    # Which calls are idempotent is decided here, once: reads, and creates whose name the client chose
+    # (a repeat answers ALREADY_EXISTS). TerminateExecution is not: a repeat after a lost answer would
+    # report FAILED_PRECONDITION for a run this client did abort.
+
+    def create_task(self, request: task_pb2.TaskCreateRequest) -> task_pb2.TaskCreateResponse:
+        """``AdminService.CreateTask`` (idempotent: the version is the template's content hash)."""
+        response: task_pb2.TaskCreateResponse = self.call("admin", "CreateTask", request, idempotent=True)
+        return response
+
+    def create_execution(
+        self, request: execution_pb2.ExecutionCreateRequest
+    ) -> execution_pb2.ExecutionCreateResponse:
+        """``AdminService.CreateExecution`` (idempotent: the client names the execution)."""
+        response: execution_pb2.ExecutionCreateResponse = self.call(
+            "admin", "CreateExecution", request, idempotent=True
+        )
+        return response
+
+    def get_execution(self, request: execution_pb2.WorkflowExecutionGetRequest) -> execution_pb2.Execution:
+        """``AdminService.GetExecution``."""
+        response: execution_pb2.Execution = self.call("admin", "GetExecution", request, idempotent=True)
+        return response
+
+    def get_execution_data(
+        self, request: execution_pb2.WorkflowExecutionGetDataRequest
+    ) -> execution_pb2.WorkflowExecutionGetDataResponse:
+        """``AdminService.GetExecutionData`` (inputs and outputs, inline or as signed URLs)."""
+        response: execution_pb2.WorkflowExecutionGetDataResponse = self.call(
+            "admin", "GetExecutionData", request, idempotent=True
+        )
+        return response
+
+    def terminate_execution(
+        self, request: execution_pb2.ExecutionTerminateRequest
+    ) -> execution_pb2.ExecutionTerminateResponse:
+        """``AdminService.TerminateExecution``."""
+        response: execution_pb2.ExecutionTerminateResponse = self.call("admin", "TerminateExecution", request)
+        return response
+
+    def list_node_executions(
+        self, request: node_execution_pb2.NodeExecutionListRequest
+    ) -> node_execution_pb2.NodeExecutionList:
+        """``AdminService.ListNodeExecutions``."""
+        response: node_execution_pb2.NodeExecutionList = self.call(
+            "admin", "ListNodeExecutions", request, idempotent=True
+        )
+        return response
+
+    def list_task_executions(
+        self, request: task_execution_pb2.TaskExecutionListRequest
+    ) -> task_execution_pb2.TaskExecutionList:
+        """``AdminService.ListTaskExecutions``."""
+        response: task_execution_pb2.TaskExecutionList = self.call(
+            "admin", "ListTaskExecutions", request, idempotent=True
+        )
+        return response
+
+    def create_upload_location(
+        self, request: dataproxy_pb2.CreateUploadLocationRequest
+    ) -> dataproxy_pb2.CreateUploadLocationResponse:
+        """``DataProxyService.CreateUploadLocation`` (idempotent: content-addressed and MD5-pinned)."""
+        response: dataproxy_pb2.CreateUploadLocationResponse = self.call(
+            "dataproxy", "CreateUploadLocation", request, idempotent=True
+        )
+        return response
+
+    def create_download_location(
+        self, request: dataproxy_pb2.CreateDownloadLocationRequest
+    ) -> dataproxy_pb2.CreateDownloadLocationResponse:
+        """``DataProxyService.CreateDownloadLocation`` (a signed URL to read a ``native_url``)."""
+        response: dataproxy_pb2.CreateDownloadLocationResponse = self.call(
+            "dataproxy", "CreateDownloadLocation", request, idempotent=True
+        )
+        return response
 
     # ---- auth discovery (anonymous, as FlyteAdmin serves it) -----------------------------------------
 

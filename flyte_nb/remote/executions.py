@@ -98,7 +98,7 @@ class RemoteExecution:
     def refresh(self) -> execution_pb2.Execution:
         """Fetch the execution from FlyteAdmin (``GetExecution``) and return it."""
         request = execution_pb2.WorkflowExecutionGetRequest(id=self.id)
-        self._execution = self.remote.client.call("admin", "GetExecution", request, idempotent=True)
+        self._execution = self.remote.client.get_execution(request)
         self._fetched_at = time.monotonic()
         return self._execution
 
@@ -130,24 +130,26 @@ class RemoteExecution:
         while the execution is RUNNING. ``1`` before the task has started or when admin cannot say.
         """
         try:
-            nodes = self.remote.client.call(
-                "admin",
-                "ListNodeExecutions",
-                node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=self.id, limit=10),
-                idempotent=True,
+            nodes = self.remote.client.list_node_executions(
+                node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=self.id, limit=10)
             )
             node = next((n for n in nodes.node_executions if n.id.node_id not in _CONTROL_NODES), None)
             if node is None:
                 return 1
-            attempts = self.remote.client.call(
-                "admin",
-                "ListTaskExecutions",
-                task_execution_pb2.TaskExecutionListRequest(node_execution_id=node.id, limit=100),
-                idempotent=True,
+            attempts = self.remote.client.list_task_executions(
+                task_execution_pb2.TaskExecutionListRequest(node_execution_id=node.id, limit=100)
             )
         except RemoteError:
             return 1  # progress information only: never fail a run over it
         return 1 + max((t.id.retry_attempt for t in attempts.task_executions), default=0)
+
+    @property
+    def duration(self) -> float | None:
+        """The run time in seconds FlyteAdmin reported at the last fetch (no extra call), if any."""
+        closure = self._execution.closure if self._execution is not None else None
+        if closure is None or not closure.HasField("duration"):
+            return None
+        return float(closure.duration.ToTimedelta().total_seconds())
 
     @property
     def is_done(self) -> bool:
@@ -260,9 +262,9 @@ class RemoteExecution:
 
     def _output_literals(self) -> literals_pb2.LiteralMap:
         request = execution_pb2.WorkflowExecutionGetDataRequest(id=self.id)
-        data = self.remote.client.call("admin", "GetExecutionData", request, idempotent=True)
+        data = self.remote.client.get_execution_data(request)
         if data.full_outputs.literals:
-            return data.full_outputs  # type: ignore[no-any-return]
+            return data.full_outputs
         literal_map = literals_pb2.LiteralMap()
         if data.outputs.url and data.outputs.bytes > 0:
             literal_map.ParseFromString(
@@ -334,7 +336,7 @@ class RemoteExecution:
         """
         request = execution_pb2.ExecutionTerminateRequest(id=self.id, cause=cause)
         try:
-            self.remote.client.call("admin", "TerminateExecution", request)
+            self.remote.client.terminate_execution(request)
         except RemoteError as exc:
             if exc.code == "FAILED_PRECONDITION":
                 raise RemoteError(

@@ -14,10 +14,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from flyteidl.admin import execution_pb2, task_pb2
@@ -132,6 +133,13 @@ class Remote:
         """Close the gRPC channel."""
         self.client.close()
 
+    @contextlib.contextmanager
+    def sign_in_prompts_here(self, show: Callable[[DeviceCode], None]) -> Iterator[None]:
+        """Inside the block, a device-flow sign-in that calls on this thread need is shown with ``show``
+        (the link and code), instead of with the remote's own prompt; other threads are unaffected."""
+        with self.client.authenticator.prompts_on_this_thread(show):
+            yield
+
     def store(self, project: str, domain: str) -> DataProxyStore:
         """The raw-data store that moves pickled values through this server's data proxy."""
         return DataProxyStore(self.uploader, project, domain)
@@ -183,9 +191,7 @@ class Remote:
         tid = spec.template.id
         try:
             # Idempotent: a repeat of an identical registration answers ALREADY_EXISTS.
-            self.client.call(
-                "admin", "CreateTask", task_pb2.TaskCreateRequest(id=tid, spec=spec), idempotent=True
-            )
+            self.client.create_task(task_pb2.TaskCreateRequest(id=tid, spec=spec))
         except RemoteAlreadyExistsError:
             pass  # identical template already registered: registration is idempotent
         except RemoteInvalidArgumentError as exc:
@@ -212,7 +218,7 @@ class Remote:
         values = {**{k: v for k, v in iface.defaults.items() if k in iface.inputs}, **inputs}
         return inputs_to_literal_map(task.name, iface.inputs, values, self.store(self.project, self.domain))
 
-    def submit(self, task: Task, **inputs: Any) -> RemoteExecution:
+    def submit(self, task: Task, /, **inputs: Any) -> RemoteExecution:
         """Register ``task`` and launch it with ``inputs``; return the running :class:`RemoteExecution`.
 
         Raises
@@ -239,7 +245,7 @@ class Remote:
         )
         try:
             # Idempotent by its name: a repeat answers ALREADY_EXISTS instead of starting a second run.
-            self.client.call("admin", "CreateExecution", request, idempotent=True)
+            self.client.create_execution(request)
         except RemoteAlreadyExistsError:
             self._claim(eid, tid)  # a retried call whose first answer was lost
         except RemoteUnavailableError as exc:
@@ -268,9 +274,7 @@ class Remote:
     ) -> bool:
         """True when execution ``eid`` exists and runs ``tid`` (it is the one this submission created)."""
         try:
-            existing = self.client.call(
-                "admin", "GetExecution", execution_pb2.WorkflowExecutionGetRequest(id=eid), idempotent=True
-            )
+            existing = self.client.get_execution(execution_pb2.WorkflowExecutionGetRequest(id=eid))
         except RemoteNotFoundError:
             if missing_ok:
                 return False

@@ -54,10 +54,7 @@ class Uploader:
         if data is not None:
             request.content_md5 = hashlib.md5(data).digest()
             request.add_content_md5_metadata = True
-        response: dataproxy_pb2.CreateUploadLocationResponse = self.client.call(
-            "dataproxy", "CreateUploadLocation", request, idempotent=True
-        )
-        return response
+        return self.client.create_upload_location(request)
 
     def upload(self, project: str, domain: str, data: bytes, *, filename: str, filename_root: str) -> str:
         """Store ``data`` as ``<filename_root>/<filename>`` and return its ``native_url``.
@@ -96,7 +93,7 @@ class Uploader:
         """The bytes at ``native_url`` (an ``s3://``… URI), read through a signed download URL."""
         request = dataproxy_pb2.CreateDownloadLocationRequest(native_url=native_url)
         request.expires_in.FromSeconds(3600)
-        location = self.client.call("dataproxy", "CreateDownloadLocation", request, idempotent=True)
+        location = self.client.create_download_location(request)
         return self.get(location.signed_url, what=native_url)
 
     def get(self, url: str, *, what: str) -> bytes:

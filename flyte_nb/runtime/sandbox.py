@@ -129,7 +129,7 @@ class SandboxExecutor:
 
     # ----------------------------------------------------------------------------------------- API
 
-    def run(self, task: Task, **inputs: Any) -> Any:
+    def run(self, task: Task, /, **inputs: Any) -> Any:
         """Run ``task`` on ``inputs`` and return its native outputs, like calling it.
 
         Raises

@@ -60,7 +60,7 @@ def test_static_execution_views() -> None:
     assert execution.url in page
     assert "<pre>5</pre>" in page
     assert views.execution_text(execution).splitlines() == [
-        f"Execution {execution.id}: SUCCEEDED",
+        "Execution flytesnacks/development/abc123: SUCCEEDED",
         f"  {execution.url}",
         "  outputs: 5",
     ]

@@ -126,10 +126,19 @@ def test_progress_shows_elapsed_time_while_running(namespace: dict[str, Any]) ->
 
 # -- remote ---------------------------------------------------------------------------------------------
 class FakeExecution:
-    """Stands in for ``RemoteExecution``: walks through phases, calling ``on_update`` each time."""
+    """Stands in for ``RemoteExecution`` (flyte_nb.notebook.protocols.Execution): walks through phases,
+    calling ``on_update`` each time."""
 
     def __init__(self, outputs: Any, phases: tuple[str, ...] = ("QUEUED", "RUNNING", "SUCCEEDED")) -> None:
-        self.id = "flytesnacks:development:abc123"
+        from flyteidl.core import identifier_pb2
+
+        self.id = identifier_pb2.WorkflowExecutionIdentifier(
+            project="flytesnacks", domain="development", name="abc123"
+        )
+        self.name = "abc123"
+        self.task = None
+        self.attempt = 1
+        self.duration = None
         self.url = "http://console.example/executions/abc123"
         self.phase = "UNDEFINED"
         self._phases, self._outputs = phases, outputs
@@ -154,14 +163,21 @@ class FakeExecution:
                 on_update(self)
         return self._outputs
 
-    def terminate(self) -> None:
+    def terminate(self, cause: str = "") -> None:
         self.terminated.set()
 
 
 class FakeRemote:
+    """Stands in for ``Remote`` (flyte_nb.notebook.protocols.RemoteRunner)."""
+
     def __init__(self, execution: FakeExecution) -> None:
         self.execution = execution
         self.submitted: list[tuple[str, dict[str, Any]]] = []
+
+    def sign_in_prompts_here(self, show: Any) -> Any:
+        import contextlib
+
+        return contextlib.nullcontext()
 
     def submit(self, task: Any, **inputs: Any) -> FakeExecution:
         self.submitted.append((task.name, inputs))

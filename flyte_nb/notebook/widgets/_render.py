@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from flyteidl.core import tasks_pb2
 
     from flyte_nb.core.task import Task
+    from flyte_nb.notebook.protocols import Execution
 
 __all__ = [
     "PayloadInfo",
@@ -36,7 +37,6 @@ __all__ = [
     "escape",
     "execution_label",
     "execution_output_names",
-    "execution_seconds",
     "facts_html",
     "highlight",
     "interface_html",
@@ -476,31 +476,15 @@ def phase_badge(phase: str) -> str:
     )
 
 
-def execution_label(execution: Any) -> str:
-    """``project/domain/name`` of a remote execution (its id is a flyteidl identifier)."""
-    ident: Any = getattr(execution, "id", "?")
-    if all(hasattr(ident, k) for k in ("project", "domain", "name")):
-        return f"{ident.project}/{ident.domain}/{ident.name}"
-    return str(ident)
+def execution_label(execution: Execution) -> str:
+    """``project/domain/name`` of a remote execution."""
+    ident = execution.id
+    return f"{ident.project}/{ident.domain}/{ident.name}"
 
 
-def execution_seconds(execution: Any) -> float | None:
-    """The run time FlyteAdmin reports for an execution (``closure.duration``), if any."""
-    reported = getattr(execution, "duration", None)
-    if isinstance(reported, datetime.timedelta):
-        return reported.total_seconds()
-    if isinstance(reported, (int, float)):
-        return float(reported)
-    cached = getattr(execution, "_execution", None)  # the last fetched admin message: no extra call
-    closure = getattr(cached, "closure", None)
-    if closure is not None and closure.HasField("duration"):
-        return float(closure.duration.ToTimedelta().total_seconds())
-    return None
-
-
-def execution_output_names(execution: Any) -> list[str]:
+def execution_output_names(execution: Execution) -> list[str]:
     """The declared outputs of the submitted task (``["outputs"]`` when the task is unknown)."""
-    iface = getattr(getattr(execution, "task", None), "python_interface", None)
+    iface = execution.task.python_interface if execution.task is not None else None
     return list(iface.outputs) if iface is not None else ["outputs"]
 
 

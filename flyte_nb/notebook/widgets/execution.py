@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from traitlets import Bool, Float, Unicode
@@ -15,6 +15,9 @@ from flyte_nb.core.phases import TERMINAL_PHASES, phase_name
 from flyte_nb.errors import RemoteError
 from flyte_nb.notebook.widgets import _render as r
 from flyte_nb.notebook.widgets.result import ResultView
+
+if TYPE_CHECKING:
+    from flyte_nb.notebook.protocols import Execution
 
 __all__ = ["ExecutionView"]
 
@@ -37,7 +40,12 @@ class ExecutionView(widgets.VBox):
     watching = Bool(False, help="True while a background thread follows the execution.").tag(sync=True)
 
     def __init__(
-        self, execution: Any, *, watch: bool = True, output_names: list[str] | None = None, **kwargs: Any
+        self,
+        execution: Execution,
+        *,
+        watch: bool = True,
+        output_names: list[str] | None = None,
+        **kwargs: Any,
     ) -> None:
         self.execution = execution
         self.output_names = output_names or r.execution_output_names(execution)
@@ -60,13 +68,13 @@ class ExecutionView(widgets.VBox):
         elif self.phase in TERMINAL_PHASES:
             self._show_final(None, None)
 
-    def refresh(self, execution: Any | None = None) -> None:
+    def refresh(self, execution: Execution | None = None) -> None:
         """Re-read phase, duration and link from the execution and redraw the header."""
         ex = execution if execution is not None else self.execution
-        self.phase = phase_name(getattr(ex, "phase", "UNKNOWN"))
-        reported = r.execution_seconds(ex)
+        self.phase = phase_name(ex.phase)
+        reported = ex.duration
         self.duration = reported if reported is not None else time.monotonic() - self._started
-        self.url = str(getattr(ex, "url", "") or "")
+        self.url = ex.url
         link = (
             f' · <a href="{r.escape(self.url)}" target="_blank" rel="noopener">open in the Flyte console</a>'
             if self.url
@@ -110,8 +118,6 @@ class ExecutionView(widgets.VBox):
         elif self.phase == "ABORTED":
             self.result.show_cancelled(f"Aborted after {self.duration:.1f}s.")
         else:
-            err = error or getattr(self.execution, "error", None)
-            if isinstance(err, BaseException):
+            err = error or self.execution.error
+            if err is not None:
                 self.result.show_error(err, summary=summary)
-            elif err:
-                self.result.show_error(RuntimeError(str(err)), summary=summary)

@@ -24,13 +24,16 @@ import enum
 import json
 import typing
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from traitlets import Bool, TraitError, Unicode
 
 from flyte_nb.errors import FlyteTypeError, TaskInputError
 from flyte_nb.notebook.widgets import _render as r
+
+if TYPE_CHECKING:
+    from flyte_nb.core.task import Task
 
 __all__ = ["InputField", "InputForm", "editor_kind"]
 
@@ -243,7 +246,7 @@ class InputField(widgets.HBox):
             except TraitError as exc:  # a default the editor cannot hold: say so, keep the field usable
                 self.show_message(f"default {default!r} cannot be shown here ({exc}); enter a value")
 
-    def _on_none(self, change: Any) -> None:
+    def _on_none(self, change: dict[str, Any]) -> None:
         self.editor.disabled = bool(change["new"])
 
     # -- values ------------------------------------------------------------------------------------
@@ -332,8 +335,8 @@ class InputForm(widgets.VBox):
 
     valid = Bool(True, help="False when the last collect() found an invalid field.").tag(sync=True)
 
-    def __init__(self, task: Any, *, namespace: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
-        iface = task.python_interface
+    def __init__(self, task: Task, *, namespace: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        iface = task.require_python_interface()
         in_docs: dict[str, str] = {}
         with_docs, _ = r.safe(lambda: r.interface_rows(task))
         for row in with_docs or []:
@@ -341,7 +344,7 @@ class InputForm(widgets.VBox):
                 in_docs[row.name] = row.description
         self.fields: dict[str, InputField] = {
             name: InputField(
-                str(getattr(task, "name", "task")),
+                task.name,
                 name,
                 t,
                 default=iface.defaults.get(name, _NONE),

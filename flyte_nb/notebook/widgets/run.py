@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from traitlets import Bool, Float, Int, Unicode
@@ -16,6 +16,10 @@ from flyte_nb.notebook import executor as ex
 from flyte_nb.notebook.widgets import _render as r
 from flyte_nb.notebook.widgets.form import InputForm
 from flyte_nb.notebook.widgets.result import ResultView
+
+if TYPE_CHECKING:
+    from flyte_nb.core.task import Task
+    from flyte_nb.notebook.protocols import RemoteRunner
 
 __all__ = ["RunPanel"]
 
@@ -57,17 +61,17 @@ class RunPanel(widgets.VBox):
 
     def __init__(
         self,
-        task: Any,
+        task: Task,
         form: InputForm,
         *,
-        remote: Any | None = None,
+        remote: RemoteRunner | None = None,
         remote_reason: str | None = None,
         namespace: MutableMapping[str, Any] | None = None,
         sandbox_factory: ex.SandboxFactory | None = None,
         **kwargs: Any,
     ) -> None:
         self.task, self.form, self.namespace = task, form, namespace
-        self.remote: Any | None = None
+        self.remote: RemoteRunner | None = None
         self.handle: ex.RunHandle | None = None
         self._sandbox_factory = sandbox_factory
         self.buttons = {
@@ -101,7 +105,7 @@ class RunPanel(widgets.VBox):
         )
         self.set_remote(remote, remote_reason)
 
-    def set_remote(self, remote: Any | None, reason: str | None = None) -> None:
+    def set_remote(self, remote: RemoteRunner | None, reason: str | None = None) -> None:
         """Use ``remote`` for *Submit to Flyte*; without one the button is disabled and ``reason`` (or a
         default explanation) says why."""
         self.remote = remote
@@ -209,7 +213,7 @@ class RunPanel(widgets.VBox):
     def _show_result(self, handle: ex.RunHandle) -> None:
         summary = f"{handle.phase} in {handle.elapsed:.2f}s ({_LABELS[handle.mode].lower()})"
         if handle.phase == "SUCCEEDED":
-            names = list(self.task.python_interface.outputs)
+            names = list(self.task.require_python_interface().outputs)
             self.result.show_outputs(names, handle.outputs, result_name=handle.result_name, summary=summary)
             self.result_name = handle.result_name or ""
         elif handle.phase == "ABORTED":

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from traitlets import Unicode
@@ -17,6 +17,10 @@ from flyte_nb.notebook.widgets.interface import InterfaceView
 from flyte_nb.notebook.widgets.payload import PayloadView
 from flyte_nb.notebook.widgets.run import RunPanel
 from flyte_nb.notebook.widgets.template import TemplateView
+
+if TYPE_CHECKING:
+    from flyte_nb.core.task import Task
+    from flyte_nb.notebook.protocols import RemoteRunner
 
 __all__ = ["TaskWidget"]
 
@@ -50,9 +54,9 @@ class TaskWidget(widgets.VBox):
 
     def __init__(
         self,
-        task: Any,
+        task: Task,
         *,
-        remote: Any | None = None,
+        remote: RemoteRunner | None = None,
         namespace: MutableMapping[str, Any] | None = None,
         sandbox_factory: ex.SandboxFactory | None = None,
         **kwargs: Any,

@@ -74,7 +74,7 @@ class TemplateView(widgets.VBox):
         return r.template_document(self.template) if self.template is not None else {}
 
     @observe("fmt")
-    def _on_fmt(self, change: Any) -> None:
+    def _on_fmt(self, change: dict[str, Any]) -> None:
         if self.template is not None:
             self._render()
 

@@ -1,0 +1,101 @@
+"""What the kernel layer uses of the objects it runs and shows, stated as Protocols.
+
+The widgets and views work with any object that has these members: ``flyte_nb.Remote`` and
+``flyte_nb.RemoteExecution`` (imported only for type checking here, so that showing a task does not load
+grpc), and the stand-ins tests pass. Nothing in this layer probes an object for attributes it may lack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from flyteidl.core import identifier_pb2
+
+    from flyte_nb.core.task import Task
+
+__all__ = ["Execution", "RemoteRunner", "SignInCode"]
+
+
+class SignInCode(Protocol):
+    """A device-flow sign-in to show: where to go and the code to enter (``flyte_nb.remote.DeviceCode``)."""
+
+    @property
+    def verification_uri(self) -> str: ...
+
+    @property
+    def user_code(self) -> str: ...
+
+    @property
+    def link(self) -> str: ...
+
+
+class Execution(Protocol):
+    """A run on a Flyte cluster (``flyte_nb.RemoteExecution``)."""
+
+    @property
+    def id(self) -> identifier_pb2.WorkflowExecutionIdentifier:
+        """Project, domain and name."""
+        ...
+
+    @property
+    def task(self) -> Task | None:
+        """The task that was submitted, when known (its outputs' names and types)."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """The execution name."""
+        ...
+
+    @property
+    def url(self) -> str:
+        """Its page in the Flyte console."""
+        ...
+
+    @property
+    def phase(self) -> str:
+        """The current phase name (asks the server unless recently asked)."""
+        ...
+
+    @property
+    def attempt(self) -> int:
+        """The 1-based number of the current attempt."""
+        ...
+
+    @property
+    def duration(self) -> float | None:
+        """The run time in seconds the cluster reported at the last look, if any."""
+        ...
+
+    @property
+    def outputs(self) -> Any:
+        """The native outputs once it SUCCEEDED."""
+        ...
+
+    @property
+    def error(self) -> BaseException | None:
+        """The failure once it FAILED, TIMED_OUT or was ABORTED."""
+        ...
+
+    def wait(self, timeout: float | None = None, on_update: Callable[[Any], None] | None = None) -> Any:
+        """Block until it ends; return its outputs or raise its error."""
+        ...
+
+    def terminate(self, cause: str = ...) -> None:
+        """Abort it on the cluster."""
+        ...
+
+
+class RemoteRunner(Protocol):
+    """A Flyte cluster to submit tasks to (``flyte_nb.Remote``)."""
+
+    def submit(self, task: Task, /, **inputs: Any) -> Execution:
+        """Register ``task`` and launch it with native ``inputs``."""
+        ...
+
+    def sign_in_prompts_here(self, show: Callable[[SignInCode], None]) -> AbstractContextManager[None]:
+        """Show sign-ins that calls on this thread need with ``show``."""
+        ...
