@@ -31,6 +31,7 @@ __all__ = [
     "cache_key",
     "check_input_names",
     "inputs_to_literal_map",
+    "label_lazy_value",
     "literal_map_to_inputs",
     "literal_map_to_outputs",
     "outputs_to_literal_map",
@@ -119,6 +120,8 @@ def inputs_to_literal_map(
             # The message says it all: a notebook shows this error alone, not the converters' chain
             # (still reachable as __context__).
             raise TaskInputError(f"Task '{task_name}' input '{var}': {msg}") from None
+        except StorageError as exc:  # an upload failed: say which input it was for
+            raise StorageError(f"Task '{task_name}' input '{var}': {exc}") from exc
         literals[var].CopyFrom(literal)
     return lm
 
@@ -143,7 +146,18 @@ def literal_map_to_inputs(
                 f"Task '{task_name}' input '{var}': the literal cannot be read as "
                 f"{types[var]!r} ({type(exc).__name__}: {exc}). Send a value of the declared type."
             ) from exc
+        except StorageError as exc:  # its raw data cannot be read: say which input it was
+            raise StorageError(f"Task '{task_name}' input '{var}': {exc}") from exc
+        label_lazy_value(out[var], f"Task '{task_name}' input '{var}'")
     return out
+
+
+def label_lazy_value(value: Any, label: str) -> None:
+    """Tell a lazily downloaded value (``FlyteFile``, ``FlyteDirectory``, ``StructuredDataset``) which
+    variable it is, so a failed download later names it."""
+    set_label = getattr(value, "_set_flyte_label", None)
+    if set_label is not None:
+        set_label(label)
 
 
 def outputs_to_literal_map(
@@ -172,6 +186,8 @@ def outputs_to_literal_map(
             return TypeEngine.to_literal(value, t, store=store)
         except FlyteTypeError as exc:
             raise TaskOutputError(f"Task '{task_name}' output '{var}': {exc}") from None  # as for inputs
+        except StorageError as exc:  # an upload failed: say which output it was for
+            raise StorageError(f"Task '{task_name}' output '{var}': {exc}") from exc
 
     lm = literals_pb2.LiteralMap()
     for var, value in zip(names, values, strict=True):
@@ -206,7 +222,11 @@ def literal_map_to_outputs(
                 f"Task '{task_name}' output '{var}' is missing from its outputs "
                 f"(got {sorted(literal_map.literals)}). Return a value for every declared output."
             )
-        values[var] = TypeEngine.to_python_value(literal_map.literals[var], t, store=store)
+        try:
+            values[var] = TypeEngine.to_python_value(literal_map.literals[var], t, store=store)
+        except StorageError as exc:  # its raw data cannot be read: say which output it was
+            raise StorageError(f"Task '{task_name}' output '{var}': {exc}") from exc
+        label_lazy_value(values[var], f"Task '{task_name}' output '{var}'")
     return shape_outputs(iface, values)
 
 
