@@ -21,7 +21,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from flyte_nb.core.serialize import serialize_task
     from flyte_nb.core.settings import ImageConfig, Resources, SerializationSettings, TaskMetadata
     from flyte_nb.core.task import Task
-    from flyte_nb.core.types import FlyteAnnotation, TypeEngine
+    from flyte_nb.core.types import FlyteAnnotation, TypeEngine, kwtypes
+    from flyte_nb.core.types.directory import FlyteDirectory
+    from flyte_nb.core.types.file import FlyteFile
+    from flyte_nb.core.types.structured_dataset import StructuredDataset, StructuredDatasetType
     from flyte_nb.errors import RecoverableError, TaskExecutionError
     from flyte_nb.remote import Remote, RemoteExecution
     from flyte_nb.runtime.sandbox import SandboxExecutor
@@ -32,6 +35,8 @@ _EXPORTS: dict[str, str] = {
     "FlyteAnnotation": "flyte_nb.core.types",
     "FlyteContext": "flyte_nb.core.context",
     "FlyteContextManager": "flyte_nb.core.context",
+    "FlyteDirectory": "flyte_nb.core.types.directory",
+    "FlyteFile": "flyte_nb.core.types.file",
     "ImageConfig": "flyte_nb.core.settings",
     "NotebookTaskResolver": "flyte_nb.core.notebook_resolver",
     "PythonFunctionTask": "flyte_nb.core.function_task",
@@ -41,12 +46,15 @@ _EXPORTS: dict[str, str] = {
     "Resources": "flyte_nb.core.settings",
     "SandboxExecutor": "flyte_nb.runtime.sandbox",
     "SerializationSettings": "flyte_nb.core.settings",
+    "StructuredDataset": "flyte_nb.core.types.structured_dataset",
+    "StructuredDatasetType": "flyte_nb.core.types.structured_dataset",
     "Task": "flyte_nb.core.task",
     "TaskExecutionError": "flyte_nb.errors",
     "TaskMetadata": "flyte_nb.core.settings",
     "TaskResolverMixin": "flyte_nb.core.resolver",
     "TypeEngine": "flyte_nb.core.types",
     "dynamic": "flyte_nb.core.decorators",
+    "kwtypes": "flyte_nb.core.types",
     "notebook_task_resolver": "flyte_nb.core.notebook_resolver",
     "serialize_task": "flyte_nb.core.serialize",
     "task": "flyte_nb.core.decorators",
@@ -57,6 +65,8 @@ __all__ = [
     "FlyteAnnotation",
     "FlyteContext",
     "FlyteContextManager",
+    "FlyteDirectory",
+    "FlyteFile",
     "ImageConfig",
     "NotebookTaskResolver",
     "PythonFunctionTask",
@@ -66,12 +76,15 @@ __all__ = [
     "Resources",
     "SandboxExecutor",
     "SerializationSettings",
+    "StructuredDataset",
+    "StructuredDatasetType",
     "Task",
     "TaskExecutionError",
     "TaskMetadata",
     "TaskResolverMixin",
     "TypeEngine",
     "dynamic",
+    "kwtypes",
     "notebook_task_resolver",
     "serialize_task",
     "task",

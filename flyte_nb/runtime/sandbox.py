@@ -20,6 +20,7 @@ when the task fails.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import sys
 import tempfile
@@ -188,6 +189,7 @@ class SandboxExecutor:
 
         root = Path(tempfile.mkdtemp(prefix="flyte-nb-sandbox-"))
         self.last_run_dir = root
+        keep_raw = False
         try:
             store = UriStore(str(root / "raw" / "inputs"))
             inputs = execution.inputs_to_literal_map(task.name, iface.inputs, values, store)
@@ -215,12 +217,13 @@ class SandboxExecutor:
                 self._runner = runner
             node = "n0"
             outputs = runner.run_node(template, inputs, node, root / "metadata" / node / "data")
+            keep_raw = _references(outputs, root / "raw")
             return execution.literal_map_to_outputs(task.name, iface, outputs, UriStore(str(root / "raw")))
         finally:
             with self._lock:
                 self._runner = None
             if not self.keep_files:
-                shutil.rmtree(root, ignore_errors=True)
+                _remove_run(root, keep_raw)
 
     # --------------------------------------------------------------------------------------- remote
 
@@ -238,3 +241,24 @@ class SandboxExecutor:
                     "%flyte_remote ENDPOINT --project P --domain D (or FLYTE_PLATFORM_URL)."
                 )
         return remote.submit(task, **inputs).wait(timeout=self.timeout)
+
+
+def _references(outputs: Any, raw: Path) -> bool:
+    """True when the output literals point into ``raw`` (files, directories, datasets, pickles), at any
+    depth: URIs are stored verbatim in protobuf strings and msgpack maps alike."""
+    return str(raw).encode() in outputs.SerializeToString()
+
+
+def _remove_run(root: Path, keep_raw: bool) -> None:
+    """Remove a process run's directory; raw data its outputs still point to stays until exit.
+
+    File, directory and dataset outputs are handles on that data (their paths are inside it), so it
+    must outlive the run; it is removed when the interpreter exits, never while a handle may use it.
+    """
+    if not keep_raw:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for child in root.iterdir():
+        if child.name != "raw":
+            shutil.rmtree(child, ignore_errors=True)
+    atexit.register(shutil.rmtree, root, True)

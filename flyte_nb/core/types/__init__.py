@@ -5,8 +5,8 @@ One transformer family per module; :class:`TypeEngine` dispatches to them.
 
 from __future__ import annotations
 
-from flyte_nb.core.types.annotations import FlyteAnnotation
+from flyte_nb.core.types.annotations import FlyteAnnotation, kwtypes
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.core.types.engine import TypeEngine
 
-__all__ = ["FlyteAnnotation", "TypeEngine", "TypeTransformer"]
+__all__ = ["FlyteAnnotation", "TypeEngine", "TypeTransformer", "kwtypes"]

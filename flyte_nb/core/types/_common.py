@@ -10,7 +10,7 @@ from google.protobuf import struct_pb2
 from google.protobuf.json_format import ParseDict
 
 from flyte_nb.core.memo import bounded_memo
-from flyte_nb.errors import FlyteTypeError
+from flyte_nb.errors import FlyteNbError, FlyteTypeError
 
 __all__ = [
     "CACHE_KEY_METADATA",
@@ -131,6 +131,8 @@ def decode_msgpack(literal: literals_pb2.Literal, python_type: Any, what: str, f
     data = msgpack_bytes(literal, what)
     try:
         return msgpack_decoder(python_type).decode(data)
+    except FlyteNbError:  # a value inside (a file field that cannot be read…) said what went wrong
+        raise
     except Exception as exc:  # mashumaro and msgpack raise many types for data that does not fit
         raise FlyteTypeError(f"expected msgpack data for {what}, decoding failed: {exc}. {fix}") from exc
 

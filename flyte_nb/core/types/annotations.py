@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 from flyte_nb.errors import FlyteTypeError
 
-__all__ = ["FlyteAnnotation"]
+__all__ = ["FlyteAnnotation", "kwtypes"]
 
 
 class FlyteAnnotation:
@@ -32,3 +33,9 @@ class FlyteAnnotation:
 
     def __repr__(self) -> str:
         return f"FlyteAnnotation({self.data!r})"
+
+
+def kwtypes(**kwargs: Any) -> collections.OrderedDict[str, Any]:
+    """Types by name, in order: ``Annotated[pd.DataFrame, kwtypes(a=int, b=str)]`` declares a dataset's
+    columns, ``Annotated[dict, kwtypes(allow_pickle=True)]`` lets a dict fall back to pickle (flytekit's)."""
+    return collections.OrderedDict(kwargs)

@@ -30,9 +30,10 @@ from flyte_nb.core.types._common import (
     scalar_kind,
     struct_from,
 )
+from flyte_nb.core.types._data import converting_with, with_path_objects
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.core.types.engine import TypeEngine, is_union
-from flyte_nb.errors import FlyteTypeError, UnsupportedTypeError
+from flyte_nb.errors import FlyteTypeError, StorageError, UnsupportedTypeError
 
 __all__ = ["DataclassTransformer", "struct_literal_type"]
 
@@ -121,7 +122,11 @@ class DataclassTransformer(TypeTransformer[Any]):
                 "Give every field a Flyte-compatible type (int, str, list[T], nested dataclasses …)."
             ) from exc
         try:
-            return binary_literal(encoder.encode(value))
+            # Files, directories and datasets in fields convert through this call's store.
+            with converting_with(store):
+                return binary_literal(encoder.encode(with_path_objects(value, python_type)))
+        except (FlyteTypeError, StorageError):
+            raise
         except Exception as exc:
             raise FlyteTypeError(
                 f"expected a {python_type.__name__} whose field values match their annotations, got "
@@ -131,19 +136,23 @@ class DataclassTransformer(TypeTransformer[Any]):
     def to_python_value(self, literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
         scalar = literal.scalar
         if scalar.HasField("binary"):
-            return decode_msgpack(
-                literal,
-                python_type,
-                python_type.__name__,
-                "The dataclass changed since the value was written; make new fields optional.",
-            )
+            with converting_with(store):  # files inside the dataclass read through the run's store
+                return decode_msgpack(
+                    literal,
+                    python_type,
+                    python_type.__name__,
+                    "The dataclass changed since the value was written; make new fields optional.",
+                )
         if scalar.HasField("generic"):
             from google.protobuf.json_format import MessageToDict
             from mashumaro.codecs.basic import decode
 
             data = _fix_ints(python_type, MessageToDict(scalar.generic))
             try:
-                return decode(data, python_type)
+                with converting_with(store):
+                    return decode(data, python_type)
+            except (FlyteTypeError, StorageError):
+                raise
             except Exception as exc:
                 raise FlyteTypeError(
                     f"expected a struct matching {python_type.__name__}, got {received(data)}: {exc}. "

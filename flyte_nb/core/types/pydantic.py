@@ -22,9 +22,10 @@ from flyte_nb.core.types._common import (
     received,
     scalar_kind,
 )
+from flyte_nb.core.types._data import converting_with
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.core.types.dataclass import struct_literal_type
-from flyte_nb.errors import FlyteTypeError
+from flyte_nb.errors import FlyteTypeError, StorageError
 
 __all__ = ["PydanticTransformer"]
 
@@ -56,7 +57,8 @@ class PydanticTransformer(TypeTransformer[Any]):
                 f"expected a {python_type.__name__} instance, got {received(value)}. "
                 f"Build it with {python_type.__name__}(...) or {python_type.__name__}.model_validate(...)."
             )
-        return binary_literal(msgpack.dumps(json.loads(value.model_dump_json())))
+        with converting_with(store):  # files, directories and datasets in fields use this call's store
+            return binary_literal(msgpack.dumps(json.loads(value.model_dump_json())))
 
     def to_python_value(self, literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
         scalar = literal.scalar
@@ -74,7 +76,10 @@ class PydanticTransformer(TypeTransformer[Any]):
                 "The value was produced for another type."
             )
         try:
-            return python_type.model_validate_json(text, strict=False, context={"deserialize": True})
+            with converting_with(store):
+                return python_type.model_validate_json(text, strict=False, context={"deserialize": True})
+        except (FlyteTypeError, StorageError):
+            raise
         except Exception as exc:
             raise FlyteTypeError(
                 f"expected data valid for {python_type.__name__}, validation failed: {exc}. "

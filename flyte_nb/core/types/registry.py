@@ -2,7 +2,8 @@
 
 The order of the checks is flytekit's: exact simple types, then generic origins (Union, list, dict,
 Literal), then class families (Enum before str so ``class E(str, Enum)`` is an enum, dataclasses,
-pydantic models, protobuf messages, numpy arrays, pandas DataFrames), then the MRO for subclasses of the
+pydantic models, protobuf messages, numpy arrays, pandas DataFrames; flyte_nb's files, directories
+and datasets before dataclasses, which they also are), then the MRO for subclasses of the
 simple types, and finally the pickle fallback. Optional libraries are detected through ``sys.modules``: a
 pandas annotation implies pandas is already imported, so nothing is imported here to find out.
 """
@@ -13,6 +14,7 @@ import dataclasses
 import datetime
 import enum
 import functools
+import os
 import sys
 import typing
 from typing import Any
@@ -73,10 +75,18 @@ def _t(name: str) -> TypeTransformer[Any]:
         from flyte_nb.core.types.numpy import NumpyArrayTransformer
 
         return NumpyArrayTransformer()
-    if name == "pandas":
-        from flyte_nb.core.types.pandas import DataFrameTransformer
+    if name == "dataset":
+        from flyte_nb.core.types.structured_dataset import StructuredDatasetTransformer
 
-        return DataFrameTransformer()
+        return StructuredDatasetTransformer()
+    if name == "file":
+        from flyte_nb.core.types.file import FlyteFilePathTransformer
+
+        return FlyteFilePathTransformer()
+    if name == "directory":
+        from flyte_nb.core.types.directory import FlyteDirToMultipartBlobTransformer
+
+        return FlyteDirToMultipartBlobTransformer()
     raise KeyError(name)  # pragma: no cover
 
 
@@ -144,11 +154,31 @@ def _by_origin(python_type: Any, origin: Any) -> TypeTransformer[Any]:
     return _t("pickle")
 
 
+def _flyte_data(cls: type) -> TypeTransformer[Any] | None:
+    """The transformer of flyte_nb's data classes (files, directories, datasets) — dataclasses too,
+    but with their own literals. Their modules are loaded only when such a class exists."""
+    if cls is os.PathLike:
+        return _t("file")
+    files = sys.modules.get("flyte_nb.core.types.file")
+    if files is not None and issubclass(cls, files.FlyteFile):
+        return _t("file")
+    directories = sys.modules.get("flyte_nb.core.types.directory")
+    if directories is not None and issubclass(cls, directories.FlyteDirectory):
+        return _t("directory")
+    datasets = sys.modules.get("flyte_nb.core.types.structured_dataset")
+    if datasets is not None and issubclass(cls, datasets.StructuredDataset):
+        return _t("dataset")
+    return None
+
+
 def _by_class(cls: type) -> TypeTransformer[Any]:
     if issubclass(cls, enum.Enum):
         return _t("enum")
     if issubclass(cls, tuple):  # NamedTuple classes
         raise _restricted(cls)
+    data = _flyte_data(cls)
+    if data is not None:
+        return data
     if dataclasses.is_dataclass(cls):
         return _t("dataclass")
     pydantic = sys.modules.get("pydantic")
@@ -163,7 +193,7 @@ def _by_class(cls: type) -> TypeTransformer[Any]:
         return _t("numpy")
     pd = sys.modules.get("pandas")
     if pd is not None and issubclass(cls, pd.DataFrame):
-        return _t("pandas")
+        return _t("dataset")
     simple = _simple()
     for base in cls.__mro__[1:]:
         if base in simple and base is not object:
@@ -205,8 +235,11 @@ def guess_python_type(literal_type: types_pb2.LiteralType) -> Any:
             return typing.Any
         if fmt == "NumpyArray":
             return _t("numpy").guess_python_type(literal_type)
+        if literal_type.blob.dimensionality == types_pb2.BlobType.SINGLE:
+            return _t("file").guess_python_type(literal_type)
+        return _t("directory").guess_python_type(literal_type)
     elif kind == "structured_dataset_type":
-        return _t("pandas").guess_python_type(literal_type)
+        return _t("dataset").guess_python_type(literal_type)
     raise UnsupportedTypeError(
         f"expected a literal type flyte_nb can decode, got {kind or 'an empty type'}: {literal_type}. "
         "Declare the Python type explicitly."

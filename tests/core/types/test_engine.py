@@ -158,7 +158,7 @@ def test_guess_python_type_for_an_enum_makes_a_str_enum() -> None:
 
 def test_guess_python_type_rejects_unknown_literal_types() -> None:
     with pytest.raises(UnsupportedTypeError, match="Declare the Python type"):
-        TypeEngine.guess_python_type(types_pb2.LiteralType(blob=types_pb2.BlobType(format="csv")))
+        TypeEngine.guess_python_type(types_pb2.LiteralType(schema=types_pb2.SchemaType()))
 
 
 # -- literal maps ----------------------------------------------------------------------------------
