@@ -34,7 +34,7 @@ from flyte_nb.core import uris
 from flyte_nb.core.uris import local_path
 from flyte_nb.errors import StorageError
 
-__all__ = ["BaseStore", "LocalStore", "MemoryStore", "RawStore", "as_store", "local_path"]
+__all__ = ["BaseStore", "LocalStore", "MemoryStore", "ObjectWriter", "RawStore", "as_store", "local_path"]
 
 Buffer = bytes | bytearray | memoryview
 
@@ -105,6 +105,10 @@ class BaseStore:
         return uris.read_bytes(uri)
 
     # -- files and directories --------------------------------------------------------------------
+    def is_local(self, uri: str) -> bool:
+        """True when ``uri`` is a path on this machine that can be used in place (no download)."""
+        return not uris.is_remote(uri)
+
     def kind(self, uri: str) -> str | None:
         """``"file"``, ``"directory"`` or ``None`` when nothing is stored at ``uri``."""
         return uris.kind(uri)
@@ -139,10 +143,10 @@ class BaseStore:
         return uri
 
 
-class _MemoryWriter(io.BytesIO):
-    """A write handle on a :class:`MemoryStore` object: the bytes are stored when it is closed."""
+class ObjectWriter(io.BytesIO):
+    """A write handle on one object of a store: its bytes are stored (whole) when it is closed."""
 
-    def __init__(self, store: MemoryStore, uri: str) -> None:
+    def __init__(self, store: RawStore, uri: str) -> None:
         super().__init__()
         self._store, self._uri, self._failed = store, uri, False
 
@@ -242,7 +246,7 @@ class MemoryStore(BaseStore):
         if "r" in mode:
             data = io.BytesIO(self.read_bytes(uri))
             return data if "b" in mode else io.TextIOWrapper(data)
-        writer = _MemoryWriter(self, uri)
+        writer = ObjectWriter(self, uri)
         if "b" in mode:
             return writer
         text = io.TextIOWrapper(writer)

@@ -22,6 +22,7 @@ import contextlib
 import io
 import os
 import shutil
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from typing import IO, Any
@@ -68,9 +69,11 @@ def scheme(uri: str) -> str:
 
 
 def local_path(uri: str) -> str | None:
-    """The local filesystem path for a plain path or ``file://`` URI, else ``None``."""
+    """The local filesystem path for a plain path or ``file://`` URI (percent-escapes decoded, as
+    ``Path.as_uri()`` writes them), else ``None``."""
     if uri.startswith("file://"):
-        return uri[len("file://") :]
+        path = uri[len("file://") :]
+        return urllib.parse.unquote(path) if "%" in path else path
     if "://" in uri:
         return None
     return uri

@@ -6,11 +6,13 @@ client would be a dependency for two verbs. Signed URLs and token endpoints neve
 
 from __future__ import annotations
 
+import shutil
 import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from flyte_nb.remote.config import RemoteConfig
 
@@ -57,14 +59,17 @@ def http_request(
     method: str,
     url: str,
     *,
-    data: bytes | None = None,
+    data: bytes | BinaryIO | None = None,
     headers: Mapping[str, str] | None = None,
     settings: HttpSettings | None = None,
+    sink: BinaryIO | None = None,
 ) -> HttpResponse:
     """Perform one HTTP request and return its response, also for 4xx/5xx statuses.
 
-    Network-level failures (refused connection, TLS, timeout) raise ``OSError`` (``urllib.error.URLError``
-    is one); callers decide whether to retry.
+    ``data`` may be an open file (sent in chunks; give its ``Content-Length``), and ``sink`` receives a
+    successful response's body in chunks instead of ``HttpResponse.body`` (large downloads never sit in
+    memory). Network-level failures (refused connection, TLS, timeout) raise ``OSError``
+    (``urllib.error.URLError`` is one); callers decide whether to retry.
     """
     settings = settings or HttpSettings()
     handlers: list[urllib.request.BaseHandler] = []
@@ -78,9 +83,11 @@ def http_request(
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     try:
         with opener.open(request, timeout=settings.timeout) as response:
-            return HttpResponse(
-                response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
-            )
+            head = {k.lower(): v for k, v in response.headers.items()}
+            if sink is None:
+                return HttpResponse(response.status, head, response.read())
+            shutil.copyfileobj(response, sink, 1 << 20)
+            return HttpResponse(response.status, head, b"")
     except urllib.error.HTTPError as exc:
         body = exc.read() if exc.fp is not None else b""
         return HttpResponse(exc.code, {k.lower(): v for k, v in exc.headers.items()}, body)

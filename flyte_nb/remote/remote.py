@@ -111,6 +111,7 @@ class Remote:
         self.env = dict(env or {})
         self.uploader = Uploader(client, HttpSettings.from_config(self.config))
         self._uploaded: dict[tuple[str, str, str], str] = {}  # (project, domain, sha256) -> native_url
+        self._uploaded_data: dict[tuple[str, ...], str] = {}  # input files/directories by content
 
     @property
     def project(self) -> str:
@@ -141,8 +142,8 @@ class Remote:
             yield
 
     def store(self, project: str, domain: str) -> DataProxyStore:
-        """The raw-data store that moves pickled values through this server's data proxy."""
-        return DataProxyStore(self.uploader, project, domain)
+        """The raw-data store that moves values, files and directories through this server's data proxy."""
+        return DataProxyStore(self.uploader, project, domain, self._uploaded_data)
 
     # ---- registration ----------------------------------------------------------------------------
 

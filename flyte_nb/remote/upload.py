@@ -6,21 +6,27 @@ Uploads follow flytekit's ``upload_file`` (PROTOCOL §4.10) with its quirks fixe
 length of the MD5 string), and 200 or 201 is success. Transient storage failures (5xx, a dropped
 connection) are retried with backoff; a PUT is idempotent, so a retry can never duplicate anything.
 
-:class:`DataProxyStore` is the :class:`~flyte_nb.core.storage.RawStore` the type engine uses for a
-remote run: pickled inputs are uploaded through it, and pickled or offloaded outputs are downloaded
-through ``CreateDownloadLocation`` signed URLs, so a notebook needs no bucket credentials.
+:class:`DataProxyStore` is the store the type engine uses for a remote run: pickled values, dataframes
+and a user's local files and directories are uploaded through it (files content-addressed, once), and
+outputs (pickles, offloaded literals, files, directories, datasets) are downloaded through
+``CreateDownloadLocation`` signed URLs when they are read, so a notebook needs no bucket credentials.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
+import os
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import IO, Any, BinaryIO
 
 from flyteidl.service import dataproxy_pb2
 
+from flyte_nb.core.storage import BaseStore, ObjectWriter
 from flyte_nb.errors import RemoteAlreadyExistsError, StorageError
 from flyte_nb.remote.client import AdminClient, RetryPolicy
 from flyte_nb.remote.http import HttpResponse, HttpSettings, http_request
@@ -28,6 +34,8 @@ from flyte_nb.remote.http import HttpResponse, HttpSettings, http_request
 __all__ = ["DataProxyStore", "Uploader"]
 
 Buffer = bytes | bytearray | memoryview
+#: A request body: bytes, or a function opening a fresh file object for each attempt.
+Body = bytes | Callable[[], BinaryIO]
 
 
 def _redact(url: str) -> str:
@@ -45,14 +53,24 @@ class Uploader:
     sleep: Callable[[float], None] = time.sleep
 
     def location(
-        self, project: str, domain: str, *, filename: str, filename_root: str, data: bytes | None = None
+        self,
+        project: str,
+        domain: str,
+        *,
+        filename: str,
+        filename_root: str,
+        data: bytes | None = None,
+        md5: bytes | None = None,
     ) -> dataproxy_pb2.CreateUploadLocationResponse:
-        """``CreateUploadLocation`` for ``<filename_root>/<filename>`` (MD5-pinned when ``data`` is given)."""
+        """``CreateUploadLocation`` for ``<filename_root>/<filename>`` (MD5-pinned when ``data`` or its
+        raw ``md5`` digest is given; without a root the server files it under the MD5 itself)."""
         request = dataproxy_pb2.CreateUploadLocationRequest(
             project=project, domain=domain, filename=filename, filename_root=filename_root
         )
         if data is not None:
-            request.content_md5 = hashlib.md5(data).digest()
+            md5 = hashlib.md5(data).digest()
+        if md5 is not None:
+            request.content_md5 = md5
             request.add_content_md5_metadata = True
         return self.client.create_upload_location(request)
 
@@ -75,12 +93,20 @@ class Uploader:
 
     def put(self, location: dataproxy_pb2.CreateUploadLocationResponse, data: bytes) -> None:
         """PUT ``data`` to the signed URL of ``location`` (retrying transient failures)."""
+        self._put(location, data, len(data))
+
+    def put_file(self, location: dataproxy_pb2.CreateUploadLocationResponse, path: str) -> None:
+        """PUT the local file ``path`` to the signed URL of ``location``, streamed from disk."""
+        # Reopened for every attempt; _exchange closes it.
+        self._put(location, lambda: open(path, "rb"), os.path.getsize(path))  # noqa: SIM115
+
+    def _put(self, location: dataproxy_pb2.CreateUploadLocationResponse, data: Body, size: int) -> None:
         # Every header the server returned (Content-MD5, x-amz-meta-flyteContentMD5…) is part of the
         # signature, except Content-Length: stow sends the length of the MD5 string; send the real one.
         headers = {k: v for k, v in location.headers.items() if k.lower() != "content-length"}
         if location.native_url.startswith("abfs"):
             headers.setdefault("x-ms-blob-type", "BlockBlob")
-        headers["Content-Length"] = str(len(data))
+        headers["Content-Length"] = str(size)
         response = self._send("PUT", location.signed_url, data, headers)
         if response.status not in (200, 201):
             raise StorageError(
@@ -89,28 +115,51 @@ class Uploader:
                 "storage configuration; the upload was retried where the failure looked transient."
             )
 
-    def download(self, native_url: str) -> bytes:
-        """The bytes at ``native_url`` (an ``s3://``… URI), read through a signed download URL."""
+    def signed_download_url(self, native_url: str) -> str:
+        """A ``CreateDownloadLocation`` signed URL for ``native_url`` (valid for an hour)."""
         request = dataproxy_pb2.CreateDownloadLocationRequest(native_url=native_url)
         request.expires_in.FromSeconds(3600)
         location = self.client.create_download_location(request)
-        return self.get(location.signed_url, what=native_url)
+        return str(location.signed_url)
+
+    def download(self, native_url: str) -> bytes:
+        """The bytes at ``native_url`` (an ``s3://``… URI), read through a signed download URL."""
+        return self.get(self.signed_download_url(native_url), what=native_url)
+
+    def download_file(self, native_url: str, dst: str) -> None:
+        """Stream the object at ``native_url`` into the local file ``dst`` (written atomically)."""
+        url = self.signed_download_url(native_url)
+        tmp = f"{dst}.{uuid.uuid4().hex[:8]}.part"
+        os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+        try:
+            response = self._send("GET", url, None, {}, sink_path=tmp)
+            self._check_download(response, url, native_url)
+            os.replace(tmp, dst)
+        finally:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
 
     def get(self, url: str, *, what: str) -> bytes:
         """GET a signed URL (retrying transient failures); ``what`` names the data in errors."""
         response = self._send("GET", url, None, {})
+        self._check_download(response, url, what)
+        return response.body
+
+    @staticmethod
+    def _check_download(response: HttpResponse, url: str, what: str) -> None:
         if response.status != 200:
             raise StorageError(
                 f"Download of {what}: expected HTTP 200 from {_redact(url)}, got {response.status}: "
                 f"{response.body[:300].decode(errors='replace')}. The data may have expired from the bucket."
             )
-        return response.body
 
-    def _send(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> HttpResponse:
+    def _send(
+        self, method: str, url: str, data: Body | None, headers: dict[str, str], *, sink_path: str = ""
+    ) -> HttpResponse:
         for attempt in range(1, self.retry.attempts + 1):
             last = attempt == self.retry.attempts
             try:
-                response = http_request(method, url, data=data, headers=headers, settings=self.http)
+                response = _exchange(method, url, data, headers, self.http, sink_path)
             except OSError as exc:
                 if last:
                     raise StorageError(
@@ -124,23 +173,53 @@ class Uploader:
         raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
 
-class DataProxyStore:
-    """A :class:`~flyte_nb.core.storage.RawStore` backed by the DataProxy of one project/domain.
+def _exchange(
+    method: str, url: str, data: Body | None, headers: dict[str, str], settings: HttpSettings, sink_path: str
+) -> HttpResponse:
+    """One HTTP exchange: a body made fresh for each attempt (a file is reopened), a sink file truncated."""
+    with contextlib.ExitStack() as stack:
+        body = stack.enter_context(data()) if callable(data) else data
+        sink = stack.enter_context(open(sink_path, "wb")) if sink_path else None
+        response = http_request(method, url, data=body, headers=headers, settings=settings, sink=sink)
+    return response
 
-    ``new_uri`` asks the server where a new object will live (a random root, so nothing collides);
-    ``write_bytes`` uploads there, MD5-pinned; ``read_bytes`` downloads any ``native_url`` the cluster
-    produced (pickled outputs, offloaded literals) through a signed URL.
+
+class DataProxyStore(BaseStore):
+    """The store of a remote run: every byte moves through the data proxy of one project/domain.
+
+    * ``new_uri``/``write_bytes`` upload new objects (pickles, dataframes) at locations the server hands
+      out (a random root, so nothing collides);
+    * ``upload_file``/``upload_dir`` upload a user's local file or directory *content-addressed* (the
+      MD5 names the location) and only once per :class:`~flyte_nb.remote.Remote`, however often it is
+      passed;
+    * reads (``read_bytes``, ``get_file``, ``open``) of any URI the cluster produced go through
+      ``CreateDownloadLocation`` signed URLs, so a notebook needs no bucket credentials. No URI is local
+      here: a path in a literal is a path in the cluster's storage.
+
+    The data proxy signs one object at a time and cannot list a prefix: listing a directory (to
+    download it, ``listdir``, ``crawl``) needs direct access to the bucket (its fsspec extra and
+    credentials), and the error says so when that is missing.
     """
 
-    def __init__(self, uploader: Uploader, project: str, domain: str) -> None:
+    def __init__(
+        self,
+        uploader: Uploader,
+        project: str,
+        domain: str,
+        uploaded: dict[tuple[str, ...], str] | None = None,
+    ) -> None:
         self.uploader = uploader
         self.project = project
         self.domain = domain
         self._roots: dict[str, tuple[str, str]] = {}  # native_url -> (filename_root, filename)
+        self._uploaded = uploaded if uploaded is not None else {}  # content key -> native_url
 
     @property
     def raw_prefix(self) -> str:
         return f"dataproxy://{self.project}/{self.domain}"
+
+    def is_local(self, uri: str) -> bool:
+        return False
 
     def new_uri(self, name: str = "") -> str:
         root, filename = uuid.uuid4().hex, name or "data"
@@ -171,3 +250,84 @@ class DataProxyStore:
 
     def read_bytes(self, uri: str) -> bytes:
         return self.uploader.download(uri)
+
+    def get_file(self, uri: str, dst: str) -> None:
+        self.uploader.download_file(uri, dst)
+
+    def open(self, uri: str, mode: str = "rb") -> IO[Any]:
+        if "r" in mode:
+            data = io.BytesIO(self.read_bytes(uri))
+            return data if "b" in mode else io.TextIOWrapper(data)
+        writer = ObjectWriter(self, uri)
+        return writer if "b" in mode else io.TextIOWrapper(writer)
+
+    def kind(self, uri: str) -> str | None:
+        return None  # the data proxy cannot tell without reading
+
+    def list_files(self, uri: str) -> list[str]:
+        try:
+            return super().list_files(uri)  # direct access to the bucket, when this process has it
+        except StorageError as exc:
+            raise StorageError(
+                f"Cannot list {uri!r}: the data proxy signs single objects and cannot list a directory, and "
+                f"this kernel has no direct access to the bucket ({exc})"
+            ) from exc
+
+    def put_file(self, src: str, uri: str) -> None:
+        raise StorageError(
+            f"Cannot upload {src!r} to the chosen location {uri!r} through the data proxy, which decides "
+            "where uploads go. Drop remote_path/remote_directory; the file is uploaded under the run's data."
+        )
+
+    def upload_file(self, src: str) -> str:
+        """Upload ``src`` content-addressed (the server files it under its MD5); once per Remote."""
+        md5 = _md5_of(src)
+        name = os.path.basename(src.rstrip(os.sep))
+        key = ("file", self.project, self.domain, md5.hex(), name)
+        if key not in self._uploaded:
+            location = self.uploader.location(
+                self.project, self.domain, filename=name, filename_root="", md5=md5
+            )
+            self.uploader.put_file(location, src)
+            self._uploaded[key] = location.native_url
+        return self._uploaded[key]
+
+    def upload_dir(self, src: str) -> str:
+        """Upload ``src`` recursively under a root named by the MD5s of its files; its URI (no trailing /)."""
+        from flyte_nb.core import uris
+
+        files = [(rel, os.path.join(src, *rel.split("/"))) for rel in uris.list_files(src)]
+        digests = {rel: _md5_of(path) for rel, path in files}
+        root = hashlib.md5(
+            "".join(f"{rel}\0{d.hex()}\n" for rel, d in sorted(digests.items())).encode()
+        ).hexdigest()
+        key = ("dir", self.project, self.domain, root)
+        if key in self._uploaded:
+            return self._uploaded[key]
+        prefix = ""
+        for rel, path in files or [(".empty", "")]:
+            location = self.uploader.location(
+                self.project, self.domain, filename=rel, filename_root=root, md5=digests.get(rel)
+            )
+            if not location.native_url.endswith("/" + rel):
+                raise StorageError(
+                    f"The data proxy placed {rel!r} of {src!r} at {location.native_url}, not under one prefix; "
+                    "the directory cannot be uploaded through it."
+                )
+            prefix = prefix or location.native_url[: -len(rel) - 1]
+            if path:
+                self.uploader.put_file(location, path)
+        self._uploaded[key] = prefix
+        return prefix
+
+
+def _md5_of(path: str) -> bytes:
+    """The raw MD5 digest of a local file, read in chunks."""
+    digest = hashlib.md5()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise StorageError(f"Could not read {path!r} to upload it: {exc.strerror or exc}.") from exc
+    return digest.digest()

@@ -73,6 +73,7 @@ class Bucket:
         self.base_url = ""  # set when the HTTP server starts
         self.faults = BucketFaults()
         self.puts: list[str] = []  # relative paths successfully written, in order
+        self.gets: list[str] = []  # relative paths read through a signed URL, in order
 
     def native_url(self, rel: str) -> str:
         return (self.root / rel).as_uri()
@@ -193,6 +194,7 @@ def _handler(bucket: Bucket, oauth: OAuthState | None) -> type[BaseHTTPRequestHa
                 return self._reply(403, problem.encode())
             if not bucket.exists(rel):
                 return self._reply(404, b"NoSuchKey")
+            bucket.gets.append(rel)
             return self._reply(200, (bucket.root / rel).read_bytes(), "application/octet-stream")
 
         do_HEAD = do_GET

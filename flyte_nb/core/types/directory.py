@@ -201,7 +201,7 @@ class FlyteDirectory(SerializableType, os.PathLike[str]):
     def listdir(cls, directory: FlyteDirectory) -> list[FlyteFile | FlyteDirectory]:
         """The entries directly inside ``directory`` as lazy handles (nothing is downloaded)."""
         where = directory._where()
-        if not uris.is_remote(where):
+        if directory._remote_source is None and not uris.is_remote(where):
             base = uris.local_path(where) or where
             return [
                 FlyteFile(os.path.join(base, p))
@@ -332,7 +332,7 @@ def _from_dict(value: Any, cls: type[FlyteDirectory], store: BaseStore) -> Flyte
 
 def directory_from_uri(uri: str, cls: type[FlyteDirectory], store: BaseStore) -> FlyteDirectory:
     """A lazy FlyteDirectory for the literal ``uri``: a local directory in place, a remote one on use."""
-    if uris.is_remote(uri):
+    if not store.is_local(uri):
         out = cls(path=download_path())
         out._remote_source = uri
     else:

@@ -492,7 +492,7 @@ def _embedded_dict(literal: literals_pb2.Literal) -> Any:
 
 def _decoded(uri: str, cls: type[FlyteFile], store: BaseStore, metadata: dict[str, str] | None) -> FlyteFile:
     """A lazy FlyteFile for the literal ``uri``: a local file in place, a remote one fetched on use."""
-    if uris.is_remote(uri):
+    if not store.is_local(uri):
         out = cls(path=download_path(uri), metadata=metadata)
         out._remote_source = uri
     else:

@@ -391,7 +391,7 @@ def _check_columns(have: list[str], want: list[str], where: str) -> None:
 
 def _sources(uri: str, part: str, store: BaseStore) -> list[Any]:
     """What pandas reads for the dataset at ``uri``: a local path, or the bytes of each data file."""
-    local = uris.local_path(uri)
+    local = uris.local_path(uri) if store.is_local(uri) else None
     if local is not None:
         if os.path.isdir(local) and part == CSV_PART:
             return [os.path.join(local, CSV_PART)]
