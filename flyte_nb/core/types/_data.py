@@ -125,8 +125,10 @@ def pydantic_core_schema(
         deserializing = isinstance(context, dict) and context.get("deserialize") is True
         return rebuild(value, deserializing)
 
-    # The reference moves to the wrapper so the JSON schema still lists the type under "$defs".
-    ref = schema.pop("ref", None)
+    # The reference moves to the wrapper so the JSON schema still lists the type under "$defs", named
+    # after the class's __name__ as flytekit's are ("FlyteFile", "_SpecificFormatClass").
+    schema.pop("ref", None)
+    ref = f"{cls.__module__}.{cls.__name__}:{id(cls)}"
     return core_schema.with_info_after_validator_function(after, schema, ref=ref)
 
 

@@ -307,9 +307,9 @@ def _format_class(base: type, fmt: str) -> type:
         def extension(cls) -> str:
             return fmt
 
-    _SpecificFormatDirectoryClass.__qualname__ = (
-        f"{base.__qualname__}.__class_getitem__.<locals>._SpecificFormatDirectoryClass"
-    )
+    # Its __name__ stays flytekit's (pydantic titles schemas with it); people read the qualname.
+    _SpecificFormatDirectoryClass.__qualname__ = f"{base.__qualname__}[{fmt!r}]"
+    _SpecificFormatDirectoryClass.__module__ = "flyte_nb"
     return _SpecificFormatDirectoryClass
 
 

@@ -297,7 +297,9 @@ def _format_class(base: type, fmt: str) -> type:
         def extension(cls) -> str:
             return fmt
 
-    _SpecificFormatClass.__qualname__ = f"{base.__qualname__}.__class_getitem__.<locals>._SpecificFormatClass"
+    # Its __name__ stays flytekit's (pydantic titles schemas with it); people read the qualname.
+    _SpecificFormatClass.__qualname__ = f"{base.__qualname__}[{fmt!r}]"
+    _SpecificFormatClass.__module__ = "flyte_nb"
     return _SpecificFormatClass
 
 

@@ -384,8 +384,8 @@ def _check_columns(have: list[str], want: list[str], where: str) -> None:
     missing = [c for c in want if c not in have and "." not in c]
     if missing:
         raise FlyteTypeError(
-            f"expected the declared columns {want}, got {where} without {missing} (it has {have}). Add the "
-            "missing columns, or declare only the columns the data has."
+            f"expected the declared columns {want}, got {where} without {missing} (it has {have}). Pass data "
+            "with these columns, or declare only the columns the data has."
         )
 
 
