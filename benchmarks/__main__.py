@@ -7,7 +7,15 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import bench_call, bench_data, bench_import, bench_payload, bench_process, bench_remote
+from benchmarks import (
+    bench_call,
+    bench_data,
+    bench_files,
+    bench_import,
+    bench_payload,
+    bench_process,
+    bench_remote,
+)
 from benchmarks.harness import Config, Row, load_average, machine
 from benchmarks.report import results_md, table
 
@@ -18,6 +26,7 @@ GROUPS = {
     "4": bench_process,
     "5": bench_remote,
     "6": bench_payload,
+    "7": bench_files,
 }
 
 

@@ -31,6 +31,8 @@ EXPECTED = [  # (group, a phrase of the measurement) - one per row of the quick 
     ("6 payload & version", "payload size"),
     ("6 payload & version", "time to build"),
     ("6 payload & version", "re-running the unchanged cell"),
+    ("7 files & datasets", "`FlyteFile` in and back out"),
+    ("7 files & datasets", "DataFrame with declared columns"),
 ]
 
 
@@ -60,4 +62,5 @@ def test_quick_run_prints_every_row() -> None:
         assert phrase in row[1], row
         assert row[3] not in ("", "-"), f"no flyte_nb value in {row}"  # every row measured flyte_nb
     # the version row is a fact, not a timing: an unchanged cell keeps its flyte_nb version
-    assert rows[-1][3] == "unchanged", rows[-1]
+    version = next(row for row in rows if "re-running the unchanged cell" in row[1])
+    assert version[3] == "unchanged", version
