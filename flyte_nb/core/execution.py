@@ -10,6 +10,7 @@ with error messages that name the task and the variable, the shape of a call's r
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from flyteidl.core import literals_pb2
 
-from flyte_nb.core.storage import RawStore
+from flyte_nb.core.storage import RawStore, as_store, local_path
 from flyte_nb.core.types import TypeEngine
 from flyte_nb.errors import FlyteTypeError, StorageError, TaskInputError, TaskOutputError
 
@@ -246,17 +247,31 @@ def shape_outputs(iface: PythonInterface, values: Mapping[str, Any]) -> Any:
 
 
 def _content_digest(uri: str, store: RawStore) -> str | None:
-    def read(candidate: str) -> bytes | None:
-        try:
-            return store.read_bytes(candidate)
-        except (StorageError, OSError):
-            return None
+    """The sha256 of the data at ``uri`` (every file of a directory), or ``None`` to key on the URI.
 
-    for candidate in (uri, uri.rstrip("/") + "/00000"):
-        data = read(candidate)
-        if data is not None:
-            return hashlib.sha256(data).hexdigest()
-    return None
+    Local files and directories (a user's inputs, read in place) and what this call wrote are hashed by
+    content, in chunks; other remote URIs name immutable blobs, and are not downloaded to make a key.
+    """
+    full = as_store(store)
+    if not full.is_local(uri) and not uri.startswith(full.raw_prefix.rstrip("/") + "/"):
+        return None
+    digest = hashlib.sha256()
+    try:
+        if full.is_local(uri):
+            path = local_path(uri) or uri
+            rels = [""] if os.path.isfile(path) else full.list_files(path) if os.path.isdir(path) else []
+            for rel in rels:
+                digest.update(rel.encode() + b"\0")
+                with open(os.path.join(path, rel) if rel else path, "rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        digest.update(chunk)
+            return digest.hexdigest() if rels else None
+        rels = [""] if full.kind(uri) == "file" else full.list_files(uri)
+        for rel in rels:
+            digest.update(rel.encode() + b"\0" + full.read_bytes(uri + "/" + rel if rel else uri))
+        return digest.hexdigest() if rels else None
+    except (StorageError, OSError):
+        return None
 
 
 def _normalize(lit: literals_pb2.Literal, store: RawStore) -> None:

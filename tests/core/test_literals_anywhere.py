@@ -45,12 +45,43 @@ def count_rows(df: pd.DataFrame) -> int:
     return len(df)
 
 
+@fnb.task
+def file_length(f: fnb.FlyteFile) -> int:
+    with open(f) as fh:
+        return len(fh.read())
+
+
+@fnb.task
+def file_count(d: fnb.FlyteDirectory) -> int:
+    return sum(1 for p in pathlib.Path(d).rglob("*") if p.is_file())
+
+
+def _text_file() -> str:
+    import tempfile
+
+    path = pathlib.Path(tempfile.mkdtemp()) / "five.txt"
+    path.write_text("12345")
+    return str(path)
+
+
+def _folder() -> str:
+    import tempfile
+
+    root = pathlib.Path(tempfile.mkdtemp())
+    for name in ("a", "b", "c/d"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    return str(root)
+
+
 CASES: list[tuple[Any, str, Any, int]] = [
     (unbox, "b", lambda: Box(7), 7),
     (total, "x", lambda: np.arange(4), 6),
     (count_rows, "df", lambda: pd.DataFrame({"a": [1, 2, 3]}), 3),
+    (file_length, "f", _text_file, 5),
+    (file_count, "d", _folder, 3),
 ]
-IDS = ["pickle", "numpy", "dataframe"]
+IDS = ["pickle", "numpy", "dataframe", "file", "directory"]
 
 
 def _inputs(task: Any, var: str, value: Any, **kw: Any) -> literals_pb2.LiteralMap:
@@ -81,7 +112,7 @@ def test_file_uris_and_object_stores_are_read_by_scheme(
     for prefix in (f"file://{tmp_path}", "memory://flyte-nb-anywhere/raw"):
         inputs = _inputs(task, var, make(), store=LocalStore(prefix))
         uri = str(inputs.literals[var])
-        assert prefix in uri, uri
+        assert prefix in uri, uri  # written (uploaded, for files) under that store's prefix
         assert _o0(task.sandbox_execute(FlyteContext(), inputs)) == expected
         # and the type engine reads it back with any store (or none)
         assert (

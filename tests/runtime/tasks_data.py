@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import pathlib
 import tempfile
-from typing import Annotated, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 import flyte_nb as fnb
@@ -71,3 +72,13 @@ def top_half(df: Scores) -> Top:
 @fnb.task
 def dataset_rows(sd: fnb.StructuredDataset) -> int:
     return len(sd.open(pd.DataFrame).all())
+
+
+@fnb.task
+def array_sum(x: np.ndarray) -> int:
+    return int(x.sum())
+
+
+@fnb.task
+def pickled_len(x: Any) -> int:
+    return len(x)

@@ -118,3 +118,46 @@ def test_process_outputs_keep_their_raw_data_and_the_rest_is_removed(csv: pathli
 def test_bad_inputs_are_refused_before_the_process_starts(tmp_path: pathlib.Path) -> None:
     with pytest.raises(TaskInputError, match=r"input 'f': expected an existing file, got .*missing\.csv"):
         _run("process", t.summarize_csv, f=str(tmp_path / "missing.csv"))
+
+
+@pytest.mark.parametrize(
+    ("task", "var", "value", "expected"),
+    [
+        pytest.param(t.pickled_len, "x", {"a", "b"}, 2, id="pickle"),
+        pytest.param(t.array_sum, "x", np.arange(5), 10, id="numpy"),
+        pytest.param(t.dataset_rows, "sd", "frame", 4, id="dataframe"),
+        pytest.param(t.file_size, "f", "file", 3, id="file"),
+        pytest.param(t.list_directory, "d", "dir", None, id="directory"),
+    ],
+)
+def test_literals_made_by_to_literal_run_in_the_container(
+    tmp_path: pathlib.Path, image_env: dict[str, str], task: Any, var: str, value: Any, expected: Any
+) -> None:
+    """inputs.pb holding literals written by ``TypeEngine.to_literal`` (its default local store) runs
+    through ``flyte-nb-execute`` as propeller runs it."""
+    from flyteidl.core import literals_pb2
+
+    from flyte_nb.core.serialize import serialize_task
+    from tests import propeller
+
+    if isinstance(value, str) and value == "frame":
+        value = fnb.TypeEngine.to_python_value(
+            fnb.TypeEngine.to_literal(pd.DataFrame({"a": range(4)}), pd.DataFrame), fnb.StructuredDataset
+        )
+    elif isinstance(value, str) and value == "file":
+        (tmp_path / "abc.txt").write_text("abc")
+        value = str(tmp_path / "abc.txt")
+    elif isinstance(value, str) and value == "dir":
+        (tmp_path / "d").mkdir()
+        (tmp_path / "d" / "one.txt").write_text("1")
+        value = str(tmp_path / "d")
+    literal = fnb.TypeEngine.to_literal(value, task.python_interface.inputs[var])
+    inputs = literals_pb2.LiteralMap(literals={var: literal})
+    result = propeller.run_task_template(serialize_task(task), inputs, tmp_path / "bucket", None, image_env)
+    assert result.phase == "SUCCEEDED", result
+    outputs = literals_pb2.LiteralMap.FromString(result.paths.outputs.read_bytes())
+    got = fnb.TypeEngine.literal_map_to_python(outputs, task.python_interface.outputs)
+    if expected is None:
+        assert got["names"] == ["one.txt"]
+    else:
+        assert got["o0"] == expected

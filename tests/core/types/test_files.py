@@ -372,3 +372,23 @@ def test_files_inside_a_dataclass_follow_the_same_rules(
         return pathlib.Path(b.report).read_text()
 
     assert in_kernel(b=Bundle(report=FlyteFile(str(csv)))) == csv.read_text()
+
+
+def test_a_cached_task_keys_on_the_files_content_not_its_path(
+    csv: pathlib.Path, folder: pathlib.Path
+) -> None:
+    calls: list[str] = []
+
+    @fnb.task(cache=True, cache_version="1")
+    def read(f: FlyteFile, d: FlyteDirectory) -> str:
+        calls.append("run")
+        return pathlib.Path(f).read_text() + str(len(list(pathlib.Path(d).rglob("*.txt"))))
+
+    assert read(f=str(csv), d=str(folder)) == "a,b\n1,2\n3"
+    assert read(f=str(csv), d=str(folder)) == "a,b\n1,2\n3"
+    assert calls == ["run"]
+    csv.write_text("changed\n")  # edited in place: the cached result would be stale
+    assert read(f=str(csv), d=str(folder)) == "changed\n3"
+    (folder / "new.txt").write_text("4")
+    assert read(f=str(csv), d=str(folder)) == "changed\n4"
+    assert calls == ["run", "run", "run"]
