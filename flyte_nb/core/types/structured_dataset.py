@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import importlib
-import io
 import os
 import sys
 from collections.abc import Iterator
@@ -38,16 +36,18 @@ from flyte_nb.core import uris
 from flyte_nb.core.storage import BaseStore, RawStore, as_store
 from flyte_nb.core.types._common import received, scalar_kind, strip_annotated
 from flyte_nb.core.types._data import current_store, labelled
+from flyte_nb.core.types._dataframe_io import (
+    CSV,
+    PARQUET,
+    check_columns,
+    pandas_module,
+    read_dataframe,
+    write_dataframe,
+)
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError, StorageError, UnsupportedTypeError
 
 __all__ = ["CSV", "PARQUET", "StructuredDataset", "StructuredDatasetTransformer", "StructuredDatasetType"]
-
-PARQUET = "parquet"
-CSV = "csv"
-#: The single parquet file inside a dataset directory (flytekit's ``f"{0:05}"``) and the csv one.
-PARQUET_PART = "00000"
-CSV_PART = ".csv"
 
 #: flyteidl's message, exported under flytekit's name.
 StructuredDatasetType = types_pb2.StructuredDatasetType
@@ -58,11 +58,6 @@ _FLYTEKIT_DESCRIPTION = (
     "This is the user facing StructuredDataset class. Please don't confuse it with the literals.StructuredDataset\n"
     "class (that is just a model, a Python class representation of the protobuf)."
 )
-
-
-def _pandas() -> Any:
-    # Imported by name so type checkers need no pandas stubs; only reached when data is read or written.
-    return importlib.import_module("pandas")
 
 
 @dataclass(init=False, repr=False, eq=False)
@@ -357,99 +352,6 @@ def _is_dataset_class(t: Any) -> bool:
     return isinstance(t, type) and issubclass(t, StructuredDataset)
 
 
-# ---- reading and writing dataframes ----------------------------------------------------------------
-
-
-def write_dataframe(df: Any, fmt: str, store: BaseStore) -> str:
-    """Write ``df`` as a new dataset directory in ``store``; return its URI."""
-    uri = store.new_uri()
-    try:
-        if fmt == CSV:
-            with store.open(uris.join(uri, CSV_PART), "wb") as fh:
-                df.to_csv(fh, index=False)
-        else:
-            with store.open(uris.join(uri, PARQUET_PART), "wb") as fh:
-                df.to_parquet(fh, coerce_timestamps="us", allow_truncated_timestamps=False)
-    except StorageError:
-        raise
-    except Exception as exc:  # pyarrow/pandas refuse many column kinds, each with its own class
-        raise FlyteTypeError(
-            f"expected a DataFrame {fmt} can store, got one that failed: {type(exc).__name__}: {exc}. "
-            "Use str column names and columns of plain dtypes."
-        ) from exc
-    return uri
-
-
-def _check_columns(have: list[str], want: list[str], where: str) -> None:
-    missing = [c for c in want if c not in have and "." not in c]
-    if missing:
-        raise FlyteTypeError(
-            f"expected the declared columns {want}, got {where} without {missing} (it has {have}). Pass data "
-            "with these columns, or declare only the columns the data has."
-        )
-
-
-def _sources(uri: str, part: str, store: BaseStore) -> list[Any]:
-    """What pandas reads for the dataset at ``uri``: a local path, or the bytes of each data file."""
-    local = uris.local_path(uri) if store.is_local(uri) else None
-    if local is not None:
-        if os.path.isdir(local) and part == CSV_PART:
-            return [os.path.join(local, CSV_PART)]
-        if not os.path.exists(local):
-            raise StorageError(f"Could not read {uri!r}: no dataset is there.")
-        return [local]
-    try:
-        files = [f for f in store.list_files(uri) if not f.rsplit("/", 1)[-1].startswith(("_", "."))]
-        if part == CSV_PART:
-            files = [CSV_PART]
-    except StorageError:
-        files = [part]  # a store that cannot list (a data proxy) still reads flytekit's layout
-    if not files:
-        return [io.BytesIO(store.read_bytes(uri))]  # a dataset given as a single file
-    return [io.BytesIO(store.read_bytes(uris.join(uri, f))) for f in files]
-
-
-def read_dataframe(sd: literals_pb2.StructuredDataset, columns: list[str], store: BaseStore) -> Any:
-    """The DataFrame stored in ``sd`` with only ``columns`` (all of them when empty)."""
-    pd = _pandas()
-    fmt = sd.metadata.structured_dataset_type.format or PARQUET
-    if fmt not in (PARQUET, CSV):
-        raise FlyteTypeError(
-            f"expected a parquet or csv dataset, got format {fmt!r} at {sd.uri!r}. Read it as a "
-            "StructuredDataset and open it with the library that wrote it."
-        )
-    sources = _sources(sd.uri.rstrip("/") or sd.uri, CSV_PART if fmt == CSV else PARQUET_PART, store)
-    if fmt == CSV:
-        frames = []
-        for src in sources:
-            if columns:
-                _check_columns(
-                    list(pd.read_csv(src, nrows=0).columns), columns, f"the csv dataset {sd.uri!r}"
-                )
-                if isinstance(src, io.BytesIO):
-                    src.seek(0)
-            frames.append(pd.read_csv(src, usecols=columns or None))
-    else:
-        import pyarrow.dataset as ds
-        import pyarrow.parquet as pq
-
-        if columns:
-            first = sources[0]
-            names = (
-                ds.dataset(first, format="parquet").schema.names
-                if isinstance(first, str)
-                else pq.read_schema(first).names
-            )
-            _check_columns(names, columns, f"the dataset {sd.uri!r}")
-        frames = []
-        for src in sources:
-            if isinstance(src, io.BytesIO):
-                src.seek(0)
-            frames.append(pd.read_parquet(src, columns=columns or None))
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return frame[columns] if columns else frame
-
-
 # ---- the transformer ------------------------------------------------------------------------------
 
 
@@ -497,7 +399,7 @@ class StructuredDatasetTransformer(TypeTransformer[Any]):
             )
         if isinstance(value, StructuredDataset):
             return self._dataset_literal(value, sdt, full)
-        pd = _pandas()
+        pd = pandas_module()
         if not isinstance(value, pd.DataFrame):
             raise FlyteTypeError(
                 f"expected a pandas.DataFrame, got {received(value)}. Pass pd.DataFrame(value)."
@@ -507,7 +409,7 @@ class StructuredDatasetTransformer(TypeTransformer[Any]):
     def _frame_literal(
         self, df: Any, sdt: types_pb2.StructuredDatasetType, fmt: str, store: BaseStore
     ) -> literals_pb2.Literal:
-        _check_columns([str(c) for c in df.columns], [c.name for c in sdt.columns], "a DataFrame")
+        check_columns([str(c) for c in df.columns], [c.name for c in sdt.columns], "a DataFrame")
         if fmt not in (PARQUET, CSV):
             raise FlyteTypeError(
                 f"expected the format parquet or csv to write a DataFrame in, got {fmt!r}. Declare one of them."
@@ -533,7 +435,7 @@ class StructuredDatasetTransformer(TypeTransformer[Any]):
             if not sdt.format and value.file_format:
                 sdt.format = value.file_format
             return _literal(uri, sdt)
-        pd = _pandas()
+        pd = pandas_module()
         if not isinstance(value.dataframe, pd.DataFrame):
             raise FlyteTypeError(
                 f"expected a StructuredDataset of a pandas.DataFrame, got one of {_received(value.dataframe)}. "

@@ -1,0 +1,121 @@
+"""Writing a DataFrame as a dataset directory and reading one back, as flytekit's pandas handlers do.
+
+A parquet dataset is a directory holding one file named ``00000`` (flytekit's writer; readers also take
+several part files, or a single parquet file as the URI); a csv dataset holds one file named ``.csv``.
+Local data is read where it is; anything else through the store (an in-memory store, fsspec, a data
+proxy that can read single objects but not list them). pandas and pyarrow are imported here only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+from typing import Any
+
+from flyteidl.core import literals_pb2
+
+from flyte_nb.core import uris
+from flyte_nb.core.storage import BaseStore
+from flyte_nb.errors import FlyteTypeError, StorageError
+
+__all__ = ["CSV", "PARQUET", "check_columns", "pandas_module", "read_dataframe", "write_dataframe"]
+
+PARQUET = "parquet"
+CSV = "csv"
+#: The single parquet file inside a dataset directory (flytekit's ``f"{0:05}"``) and the csv one.
+PARQUET_PART = "00000"
+CSV_PART = ".csv"
+
+
+def pandas_module() -> Any:
+    # Imported by name so type checkers need no pandas stubs; only reached when data is read or written.
+    return importlib.import_module("pandas")
+
+
+def write_dataframe(df: Any, fmt: str, store: BaseStore) -> str:
+    """Write ``df`` as a new dataset directory in ``store``; return its URI."""
+    uri = store.new_uri()
+    try:
+        if fmt == CSV:
+            with store.open(uris.join(uri, CSV_PART), "wb") as fh:
+                df.to_csv(fh, index=False)
+        else:
+            with store.open(uris.join(uri, PARQUET_PART), "wb") as fh:
+                df.to_parquet(fh, coerce_timestamps="us", allow_truncated_timestamps=False)
+    except StorageError:
+        raise
+    except Exception as exc:  # pyarrow/pandas refuse many column kinds, each with its own class
+        raise FlyteTypeError(
+            f"expected a DataFrame {fmt} can store, got one that failed: {type(exc).__name__}: {exc}. "
+            "Use str column names and columns of plain dtypes."
+        ) from exc
+    return uri
+
+
+def check_columns(have: list[str], want: list[str], where: str) -> None:
+    missing = [c for c in want if c not in have and "." not in c]
+    if missing:
+        raise FlyteTypeError(
+            f"expected the declared columns {want}, got {where} without {missing} (it has {have}). Pass data "
+            "with these columns, or declare only the columns the data has."
+        )
+
+
+def _sources(uri: str, part: str, store: BaseStore) -> list[Any]:
+    """What pandas reads for the dataset at ``uri``: a local path, or the bytes of each data file."""
+    local = uris.local_path(uri) if store.is_local(uri) else None
+    if local is not None:
+        if os.path.isdir(local) and part == CSV_PART:
+            return [os.path.join(local, CSV_PART)]
+        if not os.path.exists(local):
+            raise StorageError(f"Could not read {uri!r}: no dataset is there.")
+        return [local]
+    try:
+        files = [f for f in store.list_files(uri) if not f.rsplit("/", 1)[-1].startswith(("_", "."))]
+        if part == CSV_PART:
+            files = [CSV_PART]
+    except StorageError:
+        files = [part]  # a store that cannot list (a data proxy) still reads flytekit's layout
+    if not files:
+        return [io.BytesIO(store.read_bytes(uri))]  # a dataset given as a single file
+    return [io.BytesIO(store.read_bytes(uris.join(uri, f))) for f in files]
+
+
+def read_dataframe(sd: literals_pb2.StructuredDataset, columns: list[str], store: BaseStore) -> Any:
+    """The DataFrame stored in ``sd`` with only ``columns`` (all of them when empty)."""
+    pd = pandas_module()
+    fmt = sd.metadata.structured_dataset_type.format or PARQUET
+    if fmt not in (PARQUET, CSV):
+        raise FlyteTypeError(
+            f"expected a parquet or csv dataset, got format {fmt!r} at {sd.uri!r}. Read it as a "
+            "StructuredDataset and open it with the library that wrote it."
+        )
+    sources = _sources(sd.uri.rstrip("/") or sd.uri, CSV_PART if fmt == CSV else PARQUET_PART, store)
+    if fmt == CSV:
+        frames = []
+        for src in sources:
+            if columns:
+                check_columns(list(pd.read_csv(src, nrows=0).columns), columns, f"the csv dataset {sd.uri!r}")
+                if isinstance(src, io.BytesIO):
+                    src.seek(0)
+            frames.append(pd.read_csv(src, usecols=columns or None))
+    else:
+        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
+
+        if columns:
+            first = sources[0]
+            names = (
+                ds.dataset(first, format="parquet").schema.names
+                if isinstance(first, str)
+                else pq.read_schema(first).names
+            )
+            check_columns(names, columns, f"the dataset {sd.uri!r}")
+        frames = []
+        for src in sources:
+            if isinstance(src, io.BytesIO):
+                src.seek(0)
+            frames.append(pd.read_parquet(src, columns=columns or None))
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return frame[columns] if columns else frame
