@@ -15,7 +15,7 @@ The JSON header is readable without unpickling anything, so a mismatch is report
 an obscure unpickling error. The loader args pin the payload's location and sha256:
 ``payload <uri or path> sha256 <hex> task-name <name>``. A relative path is read from the container's
 working directory (how the process sandbox runs); other schemes are read through
-:mod:`flyte_nb.runtime.storage`.
+:mod:`flyte_nb.core.uris`.
 
 **Limits (as cloudpickle's own):** a payload loads only on the same Python *minor* version that pickled
 it (the bytecode differs between minor versions), with the packages it references installed, ideally at
@@ -390,9 +390,9 @@ def _read(location: str) -> bytes:
                 f"Task payload {location}: could not read it from {os.path.abspath(path)} "
                 f"({exc.strerror or exc}). Write resolver.payload(task) there before running the task."
             ) from exc
-    from flyte_nb.runtime import storage  # other schemes need the runtime's fsspec storage
+    from flyte_nb.core import uris  # other schemes go through fsspec
 
-    return storage.read_bytes(location)
+    return uris.read_bytes(location)
 
 
 def _check_header(header: PayloadHeader, where: str) -> None:
