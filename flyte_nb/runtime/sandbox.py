@@ -21,6 +21,7 @@ when the task fails.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import shutil
 import sys
 import tempfile
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from flyte_nb.core import execution, session
 from flyte_nb.core.context import ExecutionParameters, FlyteContext
-from flyte_nb.core.storage import MemoryStore
+from flyte_nb.core.storage import MemoryStore, local_path
 from flyte_nb.errors import ConfigError
 from flyte_nb.runtime.entrypoint import classify
 from flyte_nb.runtime.error_document import error_document, kind_name, to_task_execution_error
@@ -217,8 +218,9 @@ class SandboxExecutor:
                 self._runner = runner
             node = "n0"
             outputs = runner.run_node(template, inputs, node, root / "metadata" / node / "data")
-            keep_raw = _references(outputs, root / "raw")
-            return execution.literal_map_to_outputs(task.name, iface, outputs, UriStore(str(root / "raw")))
+            native = execution.literal_map_to_outputs(task.name, iface, outputs, UriStore(str(root / "raw")))
+            keep_raw = _holds_data_under(native, str(root / "raw"))
+            return native
         finally:
             with self._lock:
                 self._runner = None
@@ -243,10 +245,26 @@ class SandboxExecutor:
         return remote.submit(task, **inputs).wait(timeout=self.timeout)
 
 
-def _references(outputs: Any, raw: Path) -> bool:
-    """True when the output literals point into ``raw`` (files, directories, datasets, pickles), at any
-    depth: URIs are stored verbatim in protobuf strings and msgpack maps alike."""
-    return str(raw).encode() in outputs.SerializeToString()
+def _holds_data_under(value: Any, raw: str, depth: int = 0) -> bool:
+    """True when ``value`` holds a file, directory or dataset handle on data under ``raw``, at any
+    depth (outputs are tuples, lists, dicts, dataclasses, pydantic models). Values decoded eagerly
+    (pickles, arrays, DataFrames) hold none: their raw data is not needed after the run."""
+    handle = getattr(value, "_literal_uri", None)
+    literal = getattr(value, "_literal_sd", None)
+    where = handle if isinstance(handle, str) else getattr(literal, "uri", None)
+    if isinstance(where, str):
+        return (local_path(where) or where).startswith(raw)
+    if depth > 20:
+        return False
+    if isinstance(value, dict):
+        items: Any = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    elif dataclasses.is_dataclass(value) or hasattr(value, "model_fields"):
+        items = vars(value).values()
+    else:
+        return False
+    return any(_holds_data_under(item, raw, depth + 1) for item in items)
 
 
 def _remove_run(root: Path, keep_raw: bool) -> None:

@@ -161,3 +161,14 @@ def test_literals_made_by_to_literal_run_in_the_container(
         assert got["names"] == ["one.txt"]
     else:
         assert got["o0"] == expected
+
+
+def test_process_outputs_decoded_whole_keep_nothing_on_disk(csv: pathlib.Path) -> None:
+    ex = fnb.SandboxExecutor("process", stdout=lambda s: None, stderr=lambda s: None)
+    out = ex.run(t.top_half, df=pd.DataFrame({"id": [1, 2], "score": [0.1, 0.9], "label": ["a", "b"]}))
+    assert out["id"].tolist() == [2]
+    assert ex.last_run_dir is not None
+    assert not ex.last_run_dir.exists()  # the DataFrame was read: its parquet file is not kept
+    _names, _, copy = ex.run(t.list_directory, d=str(csv.parent))
+    assert ex.last_run_dir.exists()  # the directory output is a handle on the run's raw data
+    assert pathlib.Path(copy).is_dir()
