@@ -81,8 +81,8 @@ THIRD_PARTY_BANS = {
     "flyte_nb.remote": {"IPython", "ipywidgets", "ipykernel", "flytekit"},
     "flyte_nb.notebook": {"flytekit"},
 }
-# Known edges inside the core layer still to be removed (the fsspec reader moves into flyte_nb.core).
-ALLOWED = {("flyte_nb.core.notebook_resolver", "flyte_nb.runtime.storage")}
+# Known upward edges still to be removed (none).
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _layer(module: str) -> str | None:

@@ -142,7 +142,7 @@ def literal_map_to_inputs(
     for var in names:
         try:
             out[var] = TypeEngine.to_python_value(literals[var], types[var], store=store)
-        except FlyteTypeError as exc:  # noqa: PERF203 - try is free in 3.11+; errors name the input
+        except FlyteTypeError as exc:
             raise TaskInputError(
                 f"Task '{task_name}' input '{var}': the literal cannot be read as "
                 f"{types[var]!r} ({type(exc).__name__}: {exc}). Send a value of the declared type."
