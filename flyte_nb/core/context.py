@@ -13,6 +13,7 @@ to. Nothing is stored at import time; with nothing pushed, ``current_context()``
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import datetime
@@ -20,7 +21,7 @@ import enum
 import os
 import shutil
 import tempfile
-import weakref
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
@@ -72,16 +73,29 @@ class ExecutionParameters:
     def get_working_directory(self) -> str:
         """The task's scratch directory.
 
-        When none was given (a run in the kernel), a temporary directory is made on first request and
-        removed once these parameters are no longer referenced, i.e. when the run is over.
+        When none was given (a run in the kernel), a fresh directory under a per-process scratch root is
+        made on first request. The root is removed when the interpreter exits, never earlier: a file the
+        task wrote there and returned (a ``FlyteFile`` read in place) stays valid after the run.
         """
         if self.working_directory:
             os.makedirs(self.working_directory, exist_ok=True)
             return self.working_directory
-        path = tempfile.mkdtemp(prefix="flyte-nb-work-")
+        path = tempfile.mkdtemp(prefix="work-", dir=_scratch_root())
         object.__setattr__(self, "working_directory", path)
-        weakref.finalize(self, shutil.rmtree, path, True)
         return path
+
+
+_SCRATCH: list[str] = []  # the per-process scratch root, made on first use (never at import)
+_SCRATCH_LOCK = threading.Lock()
+
+
+def _scratch_root() -> str:
+    with _SCRATCH_LOCK:
+        if not _SCRATCH:
+            root = tempfile.mkdtemp(prefix="flyte-nb-work-")
+            atexit.register(shutil.rmtree, root, True)
+            _SCRATCH.append(root)
+        return _SCRATCH[0]
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+import subprocess
+import sys
 import weakref
 
 import pytest
 
 import flyte_nb as fnb
-from flyte_nb.core.context import ExecutionParameters
 from flyte_nb.core.types import engine
 
 
@@ -36,10 +37,18 @@ def test_rerunning_a_dataclass_cell_does_not_keep_every_old_class_alive(
     assert all(len(memo) <= 16 for memo in memos)
 
 
-def test_a_working_directory_made_for_a_run_is_removed_with_it() -> None:
-    params = ExecutionParameters()
-    path = params.get_working_directory()
-    assert os.path.isdir(path)
-    del params
-    gc.collect()
-    assert not os.path.exists(path)
+def test_a_working_directory_made_for_a_run_lives_until_the_process_exits() -> None:
+    """A kernel run's working directory outlives the run (a returned file written there stays valid)
+    and is removed when the interpreter exits."""
+    code = (
+        "import gc, os, sys\n"
+        "from flyte_nb.core.context import ExecutionParameters\n"
+        "params = ExecutionParameters()\n"
+        "path = params.get_working_directory()\n"
+        "open(os.path.join(path, 'out.txt'), 'w').write('x')\n"
+        "del params; gc.collect()\n"
+        "assert os.path.isfile(os.path.join(path, 'out.txt')), 'removed with the run'\n"
+        "print(path)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert not os.path.exists(out.strip()), "left behind after exit"
