@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import pandas as pd
 
 import flyte_nb as fnb
+from flyte_nb.notebook import views
 from flyte_nb.notebook.widgets import ResultView, TaskWidget
 from flyte_nb.notebook.widgets import _render as r
 from tests.widgets.conftest import wait_until
@@ -32,7 +33,7 @@ def test_interface_and_static_view_describe_the_data_types() -> None:
     assert rows["df"].flyte_type == "dataframe[a]"
     assert rows["sd"].flyte_type == "structured dataset"
     assert not any(row.pickled for row in rows.values())
-    page = data_task._repr_html_()
+    page = views.task_html(data_task)
     assert 'class="flyte-nb-interface"' in page
     assert "structured dataset" in page
 
