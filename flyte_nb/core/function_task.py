@@ -32,6 +32,13 @@ __all__ = ["PythonFunctionTask", "task_name_for"]
 T = TypeVar("T")
 
 DEFAULT_COMMAND_PREFIX = "flyte-nb-execute"
+# The order flytekit writes container resources in: [EPHEMERAL_STORAGE, CPU, GPU, MEMORY].
+_RESOURCE_ORDER = (
+    tasks_pb2.Resources.EPHEMERAL_STORAGE,
+    tasks_pb2.Resources.CPU,
+    tasks_pb2.Resources.GPU,
+    tasks_pb2.Resources.MEMORY,
+)
 IMAGE_ENV = "FLYTE_NB_IMAGE"  # read by settings.default_image()
 
 
@@ -350,9 +357,9 @@ class PythonFunctionTask(Task, Generic[T]):
                 tasks_pb2.Resources.ResourceEntry(name=tasks_pb2.Resources.GPU, value=lim_gpu[0].value)
             )
 
-        # flytekit's serialized order (and so what FlyteAdmin diffs against): by resource name
-        def order(e: tasks_pb2.Resources.ResourceEntry) -> str:
-            return tasks_pb2.Resources.ResourceName.Name(e.name)
+        # flytekit's serialized order (``_get_container_definition``), so the bytes FlyteAdmin diffs match
+        def order(e: tasks_pb2.Resources.ResourceEntry) -> int:
+            return _RESOURCE_ORDER.index(e.name) if e.name in _RESOURCE_ORDER else len(_RESOURCE_ORDER)
 
         requests.sort(key=order)
         limits.sort(key=order)
