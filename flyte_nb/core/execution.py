@@ -232,7 +232,12 @@ def literal_map_to_outputs(
 
 
 def shape_outputs(iface: PythonInterface, values: Mapping[str, Any]) -> Any:
-    """flytekit's return convention: ``None``, the single value, the NamedTuple, or a tuple."""
+    """flytekit's return convention: ``None``, the single value, the declared NamedTuple, or a named tuple
+    of ``o0, o1, …`` (``DefaultNamedTupleOutput``) for several outputs.
+
+    This is the one place outputs become what a call returns: kernel calls, process sandbox runs and
+    remote executions all come through here.
+    """
     names = list(iface.outputs)
     if not names:
         return None
@@ -240,7 +245,9 @@ def shape_outputs(iface: PythonInterface, values: Mapping[str, Any]) -> Any:
         return iface.output_tuple_type(*(values[k] for k in names))
     if len(names) == 1:
         return values[names[0]]
-    return tuple(values[k] for k in names)
+    from flyte_nb.core.outputs import default_named_tuple
+
+    return default_named_tuple(tuple(names))(*(values[k] for k in names))
 
 
 # --------------------------------------------------------------------------------------------- cache
