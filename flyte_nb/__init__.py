@@ -22,8 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from flyte_nb.core.settings import ImageConfig, Resources, SerializationSettings, TaskMetadata
     from flyte_nb.core.task import Task
     from flyte_nb.core.types import FlyteAnnotation, TypeEngine, kwtypes
+    from flyte_nb.core.types.custom import TypeTransformer
     from flyte_nb.core.types.directory import FlyteDirectory
     from flyte_nb.core.types.file import FlyteFile
+    from flyte_nb.core.types.hash_method import HashMethod
     from flyte_nb.core.types.structured_dataset import StructuredDataset, StructuredDatasetType
     from flyte_nb.errors import RecoverableError, TaskExecutionError
     from flyte_nb.remote import Remote, RemoteExecution
@@ -37,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "FlyteContextManager": "flyte_nb.core.context",
     "FlyteDirectory": "flyte_nb.core.types.directory",
     "FlyteFile": "flyte_nb.core.types.file",
+    "HashMethod": "flyte_nb.core.types.hash_method",
     "ImageConfig": "flyte_nb.core.settings",
     "NotebookTaskResolver": "flyte_nb.core.notebook_resolver",
     "PythonFunctionTask": "flyte_nb.core.function_task",
@@ -53,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "TaskMetadata": "flyte_nb.core.settings",
     "TaskResolverMixin": "flyte_nb.core.resolver",
     "TypeEngine": "flyte_nb.core.types",
+    "TypeTransformer": "flyte_nb.core.types.custom",
     "dynamic": "flyte_nb.core.decorators",
     "kwtypes": "flyte_nb.core.types",
     "notebook_task_resolver": "flyte_nb.core.notebook_resolver",
@@ -67,6 +71,7 @@ __all__ = [
     "FlyteContextManager",
     "FlyteDirectory",
     "FlyteFile",
+    "HashMethod",
     "ImageConfig",
     "NotebookTaskResolver",
     "PythonFunctionTask",
@@ -83,6 +88,7 @@ __all__ = [
     "TaskMetadata",
     "TaskResolverMixin",
     "TypeEngine",
+    "TypeTransformer",
     "dynamic",
     "kwtypes",
     "notebook_task_resolver",

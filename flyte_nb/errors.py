@@ -8,6 +8,7 @@ know flyte_nb::
     ├── FlyteTypeError (TypeError)              a value or annotation does not fit a Flyte type (or an API)
     │   └── UnsupportedTypeError                  an annotation that can never work (bare list, tuple input…)
     ├── TaskDefinitionError (ValueError)        a function cannot become a task (missing annotation…)
+    ├── TypeRegistrationError (ValueError)      TypeEngine.register was given a transformer it cannot take
     ├── UnexpectedKeywordError (TypeError)      a keyword argument flyte_nb does not take (``@task(retires=1)``)
     ├── NotPicklableError (TypeError)           an object holding credentials or a channel refuses to be pickled
     ├── CommandLineError (ValueError)           ``flyte-nb-execute`` got arguments it cannot use (exit code 2)
@@ -65,6 +66,7 @@ __all__ = [
     "TaskInputError",
     "TaskOutputError",
     "TaskTimeoutError",
+    "TypeRegistrationError",
     "UnexpectedKeywordError",
     "UnsupportedTypeError",
     "WaitTimeoutError",
@@ -88,6 +90,10 @@ class UnsupportedTypeError(FlyteTypeError):
 
 class TaskDefinitionError(FlyteNbError, ValueError):
     """A function cannot become a task as written."""
+
+
+class TypeRegistrationError(FlyteNbError, ValueError):
+    """``TypeEngine.register`` was given something it cannot register (see the message for why)."""
 
 
 class UnexpectedKeywordError(FlyteNbError, TypeError):

@@ -282,7 +282,16 @@ def _content_digest(uri: str, store: RawStore) -> str | None:
 
 
 def _normalize(lit: literals_pb2.Literal, store: RawStore) -> None:
-    """Replace raw-data URIs by the digest of their bytes, so equal values give equal cache keys."""
+    """Replace raw-data URIs by the digest of their bytes, so equal values give equal cache keys.
+
+    A literal with a ``hash`` (``Annotated[T, HashMethod(fn)]``) is keyed by that hash alone, as Flyte's
+    cache does.
+    """
+    if lit.hash:
+        own_hash = lit.hash
+        lit.Clear()
+        lit.hash = own_hash
+        return
     if lit.HasField("collection"):
         for item in lit.collection.literals:
             _normalize(item, store)

@@ -49,6 +49,8 @@ class _Entry:
     literal_type: types_pb2.LiteralType
     #: The transformer's own LiteralType (no FlyteAnnotation): what union literals store.
     base_literal_type: types_pb2.LiteralType
+    #: ``Annotated[T, HashMethod(fn)]``: ``fn`` gives every literal of this annotation its ``hash``.
+    hash_method: Any = None
 
 
 #: How many annotations the engine remembers. Bounded (oldest first out) because a notebook makes a new
@@ -80,6 +82,12 @@ def _entry(python_type: Any) -> _Entry:
     return entry
 
 
+def forget_cached_types() -> None:
+    """Drop every cached entry (a custom transformer was registered: lookups may now differ)."""
+    _ENTRIES.clear()
+    _BY_ID.clear()
+
+
 def _structural_key(python_type: Any) -> Any:
     """A hashable key equal only for annotations that convert identically (argument order included)."""
     inner, metadata = strip_annotated(python_type)
@@ -103,9 +111,10 @@ def _build_entry(python_type: Any) -> _Entry:
     transformer = registry.find_transformer(inner)
     py = python_type if (transformer.wants_annotated and metadata) else inner
     base = transformer.get_literal_type(py)
+    hash_method = _hash_method(metadata)
     flyte_annotations = [m for m in metadata if isinstance(m, FlyteAnnotation)]
     if not flyte_annotations:
-        return _Entry(transformer, py, base, base)
+        return _Entry(transformer, py, base, base, hash_method)
     if len(flyte_annotations) > 1:
         raise UnsupportedTypeError(
             f"expected at most one FlyteAnnotation in {python_type!r}, got {len(flyte_annotations)}. "
@@ -130,7 +139,16 @@ def _build_entry(python_type: Any) -> _Entry:
     full = types_pb2.LiteralType()
     full.CopyFrom(base)
     full.annotation.annotations.CopyFrom(struct_from(data))
-    return _Entry(transformer, py, full, base)
+    return _Entry(transformer, py, full, base, hash_method)
+
+
+def _hash_method(metadata: tuple[Any, ...]) -> Any:
+    """The first ``HashMethod`` in ``Annotated`` metadata, as flytekit picks it (``None`` without one)."""
+    if not metadata:
+        return None
+    from flyte_nb.core.types.hash_method import HashMethod
+
+    return next((m for m in metadata if isinstance(m, HashMethod)), None)
 
 
 def _resolve_offloaded(literal: literals_pb2.Literal, store: RawStore) -> literals_pb2.Literal:
@@ -173,9 +191,12 @@ class TypeEngine:
     ) -> literals_pb2.Literal:
         """Encode ``python_value`` as the Literal flytekit would produce for ``python_type``."""
         e = _entry(python_type)
-        return e.transformer.to_literal(
+        literal = e.transformer.to_literal(
             python_value, e.py, e.literal_type, default_store() if store is None else store
         )
+        if e.hash_method is not None:
+            literal.hash = e.hash_method.calculate(python_value)
+        return literal
 
     @classmethod
     def to_python_value(
@@ -242,6 +263,25 @@ class TypeEngine:
                 except FlyteTypeError as exc:
                     raise type(exc)(f"{name!r}: {exc}") from exc
         return out
+
+    # -- custom types --------------------------------------------------------------------------------
+    @classmethod
+    def register(cls, transformer: Any, additional_types: list[Any] | None = None) -> None:
+        """Register a custom type's transformer, written for flytekit (see :class:`flyte_nb.TypeTransformer`).
+
+        ``transformer.python_type`` (and each of ``additional_types``) is then converted by it, in tasks
+        and in every ``to_literal`` / ``to_python_value`` call; subclasses of those types too.
+        """
+        from flyte_nb.core.types import custom
+
+        custom.register(transformer, additional_types)
+
+    @classmethod
+    def register_additional_type(cls, transformer: Any, additional_type: Any, override: bool = False) -> None:
+        """Also use ``transformer`` for ``additional_type`` (``override`` replaces another's)."""
+        from flyte_nb.core.types import custom
+
+        custom.register(transformer, [additional_type], override=override)
 
     # -- questions about annotations ---------------------------------------------------------------
     @classmethod

@@ -108,6 +108,11 @@ def _restricted(python_type: Any) -> UnsupportedTypeError:
 
 def find_transformer(python_type: Any) -> TypeTransformer[Any]:
     """The transformer for ``python_type`` (``Annotated`` already stripped, ``None`` → ``NoneType``)."""
+    from flyte_nb.core.types.custom import lookup
+
+    custom = lookup(python_type)  # registered custom types first, as flytekit's registry
+    if custom is not None:
+        return custom
     simple = _simple()
     try:
         found = simple.get(python_type)
