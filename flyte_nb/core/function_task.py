@@ -68,11 +68,34 @@ def _check_plain_function(name: str, fn: Callable[..., Any]) -> None:
             "function is called and its return value is the output (a coroutine is not a value): make it a "
             "plain def that runs the async code itself and returns the result."
         )
-    if inspect.isgeneratorfunction(fn):
-        raise TaskDefinitionError(
-            f"Task '{name}': expected a plain function, got a generator function (it uses yield). A task's "
-            "outputs are what its function returns: collect the items and return them, e.g. a list."
-        )
+
+
+def _check_generator(name: str, fn: Callable[..., Any], native: PythonInterface, dynamic: bool) -> bool:
+    """Whether ``fn`` is a generator task; refuse the generators flytekit cannot run (it fails them only
+    when they run): a generator's items are its one output, so it must be annotated ``-> Iterator[T]``."""
+    import inspect
+
+    if not inspect.isgeneratorfunction(fn):
+        return False
+    from flyte_nb.core.interface import describe_type
+    from flyte_nb.core.types._common import strip_annotated
+    from flyte_nb.core.types.iterator import is_iterator_type
+
+    outputs = list(native.outputs.values())
+    if dynamic:
+        problem = "a dynamic task cannot be a generator (its body builds a workflow)"
+    elif len(outputs) == 1 and is_iterator_type(strip_annotated(outputs[0])[0]):
+        return True
+    elif not outputs:
+        problem = "it declares no output, so its items would be dropped without the body ever running"
+    else:
+        got = ", ".join(describe_type(t) for t in outputs)
+        problem = f"its return annotation declares {got}"
+    raise TaskDefinitionError(
+        f"Task '{name}': a generator function (it uses yield) must be annotated -> Iterator[T]: its items "
+        f"become the task's one output, a list of T; but {problem}. Annotate it -> Iterator[<item type>] "
+        "(typing.Iterator), or collect the items and return them."
+    )
 
 
 # ------------------------------------------------------------------------------------------ the class
@@ -159,6 +182,9 @@ class PythonFunctionTask(Task, Generic[T]):
             name=name,
         )
         self._check_ignored_have_defaults(name, task_function, ignore_input_vars)
+        self._generator = _check_generator(
+            name, task_function, native, execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC
+        )
         unknown = set(options.metadata.cache_ignore_input_vars) - set(native.inputs)
         if unknown:
             raise TaskDefinitionError(
@@ -403,6 +429,10 @@ class PythonFunctionTask(Task, Generic[T]):
         __tracebackhide__ = True  # IPython shows the user's frames of a failing task, not ours
         if self._execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC:
             return self.dynamic_execute(self._task_function, **kwargs)
+        if self._generator:
+            # Run the body here, in the user's frames, so its errors are the task's own (not a failure to
+            # convert the output); the items then become the output collection.
+            return iter(list(self._task_function(**kwargs)))
         return self._task_function(**kwargs)
 
     def dynamic_execute(self, task_function: Callable[..., Any], **kwargs: Any) -> Any:

@@ -73,20 +73,13 @@ async def _stream(n: int) -> Any:
     yield n
 
 
-def _count(n: int) -> int:
-    yield n
-
-
-@pytest.mark.parametrize(
-    ("fn", "kind"),
-    [(_fetch, "an async function"), (_stream, "an async function"), (_count, "a generator function")],
-)
-def test_async_and_generator_functions_are_refused_at_definition(fn: Any, kind: str) -> None:
+@pytest.mark.parametrize(("fn", "kind"), [(_fetch, "an async function"), (_stream, "an async function")])
+def test_async_functions_are_refused_at_definition(fn: Any, kind: str) -> None:
     # Calling such a task would otherwise fail only later, with "expected int, got <coroutine …>".
     with pytest.raises(TaskDefinitionError) as info:
         fnb.task(fn)
     assert f"Task '{fn.__module__}.{fn.__name__}': expected a plain function, got {kind}" in str(info.value)
-    assert "plain def" in str(info.value) or "return them" in str(info.value)
+    assert "plain def" in str(info.value)
 
 
 def test_names_and_default_resolvers() -> None:

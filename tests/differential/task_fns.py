@@ -315,6 +315,14 @@ def f_doc_partial(x: int, y: int) -> int:
 # -- factories: annotations made of objects that each engine defines for itself ---------------------
 
 
+def f_iterator_out(n: int) -> typing.Iterator[int]:
+    yield n
+
+
+def f_iterator_in(xs: typing.Iterator[str], ys: Optional[typing.Iterator[Inner]]) -> typing.Iterator[Color]:
+    return iter([Color.RED])
+
+
 def _module_level(source: str, name: str, **names: Any) -> Callable[..., Any]:
     """Define ``name`` from ``source`` at this module's level (so neither library sees a nested function)."""
     import linecache

@@ -10,6 +10,7 @@ pandas annotation implies pandas is already imported, so nothing is imported her
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import datetime
 import enum
@@ -55,6 +56,10 @@ def _t(name: str) -> TypeTransformer[Any]:
         from flyte_nb.core.types.typing_literal import LiteralValuesTransformer
 
         return LiteralValuesTransformer()
+    if name == "iterator":
+        from flyte_nb.core.types.iterator import IteratorTransformer
+
+        return IteratorTransformer()
     if name == "pickle":
         from flyte_nb.core.types.pickle import PickleTransformer
 
@@ -132,6 +137,8 @@ def find_transformer(python_type: Any) -> TypeTransformer[Any]:
         )
     if python_type is dict:
         return _t("untyped_dict")
+    if python_type is collections.abc.Iterator:
+        raise _bare_iterator(python_type)
     if python_type is tuple or python_type is typing.NamedTuple:
         raise _restricted(python_type)
     if isinstance(python_type, type):
@@ -156,6 +163,10 @@ def _by_origin(python_type: Any, origin: Any) -> TypeTransformer[Any]:
         raise _restricted(python_type)
     if origin is typing.Literal:
         return _t("literal")
+    if origin is collections.abc.Iterator:
+        if not typing.get_args(python_type):
+            raise _bare_iterator(python_type)
+        return _t("iterator")
     return _t("pickle")
 
 
@@ -174,6 +185,13 @@ def _flyte_data(cls: type) -> TypeTransformer[Any] | None:
     if datasets is not None and issubclass(cls, datasets.StructuredDataset):
         return _t("dataset")
     return None
+
+
+def _bare_iterator(python_type: Any) -> UnsupportedTypeError:
+    return UnsupportedTypeError(
+        f"expected an iterator annotation with its item type, got bare {python_type!r}. Flyte needs the "
+        "item type: write Iterator[int], Iterator[str], … (the items travel as a list)."
+    )
 
 
 def _by_class(cls: type) -> TypeTransformer[Any]:
