@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Any
 from flyte_nb._version import __version__ as __version__
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from flyte_nb.core.context import ExecutionParameters, FlyteContext, FlyteContextManager
+    from flyte_nb.core.checkpoint import Checkpoint
+    from flyte_nb.core.context import ExecutionParameters, FlyteContext, FlyteContextManager, current_context
+    from flyte_nb.core.decks import Deck, DeckField
     from flyte_nb.core.decorators import dynamic, task
     from flyte_nb.core.function_task import PythonFunctionTask
     from flyte_nb.core.notebook_resolver import NotebookTaskResolver, notebook_task_resolver
     from flyte_nb.core.resolver import TaskResolverMixin
+    from flyte_nb.core.secrets import Secret
     from flyte_nb.core.serialize import serialize_task
     from flyte_nb.core.settings import ImageConfig, Resources, SerializationSettings, TaskMetadata
     from flyte_nb.core.task import Task
@@ -33,6 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    "Checkpoint": "flyte_nb.core.checkpoint",
+    "Deck": "flyte_nb.core.decks",
+    "DeckField": "flyte_nb.core.decks",
     "ExecutionParameters": "flyte_nb.core.context",
     "FlyteAnnotation": "flyte_nb.core.types",
     "FlyteContext": "flyte_nb.core.context",
@@ -48,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "RemoteExecution": "flyte_nb.remote",
     "Resources": "flyte_nb.core.settings",
     "SandboxExecutor": "flyte_nb.runtime.sandbox",
+    "Secret": "flyte_nb.core.secrets",
     "SerializationSettings": "flyte_nb.core.settings",
     "StructuredDataset": "flyte_nb.core.types.structured_dataset",
     "StructuredDatasetType": "flyte_nb.core.types.structured_dataset",
@@ -57,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "TaskResolverMixin": "flyte_nb.core.resolver",
     "TypeEngine": "flyte_nb.core.types",
     "TypeTransformer": "flyte_nb.core.types.custom",
+    "current_context": "flyte_nb.core.context",
     "dynamic": "flyte_nb.core.decorators",
     "kwtypes": "flyte_nb.core.types",
     "notebook_task_resolver": "flyte_nb.core.notebook_resolver",
@@ -65,6 +73,9 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "Checkpoint",
+    "Deck",
+    "DeckField",
     "ExecutionParameters",
     "FlyteAnnotation",
     "FlyteContext",
@@ -80,6 +91,7 @@ __all__ = [
     "RemoteExecution",
     "Resources",
     "SandboxExecutor",
+    "Secret",
     "SerializationSettings",
     "StructuredDataset",
     "StructuredDatasetType",
@@ -89,6 +101,7 @@ __all__ = [
     "TaskResolverMixin",
     "TypeEngine",
     "TypeTransformer",
+    "current_context",
     "dynamic",
     "kwtypes",
     "notebook_task_resolver",

@@ -23,6 +23,7 @@ know flyte_nb::
     │   ├── PythonVersionMismatchError            the payload was pickled by another Python minor version
     │   └── PayloadTooLargeError                  the payload is over the configured size limit
     ├── StorageError (OSError)                  reading/writing inputs, outputs or raw data failed
+    ├── SecretNotFoundError (LookupError)       a secret a task reads is in no variable or file it may be in
     ├── ConfigError (ValueError)                bad configuration (remote endpoint, auth, config file)
     ├── RemoteError                             FlyteAdmin answered with an error; keeps code and message
     │   ├── RemoteNotFoundError (LookupError)     no such task or execution
@@ -60,6 +61,7 @@ __all__ = [
     "RemoteUnauthenticatedError",
     "RemoteUnavailableError",
     "ResolverError",
+    "SecretNotFoundError",
     "StorageError",
     "TaskDefinitionError",
     "TaskExecutionError",
@@ -187,6 +189,11 @@ class PayloadTooLargeError(ResolverError):
 
 class StorageError(FlyteNbError, OSError):
     """Reading or writing task inputs, outputs or raw data failed."""
+
+
+class SecretNotFoundError(FlyteNbError, LookupError):
+    """A secret could not be found where Flyte presents it; the message names the variable and file to
+    set (never a value)."""
 
 
 class ConfigError(FlyteNbError, ValueError):

@@ -380,6 +380,28 @@ def _timeout_of(template: tasks_pb2.TaskTemplate, override: float | None) -> flo
     return None
 
 
+SECRETS_ENV_PREFIX = "_FSEC_"  # what Flyte's secrets webhook injects (flytepropeller/pkg/webhook)
+SECRETS_DIR = "/etc/flyte/secrets"
+
+
+def webhook_env(
+    template: tasks_pb2.TaskTemplate, secrets: Mapping[tuple[str, str], str] | None
+) -> dict[str, str]:
+    """What the secrets webhook adds to the pod for the template's ``security_context.secrets``.
+
+    ``secrets`` is the cluster's secret store, ``(group, key) -> value``; a requested secret missing from
+    it is left out (the webhook mounts secrets as optional).
+    """
+    env = {"FLYTE_SECRETS_ENV_PREFIX": SECRETS_ENV_PREFIX, "FLYTE_SECRETS_DEFAULT_DIR": SECRETS_DIR}
+    for s in template.security_context.secrets:
+        value = (secrets or {}).get((s.group, s.key))
+        if value is not None:
+            env[f"{SECRETS_ENV_PREFIX}{s.group}_{s.key}".upper()] = value
+            if s.env_var:
+                env[s.env_var] = value
+    return env
+
+
 def run_attempt(
     template: tasks_pb2.TaskTemplate,
     inputs: literals_pb2.LiteralMap,
@@ -387,6 +409,7 @@ def run_attempt(
     *,
     payload_dir: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
+    secrets: Mapping[tuple[str, str], str] | None = None,
     attempt: int = 0,
     timeout: float | None = None,
     execution: tuple[str, str, str] = ("flytesnacks", "development", "fexec"),
@@ -399,7 +422,8 @@ def run_attempt(
 
     ``payload_dir``'s files are copied into the attempt's working directory (the container's cwd), as a
     fast-registered distribution would be. ``env`` is the container image's environment (default: this
-    process's); propeller's ``FLYTE_INTERNAL_*`` and the template's ``env`` go on top.
+    process's, without secret variables); propeller's ``FLYTE_INTERNAL_*``, the template's ``env`` and
+    the secrets webhook's variables (``secrets``: the cluster's secret store) go on top.
     """
     workdir = Path(workdir)
     project, domain, exec_name = execution
@@ -442,8 +466,9 @@ def run_attempt(
         err = _exec_error("BadTaskSpecification", f"failed to render args: {exc}", USER)
         return AttemptResult("PERMANENT_FAILURE", attempt, None, err, None, None, "", "", paths, [])
     argv = script_command(argv)
-    proc_env = dict(os.environ if env is None else env)
+    proc_env = {k: v for k, v in (os.environ if env is None else env).items() if not k.startswith("_FSEC_")}
     proc_env.update({kv.key: kv.value for kv in container.env})
+    proc_env.update(webhook_env(template, secrets))
     proc_env.update(
         {
             "FLYTE_INTERNAL_EXECUTION_ID": exec_name,
@@ -506,6 +531,7 @@ def run_task_template(
     timeout: float | None = None,
     *,
     retries: int | None = None,
+    secrets: Mapping[tuple[str, str], str] | None = None,
     execution: tuple[str, str, str] | None = None,
     node_id: str = "n0",
     data_dir: str | os.PathLike[str] | None = None,
@@ -529,6 +555,7 @@ def run_task_template(
             workdir,
             payload_dir=payload_dir,
             env=env,
+            secrets=secrets,
             attempt=n,
             timeout=timeout,
             execution=execution,

@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import datetime
 import enum
+import logging
 import os
 import shutil
 import tempfile
@@ -26,12 +27,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
+from flyteidl.core import identifier_pb2
+
 from flyte_nb.core.storage import MemoryStore, RawStore
 
 if TYPE_CHECKING:
+    from flyte_nb.core.checkpoint import Checkpoint
+    from flyte_nb.core.decks import Deck, TimeLineDeck
+    from flyte_nb.core.secrets import SecretsManager
     from flyte_nb.core.settings import SerializationSettings
 
-__all__ = ["ExecutionMode", "ExecutionParameters", "FlyteContext", "FlyteContextManager"]
+__all__ = ["ExecutionMode", "ExecutionParameters", "FlyteContext", "FlyteContextManager", "current_context"]
+
+#: What flytekit reports outside a cluster: project, domain and name "local". Shared, not copied per
+#: call (a kernel call builds a context every time); treat it as read-only.
+_LOCAL_EXECUTION_ID = identifier_pb2.WorkflowExecutionIdentifier(
+    project="local", domain="local", name="local"
+)
+_USER_LOGGER = "flyte_nb.user_space"
 
 
 class ExecutionMode(enum.Enum):
@@ -46,11 +59,29 @@ class ExecutionMode(enum.Enum):
 class ExecutionParameters:
     """What a running task may know about its execution (flytekit's ``ExecutionParameters``).
 
-    Filled from ``FLYTE_INTERNAL_*`` variables by the container entrypoint, with local placeholders
-    when running in the kernel. Passed to ``pre_execute`` / ``post_execute``.
+    ``flyte_nb.current_context()`` returns it inside a task. Filled from propeller's ``FLYTE_INTERNAL_*``
+    variables and the command line by the container entrypoint, with flytekit's local placeholders
+    (``"local"``) in the kernel. Also passed to ``pre_execute`` / ``post_execute``.
+
+    Attributes
+    ----------
+    execution_id:
+        The ``WorkflowExecutionIdentifier`` (project, domain, name) of the execution.
+    task_id:
+        The task's ``Identifier`` (see the property).
+    working_directory:
+        A scratch directory for the task (made on first use in the kernel).
+    raw_output_prefix:
+        Where large values of this attempt are written.
+    checkpoint, secrets, logging, decks:
+        See the properties.
+    attempt_number:
+        0 for the first attempt, 1 for the first retry…
     """
 
-    execution_id: str = "local"
+    execution_id: identifier_pb2.WorkflowExecutionIdentifier = field(
+        default_factory=lambda: _LOCAL_EXECUTION_ID
+    )
     project: str = "local"
     domain: str = "local"
     task_name: str = ""
@@ -65,6 +96,14 @@ class ExecutionParameters:
     prev_checkpoint: str | None = None
     execution_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The attempt's checkpoint; ``None`` makes one from ``checkpoint_path`` (or in memory) on first use.
+    checkpointer: Checkpoint | None = None
+    #: The decks made while the task runs (``Deck(...)`` appends itself here), rendered after it.
+    decks: list[Deck] = field(default_factory=list)
+    #: Whether the running task writes its decks (``@task(enable_deck=True)``).
+    enable_deck: bool = False
+    #: Where the task's output files (``outputs.pb``, ``deck.html``) go, in a container.
+    output_metadata_prefix: str | None = None
 
     def with_(self, **changes: Any) -> ExecutionParameters:
         """A copy with some fields changed."""
@@ -83,6 +122,64 @@ class ExecutionParameters:
         path = tempfile.mkdtemp(prefix="work-", dir=_scratch_root())
         object.__setattr__(self, "working_directory", path)
         return path
+
+    @property
+    def task_id(self) -> identifier_pb2.Identifier:
+        """The running task's ``Identifier`` (``local`` parts outside a cluster, as flytekit's)."""
+        return identifier_pb2.Identifier(
+            resource_type=identifier_pb2.TASK,
+            project=self.extra.get("task_project") or self.project,
+            domain=self.extra.get("task_domain") or self.domain,
+            name=self.task_name or "local",
+            version=self.task_version or "local",
+        )
+
+    @property
+    def logging(self) -> logging.Logger:
+        """A logger for task code (``flyte_nb.user_space``)."""
+        return logging.getLogger(_USER_LOGGER)
+
+    @property
+    def secrets(self) -> SecretsManager:
+        """Read the secrets the task requested: ``secrets.get(group, key)``."""
+        from flyte_nb.core.secrets import SecretsManager
+
+        return SecretsManager()
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        """This attempt's checkpoint: ``write``/``read`` bytes, ``save``/``restore`` files.
+
+        In a container it lives under ``--checkpoint-path`` and ``read``/``restore`` see the previous
+        attempt's (``--prev-checkpoint``); in the kernel it is kept in memory.
+        """
+        if self.checkpointer is None:
+            from flyte_nb.core.checkpoint import MemoryCheckpoint, SyncCheckpoint
+
+            made: Checkpoint
+            if self.checkpoint_path:
+                made = SyncCheckpoint(
+                    self.checkpoint_path, self.prev_checkpoint, local_dir=self.working_directory or None
+                )
+            else:
+                made = MemoryCheckpoint()
+            object.__setattr__(self, "checkpointer", made)
+        assert self.checkpointer is not None
+        return self.checkpointer
+
+    @property
+    def default_deck(self) -> Deck:
+        """A new deck named ``default`` (flytekit's ``default_deck``)."""
+        from flyte_nb.core.decks import Deck
+
+        return Deck("default")
+
+    @property
+    def timeline_deck(self) -> TimeLineDeck:
+        """The deck that shows how long the parts of the task took."""
+        from flyte_nb.core.decks import timeline_deck
+
+        return timeline_deck(self)
 
 
 _SCRATCH: list[str] = []  # the per-process scratch root, made on first use (never at import)
@@ -154,3 +251,14 @@ class FlyteContextManager:
             yield ctx
         finally:
             _CURRENT.reset(token)
+
+
+def current_context() -> ExecutionParameters:
+    """The execution parameters of the running task (flytekit's ``flytekit.current_context()``).
+
+    Inside a task: its execution and task ids, working directory, raw output prefix, checkpoint,
+    secrets, logging and decks. Outside any task it returns local placeholders, as flytekit does.
+    """
+    params = FlyteContextManager.current_context().execution_params
+    params.get_working_directory()  # a usable scratch directory, as flytekit gives one
+    return params

@@ -312,6 +312,21 @@ class PythonFunctionTask(Task, Generic[T]):
         return self._options.requests, self._options.limits
 
     @property
+    def enable_deck(self) -> bool:
+        """Whether the task writes decks (``deck.html``) when it runs."""
+        return self._options.enable_deck
+
+    @property
+    def deck_fields(self) -> list[Any]:
+        """The default decks the task writes (empty unless ``enable_deck``), as flytekit's."""
+        return list(self._options.deck_fields or ()) if self._options.enable_deck else []
+
+    @property
+    def secret_requests(self) -> list[Any]:
+        """The :class:`~flyte_nb.Secret` s the task asked for."""
+        return list(self._options.secret_requests)
+
+    @property
     def accelerator(self) -> str | tasks_pb2.GPUAccelerator | None:
         """The GPU type asked for, if any."""
         return self._options.accelerator
@@ -465,6 +480,12 @@ class PythonFunctionTask(Task, Generic[T]):
             if isinstance(user_params, ExecutionParameters):
                 ctx = ctx.with_(execution_params=user_params)
             return self.compile_into_workflow(ctx, self._task_function, **native)
+        if self._options.enable_deck:
+            from flyte_nb.core.decks import dispatch_with_decks
+
+            return dispatch_with_decks(
+                self, ctx, input_literal_map, lambda c: Task.dispatch_execute(self, c, input_literal_map)
+            )
         return super().dispatch_execute(ctx, input_literal_map)
 
     def compile_into_workflow(

@@ -20,6 +20,7 @@ from flyte_nb.errors import TaskDefinitionError, UnexpectedKeywordError
 
 if TYPE_CHECKING:
     from flyte_nb.core.resolver import TaskResolverMixin
+    from flyte_nb.core.secrets import Secret
 
 __all__ = ["ConstructorKeywords", "TaskKeywords", "TaskOptions", "check_keywords"]
 
@@ -46,6 +47,9 @@ class TaskKeywords(TypedDict, total=False):
     task_resolver: TaskResolverMixin | None
     docs: description_entity_pb2.DescriptionEntity | None
     node_dependency_hints: Iterable[Any] | None
+    secret_requests: Iterable[Secret] | None
+    enable_deck: bool | None
+    deck_fields: Iterable[Any] | None
 
 
 class ConstructorKeywords(TypedDict, total=False):
@@ -61,6 +65,9 @@ class ConstructorKeywords(TypedDict, total=False):
     security_ctx: security_pb2.SecurityContext | None
     docs: description_entity_pb2.DescriptionEntity | None
     task_type_version: int
+    secret_requests: Iterable[Secret] | None
+    enable_deck: bool | None
+    deck_fields: Iterable[Any] | None
     options: TaskOptions
 
 
@@ -101,6 +108,11 @@ class TaskOptions:
         Tasks a dynamic body may call, declared up front.
     security_ctx, task_type_version:
         ``TaskTemplate.security_context`` and ``task_type_version``.
+    secret_requests:
+        The :class:`~flyte_nb.Secret` s the task reads; they make ``security_ctx`` as flytekit does.
+    enable_deck, deck_fields:
+        Write decks (``deck.html``; ``metadata.generates_deck``), and which default decks
+        (:class:`~flyte_nb.core.decks.DeckField`; flytekit's five by default).
     """
 
     name: str | None = None
@@ -116,6 +128,9 @@ class TaskOptions:
     node_dependency_hints: tuple[Any, ...] | None = None
     security_ctx: security_pb2.SecurityContext | None = None
     task_type_version: int = 0
+    secret_requests: tuple[Secret, ...] = ()
+    enable_deck: bool = False
+    deck_fields: tuple[Any, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.name is not None and (not isinstance(self.name, str) or not self.name):
@@ -138,6 +153,37 @@ class TaskOptions:
         if self.node_dependency_hints is not None:
             object.__setattr__(self, "node_dependency_hints", tuple(self.node_dependency_hints))
         _check_resources(self.requests, self.limits)
+        self._check_secrets()
+        self._check_decks()
+
+    def _check_decks(self) -> None:
+        from flyte_nb.core.decks import DEFAULT_DECK_FIELDS, deck_fields_from
+
+        if not isinstance(self.enable_deck, bool):
+            raise TaskDefinitionError(
+                f"enable_deck: expected True or False, got {self.enable_deck!r} ({type(self.enable_deck).__name__})."
+            )
+        fields_ = DEFAULT_DECK_FIELDS if self.deck_fields is None else deck_fields_from(self.deck_fields)
+        object.__setattr__(self, "deck_fields", fields_)
+        if self.enable_deck and not self.metadata.generates_deck:
+            # flytekit sets it when serializing a task with decks: propeller then always links deck.html
+            object.__setattr__(self, "metadata", replace(self.metadata, generates_deck=True))
+
+    def _check_secrets(self) -> None:
+        if not self.secret_requests:
+            object.__setattr__(self, "secret_requests", ())
+            return
+        from flyte_nb.core.secrets import security_context_for
+
+        secrets = tuple(self.secret_requests)
+        object.__setattr__(self, "secret_requests", secrets)
+        made = security_context_for(secrets)
+        if self.security_ctx is not None and self.security_ctx != made:
+            raise TaskDefinitionError(
+                "secret_requests and security_ctx both describe the task's security context; pass one of them "
+                "(secret_requests=[Secret(...)] is the usual one)."
+            )
+        object.__setattr__(self, "security_ctx", made)
 
     @classmethod
     def from_keywords(cls, keywords: TaskKeywords) -> TaskOptions:
@@ -161,6 +207,8 @@ class TaskOptions:
         if kw.get("environment") is None:
             kw.pop("environment", None)
         kw["pickle_untyped"] = bool(kw.get("pickle_untyped", False))
+        kw["secret_requests"] = tuple(kw.get("secret_requests") or ())
+        kw["enable_deck"] = bool(kw.get("enable_deck") or False)
         return cls(metadata=TaskMetadata(**meta), **kw)
 
     @classmethod

@@ -83,11 +83,17 @@ def _env(*names: str, default: str = "") -> str:
 
 def execution_params(args: ExecuteArgs, raw_prefix: str, working_dir: str) -> ExecutionParameters:
     """The :class:`ExecutionParameters` of this run, from propeller's environment (PROTOCOL §1.8)."""
+    from flyteidl.core import identifier_pb2
+
     attempt = _env("FLYTE_ATTEMPT_NUMBER", default="0")
+    project = _env("FLYTE_INTERNAL_EXECUTION_PROJECT", "_F_PRJ", default="local")
+    domain = _env("FLYTE_INTERNAL_EXECUTION_DOMAIN", "_F_DM", default="local")
     return ExecutionParameters(
-        execution_id=_env("FLYTE_INTERNAL_EXECUTION_ID", "_F_NM", default="local"),
-        project=_env("FLYTE_INTERNAL_EXECUTION_PROJECT", "_F_PRJ", default="local"),
-        domain=_env("FLYTE_INTERNAL_EXECUTION_DOMAIN", "_F_DM", default="local"),
+        execution_id=identifier_pb2.WorkflowExecutionIdentifier(
+            project=project, domain=domain, name=_env("FLYTE_INTERNAL_EXECUTION_ID", "_F_NM", default="local")
+        ),
+        project=project,
+        domain=domain,
         task_name=_env("FLYTE_INTERNAL_TASK_NAME", "_F_TK_NM"),
         task_version=_env("FLYTE_INTERNAL_TASK_VERSION", "_F_TK_V"),
         attempt_number=int(attempt) if attempt.isdigit() else 0,
@@ -97,6 +103,7 @@ def execution_params(args: ExecuteArgs, raw_prefix: str, working_dir: str) -> Ex
         checkpoint_path=args.checkpoint_path,
         prev_checkpoint=args.prev_checkpoint,
         execution_url=os.environ.get("FLYTE_EXECUTION_URL") or None,
+        output_metadata_prefix=args.output_prefix,
         extra={
             "task_project": _env("FLYTE_INTERNAL_TASK_PROJECT", "_F_TK_PRJ"),
             "task_domain": _env("FLYTE_INTERNAL_TASK_DOMAIN", "_F_TK_DM"),
@@ -312,8 +319,19 @@ def _execute(args: ExecuteArgs, task: Task, store: storage.UriStore, working_dir
         with FlyteContextManager.with_context(ctx):
             result = task.dispatch_execute(ctx, inputs)
     except Exception as exc:  # noqa: BLE001 - the task's own code may raise anything: it becomes error.pb
-        return _error(classify(exc, task))
-    return _result_files(result, task, args.output_prefix, store.raw_prefix)
+        return _with_deck(_error(classify(exc, task)), task, params)
+    return _with_deck(_result_files(result, task, args.output_prefix, store.raw_prefix), task, params)
+
+
+def _with_deck(results: Results, task: Task, params: ExecutionParameters) -> Results:
+    """Add ``deck.html`` (a task with decks writes it, failed or not, as flytekit does)."""
+    if not getattr(task, "enable_deck", False):
+        return results
+    from flyte_nb.core.decks import DECK_FILE_NAME, render_decks
+
+    return Results(
+        [(DECK_FILE_NAME, render_decks(params.decks).encode("utf-8")), *results.files], results.failed
+    )
 
 
 def run(args: ExecuteArgs) -> Results:

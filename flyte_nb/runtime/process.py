@@ -105,7 +105,7 @@ class ProcessRunner:
         Files copied into every attempt's working directory (the task's resolver payload).
     env:
         Extra environment variables for the task process (on top of this process's environment, the
-        template's ``env`` and propeller's ``FLYTE_INTERNAL_*``).
+        template's ``env`` and propeller's ``FLYTE_INTERNAL_*``); ``None`` withholds a variable.
     stdout, stderr:
         Called with the task's output text as it arrives.
     retries, timeout:
@@ -122,7 +122,7 @@ class ProcessRunner:
         root: Path,
         *,
         payload_dir: Path | None = None,
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str | None] | None = None,
         stdout: Write,
         stderr: Write,
         retries: int | None = None,
@@ -265,7 +265,11 @@ class ProcessRunner:
                 "FLYTE_ATTEMPT_NUMBER": str(attempt),
             }
         )
-        env.update(self.env)
+        for key, value in self.env.items():  # None withholds a variable of this process from the task
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         return env
 
     def _prepare(

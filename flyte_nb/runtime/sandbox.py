@@ -123,6 +123,8 @@ class SandboxExecutor:
         self.keep_files = keep_files
         self.on_retry = on_retry
         self.last_run_dir: Path | None = None
+        #: The decks of the last ``kernel`` or ``process`` run, as one HTML page (``None`` without decks).
+        self.last_deck: str | None = None
         self._runner: Any = None
         self._lock = threading.Lock()
 
@@ -162,15 +164,22 @@ class SandboxExecutor:
     # --------------------------------------------------------------------------------------- kernel
 
     def _run_kernel(self, task: Task, iface: PythonInterface, values: dict[str, Any]) -> Any:
+        from flyte_nb.core.checkpoint import MemoryCheckpoint
+
         store = MemoryStore()
         inputs = execution.inputs_to_literal_map(task.name, iface.inputs, values, store)
         budget = self.retries if self.retries is not None else task.metadata.retries
         attempt = 0
+        checkpoint = MemoryCheckpoint()
         while True:
-            ctx = FlyteContext(store=store, execution_params=ExecutionParameters(attempt_number=attempt))
+            params = ExecutionParameters(attempt_number=attempt, checkpointer=checkpoint)
+            ctx = FlyteContext(store=store, execution_params=params)
             try:
                 outputs = task.sandbox_execute(ctx, inputs)
             except Exception as exc:
+                self.last_deck = _deck_of(task, params)
+                # the next attempt restores what this one saved, as propeller's --prev-checkpoint does
+                checkpoint = MemoryCheckpoint(previous=checkpoint.files)
                 doc = error_document(classify(exc, task)).error
                 if kind_name(doc.kind) == "RECOVERABLE" and attempt < budget:
                     self.stderr(f"[flyte_nb] attempt {attempt} failed with {doc.code}; retrying.\n")
@@ -179,6 +188,7 @@ class SandboxExecutor:
                         self.on_retry(attempt, doc.code)
                     continue
                 raise to_task_execution_error(doc, task_name=task.name, attempts=attempt + 1) from exc
+            self.last_deck = _deck_of(task, params)
             return execution.literal_map_to_outputs(task.name, iface, outputs, store)
 
     # -------------------------------------------------------------------------------------- process
@@ -187,6 +197,7 @@ class SandboxExecutor:
         from flyte_nb.core.serialize import serialize_task
         from flyte_nb.core.settings import SerializationSettings
         from flyte_nb.runtime.process import ProcessRunner
+        from flyte_nb.runtime.secrets_webhook import secret_environment
 
         root = Path(tempfile.mkdtemp(prefix="flyte-nb-sandbox-"))
         self.last_run_dir = root
@@ -206,7 +217,7 @@ class SandboxExecutor:
             runner = ProcessRunner(
                 root,
                 payload_dir=payload_dir,
-                env=self.env,
+                env={**secret_environment([template]), **self.env},  # as Flyte's secrets webhook would
                 stdout=self.stdout,
                 stderr=self.stderr,
                 retries=self.retries,
@@ -217,7 +228,11 @@ class SandboxExecutor:
             with self._lock:
                 self._runner = runner
             node = "n0"
-            outputs = runner.run_node(template, inputs, node, root / "metadata" / node / "data")
+            data_dir = root / "metadata" / node / "data"
+            try:
+                outputs = runner.run_node(template, inputs, node, data_dir)
+            finally:
+                self.last_deck = _deck_file(data_dir)
             native = execution.literal_map_to_outputs(task.name, iface, outputs, UriStore(str(root / "raw")))
             keep_raw = _holds_data_under(native, str(root / "raw"))
             return native
@@ -280,3 +295,21 @@ def _remove_run(root: Path, keep_raw: bool) -> None:
         if child.name != "raw":
             shutil.rmtree(child, ignore_errors=True)
     atexit.register(shutil.rmtree, root, True)
+
+
+def _deck_of(task: Task, params: ExecutionParameters) -> str | None:
+    """The rendered decks of a kernel run (``None`` when the task does not write decks)."""
+    if not getattr(task, "enable_deck", False):
+        return None
+    from flyte_nb.core.decks import render_decks
+
+    return render_decks(params.decks)
+
+
+def _deck_file(data_dir: Path) -> str | None:
+    """The ``deck.html`` of a process run's last attempt, if it wrote one."""
+    attempts = [p for p in data_dir.glob("*") if p.name.isdigit()]
+    if not attempts:
+        return None
+    deck = max(attempts, key=lambda p: int(p.name)) / "deck.html"
+    return deck.read_text(encoding="utf-8") if deck.is_file() else None

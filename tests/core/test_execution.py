@@ -8,7 +8,7 @@ import traceback
 from typing import Any, NamedTuple, Optional
 
 import pytest
-from flyteidl.core import literals_pb2
+from flyteidl.core import identifier_pb2, literals_pb2
 
 import flyte_nb as fnb
 from flyte_nb.core.context import ExecutionParameters, FlyteContext
@@ -238,12 +238,13 @@ def test_pre_and_post_execute_hooks_are_honoured() -> None:
     class Hooked(fnb.PythonFunctionTask[None]):
         def pre_execute(self, user_params: ExecutionParameters | None) -> ExecutionParameters | None:
             assert user_params is not None
-            seen.append(("pre", user_params.execution_id))
-            return user_params.with_(execution_id="changed")
+            seen.append(("pre", user_params.execution_id.name))
+            changed = identifier_pb2.WorkflowExecutionIdentifier(project="p", domain="d", name="changed")
+            return user_params.with_(execution_id=changed)
 
         def post_execute(self, user_params: ExecutionParameters | None, rval: Any) -> Any:
             assert user_params is not None
-            seen.append(("post", user_params.execution_id, rval))
+            seen.append(("post", user_params.execution_id.name, rval))
             return rval * 10
 
     def double(a: int) -> int:

@@ -174,7 +174,7 @@ def env_info() -> dict[str, str]:
     ctx = fnb.FlyteContextManager.current_context()
     p = ctx.execution_params
     return {
-        "execution_id": p.execution_id,
+        "execution_id": p.execution_id.name,
         "project": p.project,
         "domain": p.domain,
         "task_name": p.task_name,

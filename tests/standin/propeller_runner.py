@@ -135,6 +135,7 @@ class Propeller:
             inputs,
             self.s.bucket.root,
             env=self.s.container_env(),
+            secrets=self.s.secrets,
             execution=(eid.project, eid.domain, eid.name),
             node_id=node,
             data_dir=data_dir,

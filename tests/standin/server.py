@@ -161,6 +161,8 @@ class StandIn:
         # propeller's literal-offloading-config: when enabled it tells containers the thresholds.
         self.literal_offloading_min_mb = literal_offloading_min_mb
         self.faults = Faults()
+        #: The cluster's secret store, (group, key) -> value: what the secrets webhook injects.
+        self.secrets: dict[tuple[str, str], str] = {}
         self.propeller = Propeller(self)
         self.calls: list[str] = []
         self.metadata_seen: list[tuple[str, dict[str, str]]] = []
