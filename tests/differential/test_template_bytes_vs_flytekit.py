@@ -99,3 +99,41 @@ def test_ephemeral_storage_comes_first() -> None:
         "CPU",
         "MEMORY",
     ]
+
+
+def test_secret_requests_and_decks_give_flytekits_bytes(fk: Any) -> None:
+    fn = task_fns.f_int
+    theirs_secrets = [
+        fk.Secret(group="db", key="password"),
+        fk.Secret(
+            group="api", key="token", mount_requirement=fk.Secret.MountType.ENV_VAR, env_var="API_TOKEN"
+        ),
+        fk.Secret(group="certs", key="ca", group_version="2", mount_requirement=fk.Secret.MountType.FILE),
+    ]
+    ours_secrets = [
+        fnb.Secret(group="db", key="password"),
+        fnb.Secret(
+            group="api", key="token", mount_requirement=fnb.Secret.MountType.ENV_VAR, env_var="API_TOKEN"
+        ),
+        fnb.Secret(group="certs", key="ca", group_version="2", mount_requirement=fnb.Secret.MountType.FILE),
+    ]
+    theirs = _theirs(
+        fk, as_if_module_level(fk.task(secret_requests=theirs_secrets, enable_deck=True, retries=1)(fn))
+    )
+    ours = _ours(fnb.task(secret_requests=ours_secrets, enable_deck=True, retries=1)(fn))
+    assert theirs.metadata.generates_deck.value is True
+    assert len(theirs.security_context.secrets) == 3
+    assert_same_bytes(theirs, ours)
+
+
+@pytest.mark.parametrize("fields", [("Input",), ("Output", "Timeline"), ()])
+def test_deck_fields_do_not_change_the_template(fk: Any, fields: tuple[str, ...]) -> None:
+    from flytekit.deck import DeckField as FkDeckField
+
+    fn = task_fns.f_int
+    theirs = _theirs(
+        fk,
+        as_if_module_level(fk.task(enable_deck=True, deck_fields=tuple(FkDeckField(f) for f in fields))(fn)),
+    )
+    ours = _ours(fnb.task(enable_deck=True, deck_fields=[fnb.DeckField(f) for f in fields])(fn))
+    assert_same_bytes(theirs, ours)
