@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from flyte_nb.core.decks import Deck, DeckField
     from flyte_nb.core.decorators import dynamic, task
     from flyte_nb.core.function_task import PythonFunctionTask
+    from flyte_nb.core.image_spec import ImageSpec
     from flyte_nb.core.notebook_resolver import NotebookTaskResolver, notebook_task_resolver
     from flyte_nb.core.resolver import TaskResolverMixin
     from flyte_nb.core.secrets import Secret
@@ -47,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "FlyteFile": "flyte_nb.core.types.file",
     "HashMethod": "flyte_nb.core.types.hash_method",
     "ImageConfig": "flyte_nb.core.settings",
+    "ImageSpec": "flyte_nb.core.image_spec",
     "NotebookTaskResolver": "flyte_nb.core.notebook_resolver",
     "PythonFunctionTask": "flyte_nb.core.function_task",
     "RecoverableError": "flyte_nb.errors",
@@ -84,6 +86,7 @@ __all__ = [
     "FlyteFile",
     "HashMethod",
     "ImageConfig",
+    "ImageSpec",
     "NotebookTaskResolver",
     "PythonFunctionTask",
     "RecoverableError",

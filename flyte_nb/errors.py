@@ -25,6 +25,8 @@ know flyte_nb::
     ├── StorageError (OSError)                  reading/writing inputs, outputs or raw data failed
     ├── SecretNotFoundError (LookupError)       a secret a task reads is in no variable or file it may be in
     ├── ConfigError (ValueError)                bad configuration (remote endpoint, auth, config file)
+    ├── ImageSpecError (ValueError)             an ImageSpec that cannot work, or cannot run this kernel's tasks
+    ├── ImageBuildError (RuntimeError)          no image builder is installed, or the build failed
     ├── RemoteError                             FlyteAdmin answered with an error; keeps code and message
     │   ├── RemoteNotFoundError (LookupError)     no such task or execution
     │   ├── RemoteAlreadyExistsError              it exists already (with other content, when a user sees it)
@@ -47,6 +49,8 @@ __all__ = [
     "ConfigError",
     "FlyteNbError",
     "FlyteTypeError",
+    "ImageBuildError",
+    "ImageSpecError",
     "InternalError",
     "NotPicklableError",
     "NotStartedError",
@@ -198,6 +202,15 @@ class SecretNotFoundError(FlyteNbError, LookupError):
 
 class ConfigError(FlyteNbError, ValueError):
     """Configuration (endpoint, auth, config file) is missing or malformed."""
+
+
+class ImageSpecError(FlyteNbError, ValueError):
+    """An ``ImageSpec`` is malformed, or its image could not run this kernel's tasks (another Python)."""
+
+
+class ImageBuildError(FlyteNbError, RuntimeError):
+    """An image could not be built: no builder is installed (the message names what is missing), or the
+    build itself failed."""
 
 
 class RemoteError(FlyteNbError):

@@ -14,6 +14,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "flyte_nb"
 
 API_NAMES = {
+    "Checkpoint",
+    "Deck",
+    "DeckField",
     "ExecutionParameters",
     "FlyteAnnotation",
     "FlyteContext",
@@ -22,12 +25,14 @@ API_NAMES = {
     "FlyteFile",
     "HashMethod",
     "ImageConfig",
+    "ImageSpec",
     "NotebookTaskResolver",
     "PythonFunctionTask",
     "Remote",
     "RemoteExecution",
     "Resources",
     "SandboxExecutor",
+    "Secret",
     "SerializationSettings",
     "StructuredDataset",
     "StructuredDatasetType",
@@ -37,6 +42,7 @@ API_NAMES = {
     "TaskResolverMixin",
     "TypeEngine",
     "TypeTransformer",
+    "current_context",
     "dynamic",
     "kwtypes",
     "notebook_task_resolver",

@@ -40,6 +40,7 @@ _RESOURCE_ORDER = (
     tasks_pb2.Resources.MEMORY,
 )
 IMAGE_ENV = "FLYTE_NB_IMAGE"  # read by settings.default_image()
+RUNTIME_PACKAGES_ENV = "_F_RUNTIME_PACKAGES"  # flytekit's: pip-installed by the entrypoint at start
 
 
 def task_name_for(fn: Callable[..., Any]) -> str:
@@ -297,8 +298,8 @@ class PythonFunctionTask(Task, Generic[T]):
         return dict(self._python_interface.pickled)
 
     @property
-    def container_image(self) -> str | None:
-        """The image the task asked for (a reference or an ``ImageConfig`` name), if any."""
+    def container_image(self) -> Any:
+        """The image the task asked for (a reference, an ``ImageConfig`` name or an ``ImageSpec``), if any."""
         return self._options.container_image
 
     @property
@@ -413,6 +414,9 @@ class PythonFunctionTask(Task, Generic[T]):
             # A dynamic task compiles its sub-tasks in the container: they default to the same image.
             env[IMAGE_ENV] = settings.image_config.default_image
         env.update(self._options.environment)
+        packages = getattr(self._options.container_image, "runtime_packages", None)
+        if packages:  # an ImageSpec's runtime packages are installed when the container starts (flytekit's)
+            env[RUNTIME_PACKAGES_ENV] = " ".join(packages)
         return tasks_pb2.Container(
             image=self.get_image(settings),
             args=self.get_command(settings),

@@ -19,6 +19,7 @@ from flyte_nb.core.settings import Resources, TaskMetadata
 from flyte_nb.errors import TaskDefinitionError, UnexpectedKeywordError
 
 if TYPE_CHECKING:
+    from flyte_nb.core.image_spec import ImageSpec
     from flyte_nb.core.resolver import TaskResolverMixin
     from flyte_nb.core.secrets import Secret
 
@@ -37,7 +38,7 @@ class TaskKeywords(TypedDict, total=False):
     interruptible: bool | None
     deprecated: str
     timeout: datetime.timedelta | int | float | None
-    container_image: str | None
+    container_image: str | ImageSpec | None
     environment: Mapping[str, str] | None
     requests: Resources | None
     limits: Resources | None
@@ -57,7 +58,7 @@ class ConstructorKeywords(TypedDict, total=False):
 
     name: str | None
     metadata: TaskMetadata | None
-    container_image: str | None
+    container_image: str | ImageSpec | None
     environment: Mapping[str, str] | None
     requests: Resources | None
     limits: Resources | None
@@ -96,8 +97,9 @@ class TaskOptions:
     metadata:
         Caching, retries, timeout… (:class:`~flyte_nb.core.settings.TaskMetadata`).
     container_image, environment, requests, limits, accelerator:
-        The container the task runs in (image reference or ``ImageConfig`` name, environment variables,
-        :class:`~flyte_nb.core.settings.Resources`, GPU type).
+        The container the task runs in (image reference, ``ImageConfig`` name or
+        :class:`~flyte_nb.ImageSpec`; environment variables; :class:`~flyte_nb.core.settings.Resources`;
+        GPU type).
     pickle_untyped:
         Accept unannotated parameters (and a missing return annotation) as pickled ``typing.Any``.
     task_resolver:
@@ -117,7 +119,7 @@ class TaskOptions:
 
     name: str | None = None
     metadata: TaskMetadata = field(default_factory=TaskMetadata)
-    container_image: str | None = None
+    container_image: str | ImageSpec | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     requests: Resources | None = None
     limits: Resources | None = None
@@ -155,6 +157,25 @@ class TaskOptions:
         _check_resources(self.requests, self.limits)
         self._check_secrets()
         self._check_decks()
+        self._check_image()
+
+    def _check_image(self) -> None:
+        image = self.container_image
+        if image is None or isinstance(image, str):
+            return
+        from flyte_nb.core.image_spec import ImageSpec
+
+        if not isinstance(image, ImageSpec):
+            raise TaskDefinitionError(
+                f"container_image: expected an image reference (str) or an ImageSpec, got {image!r} "
+                f"({type(image).__name__})."
+            )
+        from flyte_nb.errors import ImageSpecError
+
+        try:
+            image.preflight()  # a spec pinning another Python is refused at definition, not on the cluster
+        except ImageSpecError as exc:
+            raise TaskDefinitionError(f"container_image: {exc}") from None
 
     def _check_decks(self) -> None:
         from flyte_nb.core.decks import DEFAULT_DECK_FIELDS, deck_fields_from

@@ -12,13 +12,16 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import ClassVar, Union
+from typing import TYPE_CHECKING, ClassVar, Union
 
 from flyteidl.core import literals_pb2, tasks_pb2
 from google.protobuf import duration_pb2, wrappers_pb2
 
 from flyte_nb._version import __version__
 from flyte_nb.errors import TaskDefinitionError
+
+if TYPE_CHECKING:
+    from flyte_nb.core.image_spec import ImageSpec
 
 __all__ = [
     "DEFAULT_DOMAIN",
@@ -242,10 +245,15 @@ class ImageConfig:
         """An ``ImageConfig`` whose default is ``img_name`` (or :func:`default_image`)."""
         return cls(default_image=img_name or default_image())
 
-    def find(self, name_or_ref: str | None) -> str:
-        """Resolve a task's ``container_image`` (None, a name in ``images``, or a reference)."""
+    def find(self, name_or_ref: str | ImageSpec | None) -> str:
+        """Resolve a task's ``container_image`` (None, a name in ``images``, a reference, or an
+        :class:`~flyte_nb.ImageSpec`, which becomes its completed image name)."""
         if name_or_ref is None:
             return self.default_image
+        if not isinstance(name_or_ref, str):
+            from flyte_nb.core.image_spec import image_reference
+
+            return str(image_reference(name_or_ref))
         return self.images.get(name_or_ref, name_or_ref)
 
 
@@ -261,7 +269,9 @@ class SerializationSettings:
         The task version. ``None`` means the content hash of the task (stable across re-runs of an
         unchanged notebook cell; see :func:`flyte_nb.serialize_task`).
     image:
-        An image reference, an :class:`ImageConfig`, or ``None`` for :func:`default_image`.
+        An image reference, an :class:`ImageConfig`, an :class:`~flyte_nb.ImageSpec` (its completed image;
+        refused at once when it pins another Python than the kernel's), or ``None`` for
+        :func:`default_image`.
     env:
         Environment variables added to every task's container.
     payload_uri:
@@ -273,16 +283,31 @@ class SerializationSettings:
     project: str = DEFAULT_PROJECT
     domain: str = DEFAULT_DOMAIN
     version: str | None = None
-    image: str | ImageConfig | None = None
+    image: str | ImageConfig | ImageSpec | None = None
     env: Mapping[str, str] | None = None
     payload_uri: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.image is not None and not isinstance(self.image, (str, ImageConfig)):
+            from flyte_nb.core.image_spec import ImageSpec
+
+            if not isinstance(self.image, ImageSpec):
+                raise TaskDefinitionError(
+                    f"SerializationSettings image: expected an image reference (str), an ImageConfig or an "
+                    f"ImageSpec, got {self.image!r} ({type(self.image).__name__})."
+                )
+            self.image.preflight()  # before anything is compiled against it
 
     @property
     def image_config(self) -> ImageConfig:
         """The settings' image as an :class:`ImageConfig`."""
         if isinstance(self.image, ImageConfig):
             return self.image
-        return ImageConfig.auto(self.image)
+        if self.image is None or isinstance(self.image, str):
+            return ImageConfig.auto(self.image)
+        from flyte_nb.core.image_spec import image_reference
+
+        return ImageConfig.auto(str(image_reference(self.image)))
 
     def with_(self, **changes: object) -> SerializationSettings:
         """A copy with some fields changed."""

@@ -40,6 +40,7 @@ from flyte_nb.remote.http import HttpSettings
 from flyte_nb.remote.upload import DataProxyStore, Uploader
 
 if TYPE_CHECKING:
+    from flyte_nb.core.image_spec import ImageSpec
     from flyte_nb.core.settings import ImageConfig, SerializationSettings
     from flyte_nb.core.task import Task
 
@@ -72,8 +73,9 @@ class Remote:
         An :class:`~flyte_nb.remote.auth.Authenticator` (e.g. ``StaticToken("…")``) instead of the one
         the configuration describes.
     image:
-        The container image (or :class:`~flyte_nb.ImageConfig`) tasks are compiled against; it must hold
-        flyte_nb and the kernel's Python minor version. Default: ``$FLYTE_NB_IMAGE`` or flyte_nb's image.
+        The container image (or :class:`~flyte_nb.ImageConfig`, or :class:`~flyte_nb.ImageSpec`: its
+        completed image) tasks are compiled against; it must hold flyte_nb and the kernel's Python minor
+        version. Default: ``$FLYTE_NB_IMAGE`` or flyte_nb's image.
     env:
         Environment variables added to every submitted task's container.
     device_prompt:
@@ -92,7 +94,7 @@ class Remote:
         config_file: str | os.PathLike[str] | None = None,
         *,
         auth: Authenticator | None = None,
-        image: str | ImageConfig | None = None,
+        image: str | ImageConfig | ImageSpec | None = None,
         env: Mapping[str, str] | None = None,
         device_prompt: Callable[[DeviceCode], None] | None = None,
         client: AdminClient | None = None,
@@ -107,6 +109,9 @@ class Remote:
                 self.config, authenticator=auth or authenticator_for(self.config, prompt=device_prompt)
             )
         self.client = client
+        preflight = getattr(image, "preflight", None)
+        if callable(preflight):
+            preflight()  # an ImageSpec that cannot run this kernel's tasks is refused before any submission
         self.image = image
         self.env = dict(env or {})
         self.uploader = Uploader(client, HttpSettings.from_config(self.config))

@@ -336,6 +336,12 @@ def _with_deck(results: Results, task: Task, params: ExecutionParameters) -> Res
 
 def run(args: ExecuteArgs) -> Results:
     """Load and run the task described by ``args``; every task failure becomes an ``error.pb``."""
+    from flyte_nb.runtime import runtime_packages
+
+    try:
+        runtime_packages.install()  # an ImageSpec's runtime_packages, before the task's imports need them
+    except StorageError as exc:
+        return _error(system_error(exc, recoverable=True, with_traceback=False))
     try:
         task = load_task(args)
     except Exception as exc:  # noqa: BLE001 - unpickling runs user code: any failure becomes error.pb

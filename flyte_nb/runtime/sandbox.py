@@ -197,6 +197,7 @@ class SandboxExecutor:
         from flyte_nb.core.serialize import serialize_task
         from flyte_nb.core.settings import SerializationSettings
         from flyte_nb.runtime.process import ProcessRunner
+        from flyte_nb.runtime.runtime_packages import sandbox_environment
         from flyte_nb.runtime.secrets_webhook import secret_environment
 
         root = Path(tempfile.mkdtemp(prefix="flyte-nb-sandbox-"))
@@ -217,7 +218,8 @@ class SandboxExecutor:
             runner = ProcessRunner(
                 root,
                 payload_dir=payload_dir,
-                env={**secret_environment([template]), **self.env},  # as Flyte's secrets webhook would
+                # secrets as Flyte's webhook presents them; runtime packages checked, not installed
+                env={**secret_environment([template]), **sandbox_environment([template]), **self.env},
                 stdout=self.stdout,
                 stderr=self.stderr,
                 retries=self.retries,

@@ -54,3 +54,24 @@ def test_several_outputs_come_back_named(remote: Remote) -> None:
     assert (res.o0, res.o1) == (3, "3")
     assert type(res).__name__ == "DefaultNamedTupleOutput"
     assert remote.submit(stats, a=2).wait(timeout=60).count == 2
+
+
+def test_a_remote_compiles_against_an_image_spec(standin: StandIn) -> None:
+    import flyte_nb as fnb
+    from flyte_nb.core.image_spec import kernel_python
+    from flyte_nb.errors import ImageSpecError
+    from tests.remote.conftest import make_remote
+
+    spec = fnb.ImageSpec(registry="localhost:30000", packages=["msgpack"])
+    remote = make_remote(standin, image=spec)
+    try:
+        execution = remote.submit(t.context_info)
+        execution.wait(timeout=60)
+        task = standin.store.get_task(standin.store.get_execution(execution.id).spec.launch_plan)
+        assert task is not None
+        assert task.closure.compiled_task.template.container.image == spec.completed().image_name()
+    finally:
+        remote.close()
+    other = "3.10" if kernel_python() != "3.10" else "3.12"
+    with pytest.raises(ImageSpecError, match=f"pins Python {other}"):
+        make_remote(standin, image=fnb.ImageSpec(python_version=other))

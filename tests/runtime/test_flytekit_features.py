@@ -196,3 +196,16 @@ def test_template_metadata_generates_deck_follows_enable_deck() -> None:
     md: tasks_pb2.TaskMetadata = fnb.serialize_task(t.io_decks).metadata
     assert md.HasField("generates_deck")
     assert md.generates_deck.value
+
+
+def test_the_entrypoint_installs_runtime_packages_and_reports_a_failure(
+    tmp_path: Path, image_env: dict[str, str]
+) -> None:
+    from tests.core.test_image_spec import runtime_missing
+
+    env = {**image_env, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    res = _run(runtime_missing, tmp_path, env, a=1)
+    assert res.phase == "FAILED"
+    assert res.container_error is not None
+    assert res.container_error.code == "SYSTEM:StorageError"
+    assert "Installing the runtime packages ['no-such-package-xyz'] failed" in res.container_error.message
