@@ -185,6 +185,9 @@ def _call_logged(callback: ProgressCallback, handle: RunHandle) -> None:
 class Sandbox(Protocol):
     """What runs a task locally (``flyte_nb.SandboxExecutor``)."""
 
+    #: The deck page of the last run (a task with ``enable_deck``), else ``None``.
+    last_deck: str | None
+
     def run(self, task: Task, /, **inputs: Any) -> Any: ...
 
     def cancel(self) -> None: ...
@@ -251,6 +254,7 @@ class RunHandle:
         self.error: BaseException | None = None
         self.execution: Execution | None = None
         self.login: SignInCode | None = None
+        self.deck_html: str | None = None  # the run's deck page (a task with enable_deck)
         self._callbacks: list[ProgressCallback] = [on_progress] if on_progress else []
         self._sandbox_factory = sandbox_factory
         self.log: list[str] = []
@@ -414,10 +418,13 @@ class RunHandle:
                 on_retry=self._on_retry,
             )
         self._sandbox = sandbox
-        if self.mode != "kernel":
-            return sandbox.run(self.task, **self.inputs)
-        with routed_output(self._write):  # the task's print() calls, in this thread only
-            return sandbox.run(self.task, **self.inputs)
+        try:
+            if self.mode != "kernel":
+                return sandbox.run(self.task, **self.inputs)
+            with routed_output(self._write):  # the task's print() calls, in this thread only
+                return sandbox.run(self.task, **self.inputs)
+        finally:
+            self.deck_html = sandbox.last_deck  # also after a failure
 
     def _run_remote(self) -> Any:
         assert self.remote is not None  # checked in __init__

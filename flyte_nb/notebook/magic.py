@@ -194,7 +194,27 @@ class FlyteMagics(Magics):
     )
     @argument("--retries", type=int, default=0, help="Retries on recoverable failures (default 0).")
     @argument("--timeout", help="Timeout: seconds, or a duration such as 30s, 10m, 1h, 1h30m.")
-    @argument("--image", help="Container image reference for the task.")
+    @argument(
+        "--image",
+        help="Container image: a reference (ghcr.io/me/img:1), or the name of a notebook variable holding an "
+        "ImageSpec (--image spec), whose completed image is used.",
+    )
+    @argument(
+        "--secret",
+        action="append",
+        metavar="GROUP/KEY[:env|:file]",
+        help="A secret the task reads with current_context().secrets.get(GROUP, KEY) (repeat for several).",
+    )
+    @argument(
+        "--enable-deck",
+        action="store_true",
+        help="Write decks (deck.html; shown in the widget after a run): input, output, source code…",
+    )
+    @argument(
+        "--deck-fields",
+        metavar="input,output,…",
+        help="Which default decks (implies --enable-deck): input, output, source_code, timeline, dependencies.",
+    )
     @argument(
         "--requests", metavar="cpu=1,mem=2Gi", help="Resource requests: cpu, mem, gpu, ephemeral_storage."
     )
@@ -237,7 +257,7 @@ class FlyteMagics(Magics):
         Then ``total()`` runs it (``s`` is set), and ``total(xs=[1, 2])`` passes inputs explicitly.
         """
         args = parse_argstring(self.flyte_task, line)
-        options = task_options(args)
+        options = task_options(args, self._ip.user_ns)
         if args.name and args.task_name and args.name != args.task_name:
             raise UsageError(
                 f"Two names given: NAME {args.task_name!r} and --name {args.name!r}. Give only one."

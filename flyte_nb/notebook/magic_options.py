@@ -14,7 +14,17 @@ from IPython.core.error import UsageError
 if TYPE_CHECKING:
     from flyte_nb.core.options import TaskOptions
 
-__all__ = ["VarSpec", "parse_env", "parse_resources", "parse_timeout", "parse_var_specs", "task_options"]
+__all__ = [
+    "VarSpec",
+    "parse_deck_fields",
+    "parse_env",
+    "parse_resources",
+    "parse_secrets",
+    "parse_timeout",
+    "parse_var_specs",
+    "resolve_image",
+    "task_options",
+]
 
 _TIMEOUT = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 _RESOURCE_KEYS = {
@@ -83,6 +93,67 @@ def parse_env(items: Sequence[str] | None) -> dict[str, str]:
     return env
 
 
+_MOUNTS = {"any": "ANY", "env": "ENV_VAR", "env_var": "ENV_VAR", "file": "FILE"}
+
+
+def parse_secrets(items: Sequence[str] | None) -> list[Any]:
+    """``["db/password", "api/token:env"]`` → ``[Secret("db", "password"), Secret("api", "token", ENV_VAR)]``."""
+    from flyte_nb.core.secrets import Secret
+    from flyte_nb.errors import TaskDefinitionError
+
+    secrets = []
+    for item in items or ():
+        ref, _, mount = item.partition(":")
+        group, _, key = ref.partition("/")
+        mount_type = _MOUNTS.get(mount.strip().lower() or "any")
+        if not group.strip() or mount_type is None or ("/" in ref and not key.strip()):
+            raise UsageError(
+                f"--secret: expected GROUP/KEY, optionally with :env or :file (e.g. --secret db/password), "
+                f"got {item!r}."
+            )
+        try:
+            secrets.append(
+                Secret(
+                    group=group.strip(),
+                    key=key.strip() or None,
+                    mount_requirement=Secret.MountType[mount_type],
+                )
+            )
+        except TaskDefinitionError as exc:
+            raise UsageError(f"--secret {item!r}: {exc}") from None
+    return secrets
+
+
+def parse_deck_fields(text: str | None) -> tuple[Any, ...] | None:
+    """``"input,output"`` → the deck fields (``None`` keeps flytekit's default five)."""
+    if text is None:
+        return None
+    from flyte_nb.core.decks import deck_fields_from
+    from flyte_nb.errors import TaskDefinitionError
+
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        return deck_fields_from(names)
+    except TaskDefinitionError:
+        raise UsageError(
+            f"--deck-fields: expected a comma-separated list of input, output, source_code, timeline, "
+            f"dependencies, got {text!r}."
+        ) from None
+
+
+def resolve_image(text: str | None, namespace: Mapping[str, Any] | None) -> Any:
+    """``--image``'s value: a notebook variable holding an ``ImageSpec`` (``--image spec``), else the
+    image reference as written."""
+    if not text:
+        return None
+    value = (namespace or {}).get(text) if text.isidentifier() else None
+    from flyte_nb.core.image_spec import ImageSpec
+
+    if isinstance(value, ImageSpec):
+        return value
+    return text
+
+
 @dataclass(frozen=True)
 class VarSpec:
     """One ``--inputs``/``--outputs`` entry: ``a:int`` (name and type expression) or just ``a``."""
@@ -125,8 +196,10 @@ def eval_type(option: str, spec: VarSpec, namespace: Mapping[str, Any]) -> Any:
         ) from None
 
 
-def task_options(args: Any) -> TaskOptions:
+def task_options(args: Any, namespace: Mapping[str, Any] | None = None) -> TaskOptions:
     """The :class:`~flyte_nb.core.options.TaskOptions` parsed ``%%flyte_task`` options describe.
+
+    ``namespace`` is the notebook's: ``--image NAME`` uses the ``ImageSpec`` a variable of that name holds.
 
     Raises
     ------
@@ -151,12 +224,15 @@ def task_options(args: Any) -> TaskOptions:
         "interruptible": True if args.interruptible else None,
         "deprecated": args.deprecated or "",
         "timeout": parse_timeout(args.timeout) if args.timeout is not None else None,
-        "container_image": args.image or None,
+        "container_image": resolve_image(args.image, namespace),
         "requests": parse_resources("--requests", args.requests) if args.requests else None,
         "limits": parse_resources("--limits", args.limits) if args.limits else None,
         "accelerator": args.accelerator or None,
         "environment": parse_env(args.env),
         "pod_template_name": args.pod_template_name or None,
+        "secret_requests": parse_secrets(args.secret),
+        "enable_deck": bool(args.enable_deck or args.deck_fields is not None),
+        "deck_fields": parse_deck_fields(args.deck_fields),
     }
     try:
         return TaskOptions.from_keywords(kw)

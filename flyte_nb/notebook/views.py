@@ -60,6 +60,7 @@ def task_html(task: Task) -> str:
     parts.append("<details><summary>Template</summary>")
     if exc is None:
         parts.append(r.facts_html(r.template_facts(template)))
+        parts.append(_image_note(task))
         parts.append(r.highlight(r.template_source(template)))
     else:
         parts.append(r.error_html(exc))
@@ -69,6 +70,12 @@ def task_html(task: Task) -> str:
     parts.append(r.payload_html(info) if exc is None else r.error_html(exc))
     parts.append("</details></div>")
     return "".join(parts)
+
+
+def _image_note(task: Task) -> str:
+    from flyte_nb.notebook.widgets._deck_render import image_note_html
+
+    return image_note_html(task)
 
 
 def task_text(task: Task) -> str:

@@ -9,6 +9,7 @@
 :class:`RunPanel`       *Run in kernel* / *Run in process* / *Submit to Flyte*, progress, cancel (``run.py``)
 :class:`ResultView`     outputs (rich reprs) or the error with its traceback (``result.py``)
 :class:`ExecutionView`  a ``RemoteExecution``, live: phase, duration, link, outputs (``execution.py``)
+:class:`DeckView`       the deck page a task with ``enable_deck`` wrote in its last run (``deck.py``)
 =====================  ======================================================================
 
 Names load on first access, so importing this package (and :mod:`._render`, which the static views
@@ -21,6 +22,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from flyte_nb.notebook.widgets.deck import DeckView
     from flyte_nb.notebook.widgets.execution import ExecutionView
     from flyte_nb.notebook.widgets.form import InputForm
     from flyte_nb.notebook.widgets.interface import InterfaceView
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from flyte_nb.notebook.widgets.template import TemplateView
 
 _EXPORTS = {
+    "DeckView": "deck",
     "ExecutionView": "execution",
     "InputForm": "form",
     "InterfaceView": "interface",
@@ -42,6 +45,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "DeckView",
     "ExecutionView",
     "InputForm",
     "InterfaceView",

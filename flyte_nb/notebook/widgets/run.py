@@ -222,3 +222,7 @@ class RunPanel(widgets.VBox):
             )
         elif handle.error is not None:
             self.result.show_error(handle.error, summary=summary)
+        if handle.phase != "ABORTED":
+            from flyte_nb.notebook.widgets.deck import show_deck
+
+            show_deck(self.result, handle)  # a task with decks: its deck page, below the result

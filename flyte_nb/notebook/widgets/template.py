@@ -65,7 +65,9 @@ class TemplateView(widgets.VBox):
             self.format_toggle.layout.display = "none"
             return
         self.version = self.template.id.version
-        self.facts.value = r.facts_html(r.template_facts(self.template))
+        from flyte_nb.notebook.widgets._deck_render import image_note_html
+
+        self.facts.value = r.facts_html(r.template_facts(self.template)) + image_note_html(task)
         self._render()
 
     @property
