@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from flyte_nb.core.types.file import FlyteFile
     from flyte_nb.core.types.hash_method import HashMethod
     from flyte_nb.core.types.structured_dataset import StructuredDataset, StructuredDatasetType
-    from flyte_nb.errors import RecoverableError, TaskExecutionError
+    from flyte_nb.errors import FlyteRecoverableException, RecoverableError, TaskExecutionError
     from flyte_nb.remote import Remote, RemoteExecution
     from flyte_nb.runtime.sandbox import SandboxExecutor
 
@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "FlyteContextManager": "flyte_nb.core.context",
     "FlyteDirectory": "flyte_nb.core.types.directory",
     "FlyteFile": "flyte_nb.core.types.file",
+    "FlyteRecoverableException": "flyte_nb.errors",
     "HashMethod": "flyte_nb.core.types.hash_method",
     "ImageConfig": "flyte_nb.core.settings",
     "ImageSpec": "flyte_nb.core.image_spec",
@@ -84,6 +85,7 @@ __all__ = [
     "FlyteContextManager",
     "FlyteDirectory",
     "FlyteFile",
+    "FlyteRecoverableException",
     "HashMethod",
     "ImageConfig",
     "ImageSpec",

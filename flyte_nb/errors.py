@@ -23,7 +23,7 @@ know flyte_nb::
     │   ├── PythonVersionMismatchError            the payload was pickled by another Python minor version
     │   └── PayloadTooLargeError                  the payload is over the configured size limit
     ├── StorageError (OSError)                  reading/writing inputs, outputs or raw data failed
-    ├── SecretNotFoundError (LookupError)       a secret a task reads is in no variable or file it may be in
+    ├── SecretNotFoundError (ValueError)        a secret a task reads is in no variable or file it may be in
     ├── ConfigError (ValueError)                bad configuration (remote endpoint, auth, config file)
     ├── ImageSpecError (ValueError)             an ImageSpec that cannot work, or cannot run this kernel's tasks
     ├── ImageBuildError (RuntimeError)          no image builder is installed, or the build failed
@@ -48,6 +48,7 @@ __all__ = [
     "CommandLineError",
     "ConfigError",
     "FlyteNbError",
+    "FlyteRecoverableException",
     "FlyteTypeError",
     "ImageBuildError",
     "ImageSpecError",
@@ -175,6 +176,10 @@ class RecoverableError(FlyteNbError, RuntimeError):
     """
 
 
+#: flytekit's name for it (``flytekit.exceptions.user.FlyteRecoverableException``).
+FlyteRecoverableException = RecoverableError
+
+
 class ResolverError(FlyteNbError, RuntimeError):
     """A task payload could not be built or loaded."""
 
@@ -195,9 +200,9 @@ class StorageError(FlyteNbError, OSError):
     """Reading or writing task inputs, outputs or raw data failed."""
 
 
-class SecretNotFoundError(FlyteNbError, LookupError):
+class SecretNotFoundError(FlyteNbError, ValueError):
     """A secret could not be found where Flyte presents it; the message names the variable and file to
-    set (never a value)."""
+    set (never a value). A ``ValueError``, as flytekit raises, so code catching that keeps working."""
 
 
 class ConfigError(FlyteNbError, ValueError):

@@ -88,7 +88,8 @@ def task(
     timeout:
         Seconds (int/float) or a ``timedelta``.
     container_image:
-        An image reference, or a name in the settings' ``ImageConfig``.
+        An image reference, a name in the settings' ``ImageConfig``, or an :class:`~flyte_nb.ImageSpec`
+        (its completed image: flyte-nb and the kernel's Python added when missing).
     environment:
         Environment variables of the container.
     requests, limits:
@@ -105,6 +106,11 @@ def task(
         An ``admin.DescriptionEntity``; default: built from the docstring.
     node_dependency_hints:
         Tasks a dynamic body may call.
+    secret_requests:
+        :class:`~flyte_nb.Secret` s the task reads with ``current_context().secrets.get(group, key)``.
+    enable_deck, deck_fields:
+        Write decks (``deck.html``): the task's own :class:`~flyte_nb.Deck` s and the default ones
+        ``deck_fields`` names (:class:`~flyte_nb.DeckField`; flytekit's five by default).
 
     The keywords are checked together (:class:`~flyte_nb.core.options.TaskOptions`); a value that cannot
     work raises :class:`~flyte_nb.errors.TaskDefinitionError` naming the task, the keyword and the fix.

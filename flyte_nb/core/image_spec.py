@@ -219,10 +219,12 @@ class ImageSpec:
         return f"{self.registry}/{name}" if self.registry else name
 
     def is_container(self) -> bool:
-        """Whether the running task's image was built from this spec (always true outside a container)."""
-        from flyte_nb.core.context import ExecutionMode, FlyteContextManager
+        """Whether this code runs in an image built from this spec, as flytekit decides it: true outside
+        any task run (so module-level imports guarded by it happen), else whether the image's
+        ``_F_IMG_ID`` is this spec's (or its completed spec's) id."""
+        from flyte_nb.core import context
 
-        if FlyteContextManager.current_context().mode is not ExecutionMode.TASK_EXECUTION:
+        if context._CURRENT.get() is None:  # no task is running: flytekit's "not in an execution"
             return True
         built = os.environ.get(_F_IMG_ID)
         return built in (self.id, self.completed().id)
