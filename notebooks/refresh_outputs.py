@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parent
 WIDGET = "application/vnd.jupyter.widget-view+json"
-LOCAL = ("quickstart.ipynb", "pickle_untyped.ipynb", "dynamic.ipynb", "data.ipynb")
+LOCAL = ("quickstart.ipynb", "pickle_untyped.ipynb", "dynamic.ipynb", "data.ipynb", "flytekit_users.ipynb")
 
 
 def refresh(path: Path) -> None:
