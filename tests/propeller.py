@@ -592,7 +592,9 @@ def run_task_template(
     )
     if last.phase == "DYNAMIC":
         assert last.futures is not None
-        _run_dynamic(result, last.futures, inputs, Path(workdir), payload_dir, env, execution, node_id, echo)
+        _run_dynamic(
+            result, last.futures, inputs, Path(workdir), payload_dir, env, execution, node_id, echo, secrets
+        )
     return result
 
 
@@ -704,6 +706,7 @@ def _run_dynamic(
     execution: tuple[str, str, str],
     parent_id: str,
     echo: Callable[[str], None] | None,
+    secrets: Mapping[tuple[str, str], str] | None = None,
 ) -> None:
     tasks = {(t.id.project, t.id.domain, t.id.name, t.id.version): t for t in spec.tasks}
     outputs: dict[str, literals_pb2.LiteralMap] = {"start-node": parent_inputs}
@@ -731,6 +734,7 @@ def _run_dynamic(
             env,
             timeout=timeout or None,
             retries=retries,
+            secrets=secrets,
             execution=execution,
             node_id=f"{parent_id}-{node.id}",
             data_dir=parent.paths.output_prefix / node.id / "data",
