@@ -23,6 +23,7 @@ import weakref
 from pathlib import Path
 from typing import IO, Any
 
+from flyte_nb.core import uris
 from flyte_nb.errors import StorageError
 
 __all__ = ["Checkpoint", "MemoryCheckpoint", "SyncCheckpoint"]
@@ -212,47 +213,17 @@ class SyncCheckpoint(Checkpoint):
         return target
 
     def save(self, cp: Path | str | IO[bytes]) -> None:
-        from flyte_nb.runtime import storage
-
         for name, data in _files_of(cp).items():
-            storage.write_bytes_atomic(storage.join(self._dest, name), data)
+            uris.write_bytes_atomic(uris.join(self._dest, name), data)
 
     def __repr__(self) -> str:
         return f"SyncCheckpoint(dest={self._dest!r}, src={self._src!r})"
 
 
 def _read(uri: str) -> bytes:
-    from flyte_nb.runtime import storage
-
-    return storage.read_bytes(uri)
+    return uris.read_bytes(uri)
 
 
 def _list_files(prefix: str) -> list[tuple[str, str]]:
     """``(relative path, uri)`` of every object under ``prefix`` (none when it does not exist)."""
-    from flyte_nb.core.storage import local_path
-    from flyte_nb.runtime import storage
-
-    local = local_path(prefix)
-    if local is not None:
-        root = Path(local)
-        if not root.is_dir():
-            return []
-        return [(p.relative_to(root).as_posix(), str(p)) for p in sorted(root.rglob("*")) if p.is_file()]
-    try:
-        import fsspec
-
-        fs, base = fsspec.core.url_to_fs(prefix)
-        found = sorted(fs.find(base)) if fs.exists(base) else []
-    except ImportError as exc:
-        raise StorageError(
-            f"Cannot list the checkpoint {prefix!r}: its scheme needs fsspec and a backend ({exc}). "
-            "Install the matching extra, e.g. pip install 'flyte-nb[s3]'."
-        ) from exc
-    except Exception as exc:  # the backend's own errors (credentials, network) name no URI
-        raise StorageError(f"Could not list the checkpoint {prefix!r}: {type(exc).__name__}: {exc}.") from exc
-    scheme = prefix.split("://", 1)[0]
-    out = []
-    for path in found:
-        rel = path[len(base.rstrip("/")) :].lstrip("/")
-        out.append((rel, storage.join(prefix, rel) if rel else f"{scheme}://{path}"))
-    return out
+    return [(rel, uris.join(prefix, rel)) for rel in uris.list_files(prefix)] if uris.exists(prefix) else []

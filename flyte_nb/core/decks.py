@@ -348,10 +348,10 @@ def render_decks(decks: Iterable[Deck]) -> str:
 
 def write_deck_file(output_prefix: str, decks: Iterable[Deck]) -> str:
     """Write ``deck.html`` under ``output_prefix``; return its URI."""
-    from flyte_nb.runtime import storage
+    from flyte_nb.core import uris
 
-    uri = storage.join(output_prefix, DECK_FILE_NAME)
-    storage.write_bytes_atomic(uri, render_decks(decks).encode("utf-8"))
+    uri = uris.join(output_prefix, DECK_FILE_NAME)
+    uris.write_bytes_atomic(uri, render_decks(decks).encode("utf-8"))
     return uri
 
 

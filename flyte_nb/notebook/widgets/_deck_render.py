@@ -19,13 +19,14 @@ def deck_frame_html(page: str, height: int = 420) -> str:
 def image_note_html(task: Any) -> str:
     """For a task whose image is an ``ImageSpec``: its image and what flyte_nb added ('' otherwise)."""
     from flyte_nb.core.image_spec import ImageSpec
+    from flyte_nb.errors import ImageSpecError
 
     spec = getattr(task, "container_image", None)
     if not isinstance(spec, ImageSpec):
         return ""
     try:
         image = spec.completed().image_name()
-    except Exception as exc:  # an unreadable requirements file: say so instead of breaking the view
+    except (ImageSpecError, OSError) as exc:  # an unreadable requirements file: say so, keep the view
         return f"<div>ImageSpec <code>{html.escape(spec.name)}</code>: {html.escape(str(exc))}</div>"
     added = spec.additions
     what = ", ".join(
