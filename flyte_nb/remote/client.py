@@ -40,7 +40,7 @@ from flyte_nb.remote.config import RemoteConfig
 if TYPE_CHECKING:
     from flyte_nb.remote.auth import Authenticator
 
-__all__ = ["AdminClient", "RetryPolicy", "make_channel", "map_rpc_error"]
+__all__ = ["AdminClient", "RetryPolicy", "make_channel", "map_rpc_error", "server_certificate"]
 
 _log = logging.getLogger(__name__)
 
@@ -99,17 +99,49 @@ class RetryPolicy:
         return base * (0.5 + random.random() / 2)  # jitter: many kernels must not retry in lockstep
 
 
-def make_channel(config: RemoteConfig) -> grpc.Channel:
+def server_certificate(endpoint: str, timeout: float) -> str:
+    """The PEM certificate the TLS server at ``endpoint`` presents (port 443 when none is given).
+
+    Used for ``insecureSkipVerify``, as flytekit does, but within ``timeout`` seconds: an endpoint that
+    accepts TCP and never speaks TLS (a proxy, a wrong port) must not hang the kernel.
+
+    Raises
+    ------
+    RemoteUnavailableError
+        The server could not be reached, did not answer in time, or did not speak TLS (code
+        ``UNAVAILABLE``, with the reason, as :func:`map_rpc_error` words an RPC failure).
+    """
+    host, _, port = endpoint.rpartition(":")
+    if not host or not port.isdigit():
+        host, port = endpoint, "443"
+    try:
+        return ssl.get_server_certificate((host.strip("[]"), int(port)), timeout=timeout)
+    except ssl.SSLError as exc:
+        reason = f"no TLS handshake ({exc.reason or exc})"
+        hint = "The endpoint does not speak TLS: use insecure=True (admin.insecure) for a plaintext endpoint."
+    except TimeoutError:
+        reason = f"no TLS handshake within {timeout:g} s"
+        hint = "Something accepted the connection but did not answer as a TLS server: check the port and any proxy."
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        hint = _HINTS["UNAVAILABLE"]
+    # Raised outside the except blocks: the socket error adds nothing to the message but a traceback.
+    raise RemoteUnavailableError(
+        f"FlyteAdmin certificate fetch (insecureSkipVerify) at {endpoint} failed with UNAVAILABLE: {reason}. {hint}",
+        code="UNAVAILABLE",
+        details=reason,
+    )
+
+
+def make_channel(config: RemoteConfig, *, timeout: float = 30.0) -> grpc.Channel:
     """A gRPC channel to ``config.endpoint``: TLS (system roots, a CA file, or the server's own
-    certificate when ``insecure_skip_verify``), plaintext only when ``config.insecure``."""
+    certificate when ``insecure_skip_verify``, fetched within ``timeout`` seconds), plaintext only when
+    ``config.insecure``."""
     options = list(CHANNEL_OPTIONS)
     if config.insecure:
         return grpc.insecure_channel(config.endpoint, options=options)
     if config.insecure_skip_verify:
-        host, _, port = config.endpoint.rpartition(":")
-        if not host or not port.isdigit():
-            host, port = config.endpoint, "443"
-        cert = ssl.get_server_certificate((host, int(port)))
+        cert = server_certificate(config.endpoint, timeout)
         credentials = grpc.ssl_channel_credentials(root_certificates=cert.encode())
     elif config.ca_cert_file_path:
         try:
@@ -186,7 +218,7 @@ class AdminClient:
         stub = self._stubs[service]
         if stub is None:
             if self._channel is None:
-                self._channel = make_channel(self.config)
+                self._channel = make_channel(self.config, timeout=self.timeout)
             factory: Callable[[grpc.Channel], Any] = {
                 "admin": admin_pb2_grpc.AdminServiceStub,
                 "dataproxy": dataproxy_pb2_grpc.DataProxyServiceStub,
