@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 from flyte_nb.core.settings import DEFAULT_DOMAIN, DEFAULT_PROJECT
 from flyte_nb.errors import ConfigError, NotPicklableError
+from flyte_nb.remote.config_values import parse_bool, parse_endpoint, parse_list, parse_text
 
 __all__ = ["AuthConfig", "RemoteConfig", "Secret", "find_config_file", "load_config"]
 
@@ -136,7 +137,7 @@ class RemoteConfig:
 
 # (attribute, INI section, INI option, flytectl YAML dotted key or None, kind)
 _KEYS: tuple[tuple[str, str, str, str | None, str], ...] = (
-    ("endpoint", "platform", "url", "admin.endpoint", "str"),
+    ("endpoint", "platform", "url", "admin.endpoint", "endpoint"),
     ("insecure", "platform", "insecure", "admin.insecure", "bool"),
     ("insecure_skip_verify", "platform", "insecure_skip_verify", "admin.insecureSkipVerify", "bool"),
     ("ca_cert_file_path", "platform", "ca_cert_file_path", "admin.caCertFilePath", "str"),
@@ -154,19 +155,7 @@ _KEYS: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("domain", "local", "domain", "task.domain", "str"),
 )
 
-_FALSE = {"false", "0", "off", "no", ""}
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() not in _FALSE
-
-
-def _to_list(value: Any) -> tuple[str, ...]:
-    if isinstance(value, (list, tuple)):
-        return tuple(str(v) for v in value)
-    return tuple(part.strip() for part in str(value).split(",") if part.strip())
+_PARSERS = {"bool": parse_bool, "list": parse_list, "str": parse_text, "endpoint": parse_endpoint}
 
 
 def find_config_file(
@@ -181,9 +170,10 @@ def find_config_file(
     if config_file is not None:
         path = Path(config_file).expanduser()
         if not path.is_file():
+            what = "a directory" if path.is_dir() else "a path that does not exist"
             raise ConfigError(
-                f"config_file: expected an existing flytectl YAML or flytekit INI file, got {str(config_file)!r} "
-                "which does not exist. Check the path, or leave config_file unset to use FLYTECTL_CONFIG / "
+                f"config_file: expected a flytectl YAML or flytekit INI file, got {str(config_file)!r}, which is "
+                f"{what}. Check the path, or leave config_file unset to use FLYTECTL_CONFIG / "
                 "~/.flyte/config.yaml."
             )
         return path
@@ -191,6 +181,11 @@ def find_config_file(
     if override:
         return Path(override).expanduser()
     flytectl = env.get("FLYTECTL_CONFIG")
+    if flytectl and Path(flytectl).expanduser().is_dir():
+        raise ConfigError(
+            f"$FLYTECTL_CONFIG: expected a flytectl YAML file, got {flytectl!r}, which is a directory. "
+            "Point it at the config.yaml inside, or unset it."
+        )
     if flytectl and Path(flytectl).expanduser().is_file():
         return Path(flytectl).expanduser()
     home_dir = Path(home) if home is not None else Path.home()
@@ -204,12 +199,31 @@ def find_config_file(
     return None
 
 
+def _read_text(path: Path, what: str) -> str:
+    """The file's text: UTF-8, as flytectl and flytekit write it; anything else is a ConfigError."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"Could not read the {what} {str(path)!r}: {exc.strerror or exc}. Fix the path or the file's "
+            "permissions, or remove it."
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Could not read the {what} {str(path)!r}: expected UTF-8 text, got a byte that is not UTF-8 at "
+            f"offset {exc.start}. Save the file as UTF-8."
+        ) from None
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml  # a runtime dependency only for flytectl files; most sessions never parse one
 
+    text = _read_text(path, "flytectl config")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
         raise ConfigError(
             f"Could not read the flytectl config {str(path)!r}: {exc}. Fix or remove the file."
         ) from exc
@@ -230,41 +244,43 @@ def _yaml_get(data: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
-def _file_values(path: Path | None) -> dict[str, Any]:
+def _file_values(path: Path | None) -> dict[str, tuple[Any, str]]:
+    """Each setting the file holds: ``attr -> (raw value, where it is, for messages)``."""
     if path is None:
         return {}
-    out: dict[str, Any] = {}
+    out: dict[str, tuple[Any, str]] = {}
     if path.suffix in (".yaml", ".yml"):
         data = _read_yaml(path)
         for attr, _section, _option, yaml_key, _kind in _KEYS:
             value = _yaml_get(data, yaml_key) if yaml_key else None
             if value is not None:
-                out[attr] = value
+                out[attr] = (value, f"{yaml_key} in {path}")
         return out
     parser = configparser.ConfigParser()
     try:
-        parser.read(path)
-    except (OSError, configparser.Error) as exc:
+        parser.read_string(_read_text(path, "flytekit config"), source=str(path))
+    except configparser.Error as exc:
         raise ConfigError(
             f"Could not read the flytekit config {str(path)!r}: {exc}. Fix or remove the file."
         ) from exc
     for attr, section, option, _yaml_key, _kind in _KEYS:
         if parser.has_option(section, option):
-            out[attr] = parser.get(section, option)
+            out[attr] = (parser.get(section, option), f"[{section}] {option} in {path}")
     return out
 
 
-def _resolve(file_values: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+def _resolve(file_values: Mapping[str, tuple[Any, str]], env: Mapping[str, str]) -> dict[str, Any]:
+    """Each setting from its env variable, else from the file, read strictly (:mod:`.config_values`)."""
     values: dict[str, Any] = {}
     for attr, section, option, _yaml_key, kind in _KEYS:
-        raw = env.get(f"FLYTE_{section}_{option}".upper())
-        if raw is None:
-            raw = file_values.get(attr)
-        if raw is None:
+        name = f"FLYTE_{section}_{option}".upper()
+        if name in env:
+            raw, where = env[name], f"${name}"
+        elif attr in file_values:
+            raw, where = file_values[attr]
+        else:
             continue
-        values[attr] = (
-            _to_bool(raw) if kind == "bool" else _to_list(raw) if kind == "list" else str(raw).strip()
-        )
+        values[attr] = _PARSERS[kind](raw, where)
     return values
 
 
@@ -272,13 +288,8 @@ def _client_secret(values: Mapping[str, Any], env: Mapping[str, str]) -> tuple[S
     """The client secret and whether its source forces ClientSecret mode (flytekit's rule)."""
     location = values.get("client_secret_location")
     if location:
-        try:
-            text = Path(location).expanduser().read_text()
-        except OSError as exc:
-            raise ConfigError(
-                f"client secret location: expected a readable file, got {location!r} ({exc.strerror}). "
-                "Fix admin.clientSecretLocation / FLYTE_CREDENTIALS_CLIENT_SECRET_LOCATION."
-            ) from None
+        # The error never quotes the file's content: it is the secret.
+        text = _read_text(Path(location).expanduser(), "client secret file (admin.clientSecretLocation)")
         return Secret(text.rstrip("\n")), True
     env_var = values.get("client_secret_env_var")
     if env_var:
@@ -290,18 +301,6 @@ def _client_secret(values: Mapping[str, Any], env: Mapping[str, str]) -> tuple[S
         return Secret(env[env_var]), True
     literal = values.get("client_secret")
     return (Secret(literal) if literal else None), False
-
-
-def _normalize_endpoint(endpoint: str, source: str) -> str:
-    endpoint = endpoint.strip()
-    if endpoint.startswith("dns:///"):
-        endpoint = endpoint[len("dns:///") :]
-    if "://" in endpoint:
-        raise ConfigError(
-            f"endpoint: expected 'host:port' without a scheme, got {endpoint!r}{source}. Use e.g. "
-            f"{endpoint.split('://', 1)[1]!r}, with insecure=True for a plaintext (http) endpoint."
-        )
-    return endpoint.rstrip("/")
 
 
 def load_config(
@@ -327,9 +326,8 @@ def load_config(
     env = os.environ if env is None else env
     path = find_config_file(config_file, env=env, home=home, cwd=cwd)
     values = _resolve(_file_values(path), env)
-    source = f" (from {path})" if path else ""
-    ep = endpoint if endpoint is not None else values.get("endpoint")
-    if not ep:
+    ep = parse_endpoint(endpoint, "endpoint") if endpoint is not None else values.get("endpoint")
+    if ep is None:
         raise ConfigError(
             "No FlyteAdmin endpoint configured: expected Remote(endpoint='host:port'), $FLYTE_PLATFORM_URL, "
             "$FLYTECTL_CONFIG or ~/.flyte/config.yaml (admin.endpoint), got none of them. "
@@ -349,8 +347,8 @@ def load_config(
         http_proxy_url=values.get("http_proxy_url", ""),
     )
     return RemoteConfig(
-        endpoint=_normalize_endpoint(ep, source),
-        insecure=insecure if insecure is not None else bool(values.get("insecure", False)),
+        endpoint=ep,
+        insecure=parse_bool(insecure, "insecure") if insecure is not None else values.get("insecure", False),
         insecure_skip_verify=bool(values.get("insecure_skip_verify", False)),
         ca_cert_file_path=values.get("ca_cert_file_path", ""),
         console_endpoint=values.get("console_endpoint", ""),
