@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from flyte_nb.errors import ConfigError, NotPicklableError, RemoteError, RemoteUnauthenticatedError
 from flyte_nb.remote.config import RemoteConfig, Secret
 from flyte_nb.remote.http import HttpSettings, http_request
+from flyte_nb.remote.redact import redact
 
 if TYPE_CHECKING:
     from flyte_nb.remote.client import AdminClient
@@ -360,10 +361,17 @@ class DeviceFlow(Authenticator):
 
 
 class ExternalCommand(Authenticator):
-    """Runs a command (``admin.command``) whose stripped standard output is the access token."""
+    """Runs a command (``admin.command``) whose stripped standard output is the access token.
 
-    def __init__(self, command: Sequence[str], *, header_key: str | None = None) -> None:
+    When the command fails, the end of its standard error is quoted, with anything token-shaped and the
+    ``secrets`` given (e.g. the configured client secret) redacted (:func:`flyte_nb.remote.redact.redact`).
+    """
+
+    def __init__(
+        self, command: Sequence[str], *, header_key: str | None = None, secrets: Sequence[Secret] = ()
+    ) -> None:
         super().__init__(header_key=header_key)
+        self._secrets = tuple(secrets)
         if not command:
             raise ConfigError(
                 "ExternalCommand: expected a command that prints a token, got none. Set admin.command "
@@ -381,11 +389,14 @@ class ExternalCommand(Authenticator):
             ) from None
         token = done.stdout.strip()
         if done.returncode != 0 or not token:
-            # stderr may be shown; stdout is never echoed because it is (or contains) the token.
+            # stdout is never echoed: it is (or contains) the token. stderr is, redacted: a helper may
+            # print the token (or a refresh token, a secret) there too.
+            hidden = [token, *done.stdout.splitlines(), *(s.reveal() for s in self._secrets)]
+            stderr = redact(done.stderr.strip(), [h.strip() for h in hidden])[-500:]
             raise RemoteUnauthenticatedError(
                 f"The token command {self.command[0]!r} exited with {done.returncode} and "
                 f"{'no output' if not token else 'output'}; expected exit 0 with the token on stdout. "
-                f"stderr: {done.stderr.strip()[-500:] or '(empty)'}",
+                f"stderr (credentials redacted): {stderr or '(empty)'}",
                 code="UNAUTHENTICATED",
             )
         return token
@@ -433,6 +444,10 @@ def authenticator_for(
         )
     if kind == "command":
         if not auth.command:
-            return NoAuth()
-        return ExternalCommand(auth.command)
+            raise ConfigError(
+                f"auth mode {auth.mode}: expected the command that prints a token, got none. Set admin.command "
+                "(a YAML list of words) / [credentials] command / FLYTE_CREDENTIALS_COMMAND (comma-separated), "
+                "or choose another admin.authType."
+            )
+        return ExternalCommand(auth.command, secrets=[s for s in (auth.client_secret,) if s])
     return DeviceFlow(auth.client_id, scopes=auth.scopes, audience=auth.audience, prompt=prompt, http=http)

@@ -19,12 +19,14 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from flyteidl.admin import execution_pb2, task_pb2
 from flyteidl.core import identifier_pb2
 
 from flyte_nb.errors import (
+    ConfigError,
     NotPicklableError,
     RemoteAlreadyExistsError,
     RemoteError,
@@ -55,6 +57,18 @@ def execution_name(task_name: str) -> str:
     return f"{slug[:40].rstrip('-')}-{secrets.token_hex(8)}"
 
 
+def _refuse_with_client(**given: Any) -> None:
+    """A ready client already fixes these: silently ignoring them would run somewhere the caller did not ask."""
+    clashing = [name for name, value in given.items() if value is not None]
+    if clashing:
+        raise ConfigError(
+            f"Remote(client=...): expected only project=, domain=, image= and env= beside a ready client, got "
+            f"{', '.join(f'{name}=' for name in clashing)} too, which the client already fixes (its endpoint, TLS "
+            "and credentials). Build the client with them (AdminClient(load_config(...), authenticator=...)), "
+            "or drop client= and pass them to Remote."
+        )
+
+
 class Remote:
     """A FlyteAdmin client for notebooks.
 
@@ -81,8 +95,10 @@ class Remote:
     device_prompt:
         Shows a device-flow login (link and code); the notebook extension passes one that renders it.
     client:
-        A ready :class:`AdminClient` (tests inject one with fake stubs); its configuration and
-        authenticator are used, and ``endpoint`` … ``auth`` are then ignored.
+        A ready :class:`AdminClient` (tests inject one with fake stubs). It fixes where the server is and
+        how to sign in, so ``endpoint``, ``insecure``, ``config_file``, ``auth`` and ``device_prompt``
+        cannot be given with it (a :class:`~flyte_nb.errors.ConfigError`); ``project`` and ``domain``
+        replace the client configuration's.
     """
 
     def __init__(
@@ -99,12 +115,19 @@ class Remote:
         device_prompt: Callable[[DeviceCode], None] | None = None,
         client: AdminClient | None = None,
     ) -> None:
-        self.config: RemoteConfig = (
-            client.config
-            if client is not None
-            else load_config(endpoint, project, domain, insecure, config_file)
-        )
-        if client is None:
+        if client is not None:
+            _refuse_with_client(
+                endpoint=endpoint,
+                insecure=insecure,
+                config_file=config_file,
+                auth=auth,
+                device_prompt=device_prompt,
+            )
+            self.config: RemoteConfig = replace(
+                client.config, project=project or client.config.project, domain=domain or client.config.domain
+            )
+        else:
+            self.config = load_config(endpoint, project, domain, insecure, config_file)
             client = AdminClient(
                 self.config, authenticator=auth or authenticator_for(self.config, prompt=device_prompt)
             )
