@@ -11,8 +11,14 @@ What propeller expects of a container (PROTOCOL §1.4-1.6), step by step:
    ``--output-prefix`` (see :mod:`flyte_nb.runtime.error_document` for the error mapping), last, and
    atomically, so a killed process never leaves a readable partial file;
 5. exit 0 — also when the task failed, because propeller reads ``error.pb`` only after a successful
-   exit. Only a failure to write the results (or a malformed command line) exits non-zero, and
+   exit. Every way the process can still act on ends this way: an exception, ``sys.exit(n)``, an interrupt
+   or another ``BaseException`` from the task, and a failure of the entrypoint itself (inputs that cannot
+   be read, a malformed ``_F_L_MIN_SIZE_MB``, a bug). Only a command line without a usable output prefix
+   (exit 2) and results that cannot be written anywhere (exit 1) exit non-zero, and
    ``FLYTE_FAIL_ON_ERROR=true`` makes a task failure exit 1, as in flytekit.
+
+Run by hand (no ``FLYTE_INTERNAL_EXECUTION_ID`` in the environment, so no propeller to read it), a
+failed run also prints one line on stderr saying where the error document went and what it says.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from google.protobuf.message import DecodeError
 
 from flyte_nb.core.context import ExecutionMode, ExecutionParameters, FlyteContext, FlyteContextManager
 from flyte_nb.errors import (
+    ConfigError,
     FlyteTypeError,
     InternalError,
     RecoverableError,
@@ -46,6 +53,7 @@ from flyte_nb.runtime.error_document import (
     RECOVERABLE,
     SYSTEM,
     ErrorInfo,
+    base_exception_error,
     error_document,
     is_internal_frame,
     system_error,
@@ -63,6 +71,8 @@ ERROR_FILE = "error.pb"
 FUTURES_FILE = "futures.pb"
 
 _MB = 1024 * 1024
+#: Offloaded literals hold values, not further offloaded literals; a longer chain is a broken input.
+_MAX_OFFLOAD_HOPS = 8
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class Results:
 
     files: list[tuple[str, bytes]]
     failed: bool
+    error: ErrorInfo | None = None
 
 
 def _env(*names: str, default: str = "") -> str:
@@ -160,18 +171,26 @@ def load_task(args: ExecuteArgs) -> Task:
 # ---- inputs ---------------------------------------------------------------------------------------
 
 
-def _resolve_offloaded(lit: literals_pb2.Literal) -> literals_pb2.Literal:
+def _resolve_offloaded(lit: literals_pb2.Literal, chain: tuple[str, ...] = ()) -> literals_pb2.Literal:
     which = lit.WhichOneof("value")
     if which == "offloaded_metadata":
+        uri = lit.offloaded_metadata.uri
+        if uri in chain or len(chain) >= _MAX_OFFLOAD_HOPS:
+            path = " -> ".join((*chain, uri))
+            raise TaskInputError(
+                f"inputs.pb: expected each offloaded literal to hold a value, got a chain that "
+                f"{'points back at itself' if uri in chain else f'goes on for more than {_MAX_OFFLOAD_HOPS} hops'}"
+                f" ({path}). The inputs were not written by Flyte for this task; rerun it from its client."
+            )
         full = literals_pb2.Literal()
-        full.ParseFromString(storage.read_bytes(lit.offloaded_metadata.uri))
-        return _resolve_offloaded(full)
+        full.ParseFromString(storage.read_bytes(uri))
+        return _resolve_offloaded(full, (*chain, uri))
     if which == "collection":
         for i, sub in enumerate(lit.collection.literals):
-            lit.collection.literals[i].CopyFrom(_resolve_offloaded(sub))
+            lit.collection.literals[i].CopyFrom(_resolve_offloaded(sub, chain))
     elif which == "map":
         for key in list(lit.map.literals):
-            lit.map.literals[key].CopyFrom(_resolve_offloaded(lit.map.literals[key]))
+            lit.map.literals[key].CopyFrom(_resolve_offloaded(lit.map.literals[key], chain))
     return lit
 
 
@@ -210,6 +229,8 @@ def _raised_by_user(exc: BaseException, task: Task) -> bool:
 
 def classify(exc: BaseException, task: Task) -> ErrorInfo:
     """The ``error.pb`` content for an exception raised by ``dispatch_execute``."""
+    if not isinstance(exc, Exception):
+        return base_exception_error(exc)  # sys.exit(), an interrupt…
     if isinstance(exc, RecoverableError) or _raised_by_user(exc, task):
         return user_error(exc)
     if isinstance(exc, TaskOutputError):
@@ -225,14 +246,43 @@ def classify(exc: BaseException, task: Task) -> ErrorInfo:
 # ---- outputs --------------------------------------------------------------------------------------
 
 
+def _size_mb(name: str, default: float | None) -> float | None:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):  # NaN fails too
+        raise ConfigError(
+            f"${name}: expected a size in megabytes (a non-negative number, e.g. 10), got {raw!r}. Propeller "
+            "sets it from literal-offloading-config; fix that configuration (or unset the variable)."
+        )
+    return value
+
+
+def offload_limits() -> tuple[float, float] | None:
+    """``(min MB, max MB)`` of literal offloading from propeller's environment, or ``None`` when it is off.
+
+    Raises
+    ------
+    ConfigError
+        ``_F_L_MIN_SIZE_MB`` or ``_F_L_MAX_SIZE_MB`` is not a non-negative number.
+    """
+    min_mb = _size_mb("_F_L_MIN_SIZE_MB", None)
+    max_mb = _size_mb("_F_L_MAX_SIZE_MB", 1000.0)
+    return None if min_mb is None or max_mb is None else (min_mb, max_mb)
+
+
 def _offload(
     lm: literals_pb2.LiteralMap, task: Task, output_prefix: str
 ) -> tuple[list[tuple[str, bytes]], ErrorInfo | None]:
     """flytekit's literal offloading (PROTOCOL §1.9), active only when ``_F_L_MIN_SIZE_MB`` is set."""
-    min_mb = os.environ.get("_F_L_MIN_SIZE_MB")
-    if not min_mb:
+    limits = offload_limits()
+    if limits is None:
         return [], None
-    max_mb = float(os.environ.get("_F_L_MAX_SIZE_MB") or 1000)
+    min_mb, max_mb = limits
     files: list[tuple[str, bytes]] = []
     variables = task.interface.outputs.variables
     for name in list(lm.literals):
@@ -243,7 +293,7 @@ def _offload(
                 f"Output {name!r} is {len(data) / _MB:.1f} MB, over the {max_mb:g} MB literal limit of this "
                 "cluster. Return a smaller value, or a file/array type that is stored as raw data.",
             )
-        if len(data) < float(min_mb) * _MB:
+        if len(data) < min_mb * _MB:
             continue
         filename = f"{name}_offloaded_metadata.pb"
         files.append((filename, data))
@@ -289,12 +339,15 @@ def _result_files(result: Any, task: Task, output_prefix: str, raw_prefix: str) 
 
 
 def _error(info: ErrorInfo) -> Results:
-    return Results([(ERROR_FILE, error_document(info).SerializeToString())], failed=True)
+    return Results([(ERROR_FILE, error_document(info).SerializeToString())], failed=True, error=info)
 
 
 def _execute(args: ExecuteArgs, task: Task, store: storage.UriStore, working_dir: str) -> Results:
     try:
+        offload_limits()  # before the task runs: a misconfigured cluster should not cost a whole run
         inputs = read_inputs(args.inputs)
+    except (ConfigError, TaskInputError) as exc:
+        return _error(system_error(exc, recoverable=False, with_traceback=False))
     except DecodeError as exc:
         return _error(
             ErrorInfo(
@@ -318,7 +371,7 @@ def _execute(args: ExecuteArgs, task: Task, store: storage.UriStore, working_dir
     try:
         with FlyteContextManager.with_context(ctx):
             result = task.dispatch_execute(ctx, inputs)
-    except Exception as exc:  # noqa: BLE001 - the task's own code may raise anything: it becomes error.pb
+    except BaseException as exc:  # noqa: BLE001 - the task may raise anything, sys.exit() too: it becomes error.pb
         return _with_deck(_error(classify(exc, task)), task, params)
     return _with_deck(_result_files(result, task, args.output_prefix, store.raw_prefix), task, params)
 
@@ -344,8 +397,8 @@ def run(args: ExecuteArgs) -> Results:
         return _error(system_error(exc, recoverable=True, with_traceback=False))
     try:
         task = load_task(args)
-    except Exception as exc:  # noqa: BLE001 - unpickling runs user code: any failure becomes error.pb
-        return _error(user_error(exc))
+    except BaseException as exc:  # noqa: BLE001 - unpickling runs user code: any failure becomes error.pb
+        return _error(user_error(exc) if isinstance(exc, Exception) else base_exception_error(exc))
     raw_prefix = args.raw_output_data_prefix or storage.join(args.output_prefix, "raw")
     working_dir = tempfile.mkdtemp(prefix="flyte-nb-work-")
     try:
@@ -371,15 +424,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    results = run(args)
     try:
-        write_results(args.output_prefix, results)
+        results = run(args)
+    except BaseException as exc:  # noqa: BLE001 - last resort: whatever escaped run() still gets its error.pb
+        results = _error(
+            system_error(exc, recoverable=True, with_traceback=True)
+            if isinstance(exc, Exception)
+            else base_exception_error(exc)
+        )
+    try:
+        results = _write_or_report(args.output_prefix, results)
     except StorageError as exc:
         print(f"flyte-nb-execute: could not write the task's results: {exc}", file=sys.stderr)
         return 1
+    if results.failed and "FLYTE_INTERNAL_EXECUTION_ID" not in os.environ:
+        print(by_hand_notice(args.output_prefix, results), file=sys.stderr)
     if results.failed and os.environ.get("FLYTE_FAIL_ON_ERROR", "").lower() == "true":
         return 1
     return 0
+
+
+def _write_or_report(output_prefix: str, results: Results) -> Results:
+    """Write ``results``; when that fails, write an ``error.pb`` saying so (propeller reads that one).
+
+    Raises
+    ------
+    StorageError
+        Not even the error document could be written.
+    """
+    try:
+        write_results(output_prefix, results)
+    except StorageError as exc:
+        results = _error(system_error(exc, recoverable=True, with_traceback=False))
+        write_results(output_prefix, results)
+    return results
+
+
+def by_hand_notice(output_prefix: str, results: Results) -> str:
+    """One line for a person who ran the command: where the error document is and what it says."""
+    info = results.error
+    assert info is not None, "a failed run always carries its error"
+    lines = [line.strip() for line in info.message.splitlines() if line.strip()]
+    summary = lines[-1] if lines else info.code
+    if len(summary) > 300:
+        summary = summary[:297] + "..."
+    kind = "recoverable" if info.kind == RECOVERABLE else "non-recoverable"
+    origin = "system" if info.origin == SYSTEM else "user"
+    return (
+        f"flyte-nb-execute: the task failed; wrote {storage.join(output_prefix, ERROR_FILE)} "
+        f"({info.code}, {kind} {origin} error): {summary}"
+    )
 
 
 if __name__ == "__main__":

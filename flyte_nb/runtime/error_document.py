@@ -13,6 +13,9 @@ the task could not be loaded       ``USER:E``                    NON_RECOVERABLE
 inputs could not be converted      ``SYSTEM:E``                  NON_RECOVERABLE  SYSTEM
 anything else (a flyte_nb bug)     ``SYSTEM:E``                  RECOVERABLE      SYSTEM
 the task returned something odd    ``UNKNOWN_OUTPUT``            RECOVERABLE      SYSTEM
+the task called ``sys.exit(n)``    ``USER:SystemExit``           NON_RECOVERABLE  USER
+the run was interrupted (SIGINT)   ``SYSTEM:KeyboardInterrupt``  RECOVERABLE      SYSTEM
+another ``BaseException`` ``E``    ``USER:E``                    NON_RECOVERABLE  USER
 =================================  ============================  ===============  ======
 
 A user error's message is the user's own traceback, with flyte_nb's frames removed, ending in the
@@ -35,6 +38,7 @@ from flyte_nb.errors import RecoverableError, TaskExecutionError, TaskTimeoutErr
 
 __all__ = [
     "ErrorInfo",
+    "base_exception_error",
     "error_document",
     "format_user_traceback",
     "is_internal_frame",
@@ -105,6 +109,31 @@ def user_error(exc: BaseException) -> ErrorInfo:
     """The error for an exception raised by the task's own code (or while loading it)."""
     kind = RECOVERABLE if isinstance(exc, RecoverableError) else NON_RECOVERABLE
     return ErrorInfo(f"USER:{_type_name(exc)}", format_user_traceback(exc), kind, USER)
+
+
+def base_exception_error(exc: BaseException) -> ErrorInfo:
+    """The error for a ``BaseException`` that is no ``Exception``: ``sys.exit()``, an interrupt…
+
+    The process can still act on these, so they get an ``error.pb`` like any failure: exiting without one
+    would let propeller read a task that called ``sys.exit(0)`` as a success, or lose the error's type.
+    """
+    trace = format_user_traceback(exc).rstrip("\n")
+    if isinstance(exc, SystemExit):
+        return ErrorInfo(
+            "USER:SystemExit",
+            f"{trace}\nThe task called sys.exit({exc.code!r}) instead of returning. A task ends by returning its "
+            "outputs, or by raising an exception when it fails.",
+            NON_RECOVERABLE,
+            USER,
+        )
+    if isinstance(exc, KeyboardInterrupt):
+        return ErrorInfo(
+            "SYSTEM:KeyboardInterrupt",
+            f"{trace}\nThe task was interrupted (SIGINT / KeyboardInterrupt) before it finished.",
+            RECOVERABLE,
+            SYSTEM,
+        )
+    return user_error(exc)
 
 
 def system_error(exc: BaseException, *, recoverable: bool, with_traceback: bool) -> ErrorInfo:
