@@ -174,3 +174,22 @@ def test_run_by_hand_a_success_prints_nothing(tmp_path: pathlib.Path, image_env:
     proc = _execute_by_hand(tmp_path, image_env, "succeeds")
     assert (proc.returncode, proc.stderr) == (0, "")
     assert (tmp_path / "out" / "outputs.pb").exists()
+
+
+def test_a_failure_of_the_entrypoint_itself_is_a_recoverable_system_error(
+    run_task: RunTask, tmp_path: pathlib.Path, image_env: dict[str, str]
+) -> None:
+    # Stands in for a bug in flyte_nb: something the entrypoint calls raises where nothing expects it.
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        "import flyte_nb.runtime.entrypoint as e\n"
+        "def _broken(*args, **kwargs):\n"
+        "    raise RecursionError('simulated bug')\n"
+        "e.execution_params = _broken\n"
+    )
+    res = run_task(t.succeeds, env={"PYTHONPATH": f"{hooks}:{image_env['PYTHONPATH']}"}, a=1)
+    err = _typed_error(res)
+    assert (err.code, err.kind, err.origin) == ("SYSTEM:RecursionError", RECOVERABLE, SYSTEM)
+    assert "RecursionError: simulated bug" in err.message
+    assert "entrypoint.py" in err.message  # a bug keeps its traceback
