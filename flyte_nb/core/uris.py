@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
 import urllib.parse
 import uuid
@@ -40,6 +41,7 @@ __all__ = [
     "open_uri",
     "put_file",
     "read_bytes",
+    "remove_partial_writes",
     "scheme",
     "write_bytes_atomic",
 ]
@@ -215,6 +217,36 @@ def _temp_beside(path: str) -> str:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     return os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.part")
+
+
+#: The temporary name :func:`write_bytes_atomic` writes under: ``.<target name>.<8 hex>.part``.
+_PARTIAL = re.compile(r"^\..+\.[0-9a-f]{8}\.part$")
+
+
+def remove_partial_writes(prefix: str, *, recursive: bool = False) -> list[str]:
+    """Remove the temporary files that writers killed mid-write (``kill -9``) left under a local ``prefix``.
+
+    Only for a directory no other process is writing to: an attempt's own output or raw-data prefix, at
+    the start of the attempt. Object stores have nothing to clean (a PUT is whole or absent).
+
+    Returns
+    -------
+    list[str]
+        The paths removed.
+    """
+    path = local_path(prefix)
+    if path is None or not os.path.isdir(path):
+        return []
+    removed: list[str] = []
+    for directory, subdirs, names in os.walk(path):  # unreadable directories are skipped, not raised
+        if not recursive:
+            subdirs.clear()
+        for name in names:
+            full = os.path.join(directory, name)
+            if _PARTIAL.match(name) and os.path.isfile(full):
+                _remove_quietly(full)
+                removed.append(full)
+    return removed
 
 
 def write_bytes_atomic(uri: str, data: Buffer) -> None:

@@ -387,6 +387,10 @@ def _with_deck(results: Results, task: Task, params: ExecutionParameters) -> Res
     )
 
 
+def _raw_prefix(args: ExecuteArgs) -> str:
+    return args.raw_output_data_prefix or storage.join(args.output_prefix, "raw")
+
+
 def run(args: ExecuteArgs) -> Results:
     """Load and run the task described by ``args``; every task failure becomes an ``error.pb``."""
     from flyte_nb.runtime import runtime_packages
@@ -399,7 +403,7 @@ def run(args: ExecuteArgs) -> Results:
         task = load_task(args)
     except BaseException as exc:  # noqa: BLE001 - unpickling runs user code: any failure becomes error.pb
         return _error(user_error(exc) if isinstance(exc, Exception) else base_exception_error(exc))
-    raw_prefix = args.raw_output_data_prefix or storage.join(args.output_prefix, "raw")
+    raw_prefix = _raw_prefix(args)
     working_dir = tempfile.mkdtemp(prefix="flyte-nb-work-")
     try:
         return _execute(args, task, storage.UriStore(raw_prefix), working_dir)
@@ -424,6 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    # A previous run of this attempt killed mid-write left its temporary files: as large as the outputs.
+    storage.remove_partial_writes(args.output_prefix)
+    storage.remove_partial_writes(_raw_prefix(args), recursive=True)
     try:
         results = run(args)
     except BaseException as exc:  # noqa: BLE001 - last resort: whatever escaped run() still gets its error.pb

@@ -9,7 +9,9 @@ is read; this module adds the store a container run writes its raw data through.
 
 Writes are *atomic*: a local file is written to a temporary name in the same directory and renamed into
 place, and an object store receives one whole-object PUT. A reader therefore never sees half of an
-``outputs.pb``, even when the writer is killed mid-write.
+``outputs.pb``, even when the writer is killed mid-write. What a killed writer leaves behind is its
+temporary ``.<name>.<8 hex>.part`` file; :func:`remove_partial_writes` removes those, and
+``flyte-nb-execute`` calls it on its attempt's directories before it runs.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import tempfile
 import uuid
 
 from flyte_nb.core.storage import BaseStore
-from flyte_nb.core.uris import exists, join, read_bytes, write_bytes_atomic
+from flyte_nb.core.uris import exists, join, read_bytes, remove_partial_writes, write_bytes_atomic
 
 __all__ = [
     "UriStore",
     "exists",
     "join",
     "read_bytes",
+    "remove_partial_writes",
     "store_for",
     "write_bytes_atomic",
 ]
