@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_DOMAIN",
     "DEFAULT_PROJECT",
+    "MAX_RETRIES",
+    "MAX_TIMEOUT_SECONDS",
     "ImageConfig",
     "Resources",
     "SerializationSettings",
@@ -36,6 +38,12 @@ __all__ = [
 
 DEFAULT_PROJECT = "flytesnacks"
 DEFAULT_DOMAIN = "development"
+
+#: ``RetryStrategy.retries`` is a uint32, and propeller computes the attempts as ``retries + 1`` in that
+#: type (flytepropeller's ``computeRetryStrategy``): 2**32 - 1 would wrap to zero attempts.
+MAX_RETRIES = 2**32 - 2
+#: The largest ``google.protobuf.Duration`` (10,000 years); propeller refuses a longer task timeout.
+MAX_TIMEOUT_SECONDS = 315_576_000_000
 
 Quantity = Union[str, int, float]  # noqa: UP007 - a runtime alias; `|` needs 3.10 objects
 
@@ -149,14 +157,21 @@ class Resources:
 
 
 def _as_timedelta(timeout: datetime.timedelta | int | float | None) -> datetime.timedelta | None:
-    if timeout is None or isinstance(timeout, datetime.timedelta):
-        return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float, datetime.timedelta)):
         raise TaskDefinitionError(
             f"timeout: expected seconds (int/float) or a datetime.timedelta, got {timeout!r} "
             f"({type(timeout).__name__}). Pass e.g. timeout=600 or timeout=timedelta(minutes=10)."
         )
-    return datetime.timedelta(seconds=timeout)
+    seconds = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else timeout
+    # NaN fails every comparison, so it is refused here too, before timedelta() raises its own error.
+    if not 0 <= seconds <= MAX_TIMEOUT_SECONDS:
+        raise TaskDefinitionError(
+            f"timeout: expected a duration from 0 to {MAX_TIMEOUT_SECONDS:,} s (10,000 years, the longest "
+            f"Flyte stores), got {timeout!r}. Pass e.g. timeout=600, or leave it unset for no timeout."
+        )
+    return timeout if isinstance(timeout, datetime.timedelta) else datetime.timedelta(seconds=timeout)
 
 
 @dataclass(frozen=True)
@@ -184,6 +199,11 @@ class TaskMetadata:
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise TaskDefinitionError(
                 f"retries: expected a non-negative int, got {self.retries!r} ({type(self.retries).__name__})."
+            )
+        if self.retries > MAX_RETRIES:
+            raise TaskDefinitionError(
+                f"retries: expected at most {MAX_RETRIES:,}, got {self.retries:,}. Flyte stores retries as a "
+                "32-bit count (RetryStrategy.retries); pass a smaller number."
             )
         if self.cache_serialize and not self.cache:
             raise TaskDefinitionError("cache_serialize=True needs cache=True as well.")

@@ -51,8 +51,13 @@ def parse_timeout(text: str) -> datetime.timedelta:
             ) from None
         hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
         seconds = hours * 3600 + minutes * 60 + secs
-    if seconds <= 0:
-        raise UsageError(f"--timeout: expected a positive duration, got {text!r}. Use e.g. --timeout 10m.")
+    from flyte_nb.core.settings import MAX_TIMEOUT_SECONDS
+
+    if not 0 < seconds <= MAX_TIMEOUT_SECONDS:  # NaN and infinity fail it too
+        raise UsageError(
+            f"--timeout: expected a positive duration of at most {MAX_TIMEOUT_SECONDS:,} s (10,000 years), got "
+            f"{text!r}. Use e.g. --timeout 10m."
+        )
     return datetime.timedelta(seconds=seconds)
 
 

@@ -460,3 +460,15 @@ def test_magic_cache_ignore_input_vars_naming_no_input_is_one_line(ip: Any) -> N
             ip,
             "%%flyte_task --cache-ignore-input-vars sed --no-widget\ndef h(x: int, seed: int = 0) -> int:\n    return x\n",
         )
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400", "99999999999999h", "315576000001"])
+def test_a_timeout_that_flyte_cannot_store_is_a_usage_error(ip: Any, value: str) -> None:
+    message = _usage_error(ip, f"--timeout {value}", FN)
+    assert message.startswith("--timeout: expected a positive duration of at most 315,576,000,000 s")
+    assert f"got {value!r}" in message
+
+
+def test_retries_flyte_cannot_store_are_a_usage_error(ip: Any) -> None:
+    message = _usage_error(ip, f"--retries {2**40}", FN)
+    assert "retries: expected at most 4,294,967,294, got 1,099,511,627,776." in message
