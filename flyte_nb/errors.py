@@ -7,6 +7,7 @@ know flyte_nb::
     FlyteNbError (Exception)
     ├── FlyteTypeError (TypeError)              a value or annotation does not fit a Flyte type (or an API)
     │   └── UnsupportedTypeError                  an annotation that can never work (bare list, tuple input…)
+    │       └── RecursiveTypeError                  a dataclass containing itself other than via Optional
     ├── TaskDefinitionError (ValueError)        a function cannot become a task (missing annotation…)
     ├── TypeRegistrationError (ValueError)      TypeEngine.register was given a transformer it cannot take
     ├── UnexpectedKeywordError (TypeError)      a keyword argument flyte_nb does not take (``@task(retires=1)``)
@@ -59,6 +60,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PythonVersionMismatchError",
     "RecoverableError",
+    "RecursiveTypeError",
     "RemoteAlreadyExistsError",
     "RemoteError",
     "RemoteInvalidArgumentError",
@@ -93,6 +95,11 @@ class FlyteTypeError(FlyteNbError, TypeError):
 
 class UnsupportedTypeError(FlyteTypeError):
     """An annotation that cannot be used at all (bare ``list``, a tuple input, an int-valued Enum…)."""
+
+
+class RecursiveTypeError(UnsupportedTypeError):
+    """A dataclass that contains itself other than where a value may be missing (``Optional["Node"]``):
+    its Flyte type would be infinitely deep. Never skipped like other untyped dataclass fields."""
 
 
 class TaskDefinitionError(FlyteNbError, ValueError):

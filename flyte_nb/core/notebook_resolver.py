@@ -348,11 +348,18 @@ class NotebookTaskResolver(TaskResolverMixin):
                 f"cloudpickle {cloudpickle.__version__}): {type(exc).__name__}: {exc}. Use an image with the "
                 "same package versions as the notebook kernel."
             ) from exc
+        from flyte_nb.core.task import Task  # at run time only: the task module imports resolvers
+
         task = record.get("task") if isinstance(record, dict) else None
-        if task is None:
+        if not isinstance(task, Task):
+            got = (
+                f"a record whose 'task' is {type(task).__name__}"
+                if isinstance(record, dict)
+                else f"a {type(record).__name__}"
+            )
             raise ResolverError(
-                f"Task payload {location}: expected a record with a 'task', got {type(record).__name__}. "
-                "Re-create the payload from the notebook."
+                f"Task payload {location}: expected a record holding a flyte_nb task under 'task', got {got}. "
+                "The file is not a task payload written by flyte_nb; re-register the task from its notebook."
             )
         name = args.get("task-name")
         if name is not None and getattr(task, "name", None) != name:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 import typing
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "msgpack_bytes",
     "msgpack_decoder",
     "msgpack_encoder",
+    "not_utf8",
     "received",
     "scalar_kind",
     "strip_annotated",
@@ -58,12 +60,52 @@ def is_instance_or_rerun(value: Any, cls: type) -> bool:
     return t.__qualname__ == cls.__qualname__ and t.__module__ == cls.__module__
 
 
+class _ShortRepr(reprlib.Repr):
+    def repr_instance(self, x: Any, level: int) -> str:
+        try:
+            text = repr(x)
+        except Exception:  # noqa: BLE001 - a user's __repr__ can raise anything; the error message must still be written
+            return f"<{type(x).__name__} object whose repr() failed>"
+        return text if len(text) <= self.maxother else text[: self.maxother - 3] + "..."
+
+
+def _short_repr() -> reprlib.Repr:
+    short = _ShortRepr()
+    # Depth-limited, so a deeply nested value cannot exhaust the stack while its error is being written;
+    # wide enough that ordinary values read as their plain repr.
+    short.maxlevel = 6
+    short.maxlist = short.maxtuple = short.maxset = short.maxfrozenset = short.maxdeque = 20
+    short.maxdict = 20
+    short.maxstring = short.maxother = short.maxlong = 100
+    return short
+
+
+_SHORT_REPR = _short_repr()
+
+
 def received(value: Any) -> str:
-    """``'3' (str)``: a value and its type, shortened so a message stays one readable line."""
-    text = repr(value)
+    """``'3' (str)``: a value and its type, shortened so a message stays one readable line.
+
+    Never raises: a value whose ``__repr__`` fails (or recurses without end) is shown by its type.
+    """
+    try:
+        text = _SHORT_REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a user's __repr__ can raise anything; the error message must still be written
+        text = f"<{type(value).__name__} object whose repr() failed>"
     if len(text) > 80:
         text = text[:77] + "..."
     return f"{text} ({type(value).__name__})"
+
+
+def not_utf8(value: str, exc: UnicodeEncodeError, what: str = "str") -> FlyteTypeError:
+    """The error for a str Flyte cannot carry: it holds a lone surrogate (e.g. from bytes decoded with
+    ``surrogateescape``), which UTF-8, and so protobuf, cannot encode."""
+    bad = value[exc.start : exc.end]
+    return FlyteTypeError(
+        f"expected a {what} that is valid Unicode (Flyte strings are UTF-8), got {received(value)}, which "
+        f"holds the lone surrogate {bad!r} at index {exc.start}. Pass the text without it, e.g. "
+        "s.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace'), or the raw bytes as a file."
+    )
 
 
 def struct_from(data: dict[str, Any]) -> struct_pb2.Struct:

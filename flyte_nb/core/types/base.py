@@ -53,6 +53,19 @@ class TypeTransformer(abc.ABC, Generic[T]):
     def to_python_value(self, literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
         """Decode ``literal`` into ``python_type`` (leniently, as flytekit does)."""
 
+    def recursive_literal_type(self, python_type: Any) -> types_pb2.LiteralType:
+        """What stands in for ``python_type`` inside its own LiteralType (a self-reference).
+
+        The default refuses: only families that can say where a self-reference is expressible (see
+        :mod:`flyte_nb.core.types.recursion`) override it.
+        """
+        from flyte_nb.errors import UnsupportedTypeError
+
+        raise UnsupportedTypeError(
+            f"expected a type that does not contain itself, got {self.describe(python_type)}, which refers to "
+            "itself. Flyte types are finite: break the cycle, or pickle the value (typing.Any)."
+        )
+
     def guess_python_type(self, literal_type: types_pb2.LiteralType) -> Any:
         """The Python type for a literal type this transformer produced, if it can tell."""
         raise NotImplementedError(f"{type(self).__name__} cannot guess a Python type from a literal type")

@@ -12,7 +12,7 @@ from typing import Any
 from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.storage import RawStore
-from flyte_nb.core.types._common import decode_msgpack, received, scalar_kind
+from flyte_nb.core.types._common import decode_msgpack, not_utf8, received, scalar_kind
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.core.types.engine import TypeEngine
 from flyte_nb.errors import FlyteTypeError
@@ -127,7 +127,11 @@ class TypedDictTransformer(TypeTransformer[dict[str, Any]]):
                     "Convert the keys with str(), or annotate the value as plain dict (msgpack keeps any key)."
                 )
             try:
-                literals[key].CopyFrom(TypeEngine.to_literal(item, value_type, store=store))
+                slot = literals[key]
+            except UnicodeEncodeError as exc:
+                raise not_utf8(key, exc, "str key") from None
+            try:
+                slot.CopyFrom(TypeEngine.to_literal(item, value_type, store=store))
             except FlyteTypeError as exc:
                 raise type(exc)(f"key {key!r}: {exc}") from exc
         return lit

@@ -8,12 +8,19 @@ This is flytekit 1.16's default dataclass format:
 * Literal: mashumaro ``MessagePackEncoder(cls).encode(value)`` as a msgpack ``Binary``.
 * Decoding accepts that Binary and the pre-1.14 ``scalar.generic`` Struct (whose numbers are all
   doubles, so int fields are converted back).
+
+A dataclass may refer to itself where a value may be missing, ``child: Optional["Node"] = None``, as in
+flytekit: the union variant keeps only its tag, so the type is finite. Any other self-reference
+(``child: "Node"``, ``children: list["Node"]``) would be an infinitely deep type, which flytekit fails to
+serialize; it is refused when the task is defined (:mod:`flyte_nb.core.types.recursion`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 from flyteidl.core import literals_pb2, types_pb2
@@ -33,9 +40,43 @@ from flyte_nb.core.types._common import (
 from flyte_nb.core.types._data import converting_with, with_path_objects
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.core.types.engine import TypeEngine, is_union
-from flyte_nb.errors import FlyteTypeError, StorageError, UnsupportedTypeError
+from flyte_nb.errors import FlyteTypeError, RecursiveTypeError, StorageError, UnsupportedTypeError
 
-__all__ = ["DataclassTransformer", "struct_literal_type"]
+__all__ = ["DataclassTransformer", "struct_literal_type", "wrong_field"]
+
+
+#: ``structure.tag`` of what stands in for a dataclass inside its own type. A union overwrites it with its
+#: variant tag (the expressible case); anywhere else it survives, and the dataclass is refused.
+_SELF_REFERENCE = "flyte_nb:self-reference:"
+
+
+def type_hints(cls: Any) -> dict[str, Any]:
+    """``typing.get_type_hints(cls)``, with the class's own name resolvable: a self-reference
+    (``Optional["Node"]``) must resolve where the class was unpickled, in a module that never defined it."""
+    try:
+        _pin_notebook_annotations(cls)
+        return typing.get_type_hints(cls, localns={cls.__name__: cls})
+    except NameError as exc:
+        raise UnsupportedTypeError(
+            f"expected the annotations of {cls.__name__} to name defined types, got {exc.name!r}, which is not "
+            f"defined in {cls.__module__} ({exc}). Import or define {exc.name} before {cls.__name__}."
+        ) from None
+
+
+def _pin_notebook_annotations(cls: Any) -> None:
+    """Replace the annotations of a class defined in ``__main__`` (a notebook cell) by what they resolve
+    to here, where the notebook's names are.
+
+    Such a class travels in the task's payload by value, without the notebook's namespace: in the
+    container ``Optional["Node"]``, or ``"Optional[Tree]"`` under ``from __future__ import annotations``,
+    would be resolved against the entrypoint's ``__main__`` and fail with a NameError.
+    """
+    if cls.__module__ != "__main__":
+        return
+    own = inspect.get_annotations(cls)
+    resolved = typing.get_type_hints(cls, localns={cls.__name__: cls}, include_extras=True)
+    if any(own[name] is not resolved.get(name, own[name]) for name in own):
+        cls.__annotations__ = {name: resolved.get(name, annotation) for name, annotation in own.items()}
 
 
 def struct_literal_type(schema: dict[str, Any] | None, field_types: dict[str, Any]) -> types_pb2.LiteralType:
@@ -53,6 +94,8 @@ def struct_literal_type(schema: dict[str, Any] | None, field_types: dict[str, An
     for name, field_type in field_types.items():
         try:
             field_lt = TypeEngine.to_literal_type(field_type)
+        except RecursiveTypeError:
+            raise
         except (FlyteTypeError, TypeError, ValueError):  # flytekit skips unmappable fields silently
             continue
         lt.structure.dataclass_type[name].CopyFrom(field_lt)
@@ -76,9 +119,67 @@ def _fix_ints(python_type: Any, value: Any) -> Any:
         _, vt = typing.get_args(python_type)
         return {k: _fix_ints(vt, v) for k, v in value.items()}
     if isinstance(value, dict) and dataclasses.is_dataclass(python_type):
-        hints = typing.get_type_hints(python_type)
+        hints = type_hints(python_type)
         return {k: _fix_ints(hints.get(k, Any), v) for k, v in value.items()}
     return value
+
+
+def _json_schema(python_type: Any) -> dict[str, Any] | None:
+    try:
+        from mashumaro.jsonschema import build_json_schema
+
+        schema: dict[str, Any] = build_json_schema(python_type).to_dict()
+    except Exception:  # noqa: BLE001 - mashumaro raises many types for what it cannot describe; flytekit goes on without a schema too
+        return None
+    return schema
+
+
+def _stand_ins(literal_type: types_pb2.LiteralType) -> Iterator[str]:
+    """The classes whose self-reference stand-in survives in ``literal_type`` (outside a union)."""
+    if literal_type.structure.tag.startswith(_SELF_REFERENCE):
+        yield literal_type.structure.tag[len(_SELF_REFERENCE) :]
+    which = literal_type.WhichOneof("type")
+    if which == "collection_type":
+        yield from _stand_ins(literal_type.collection_type)
+    elif which == "map_value_type":
+        yield from _stand_ins(literal_type.map_value_type)
+    for nested in literal_type.structure.dataclass_type.values():
+        yield from _stand_ins(nested)
+
+
+def _refuse_infinite(python_type: Any, literal_type: types_pb2.LiteralType, fields: dict[str, Any]) -> None:
+    for name, field_lt in literal_type.structure.dataclass_type.items():
+        for target in _stand_ins(field_lt):
+            raise RecursiveTypeError(
+                f"expected {python_type.__name__}.{name} to refer to {target} only where a value may be "
+                f"missing (Optional[{target!r}] = None), got {TypeEngine.describe(fields[name])}: a Flyte type "
+                f"cannot contain itself, so that type would be infinitely deep (flytekit fails on it too). "
+                f"Make the reference optional, e.g. {name}: Optional[{target!r}] = None (a list of them: "
+                f"list[Optional[{target!r}]])."
+            )
+
+
+def wrong_field(python_type: Any, error: BaseException | None) -> str | None:
+    """The message for a value whose field has the wrong type (mashumaro's ``InvalidFieldValue`` chain),
+    naming the field's path, the expected type and the value received; ``None`` for any other error."""
+    from mashumaro.exceptions import InvalidFieldValue
+
+    steps: list[InvalidFieldValue] = []
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, InvalidFieldValue):
+            steps.append(error)
+        error = error.__cause__ or error.__context__
+    if not steps:
+        return None
+    last = steps[-1]
+    path = " -> ".join(f"{step.holder_class_name}.{step.field_name}" for step in steps)
+    return (
+        f"field {path}: expected {last.field_type_name}, got {received(last.field_value)}. The "
+        f"{python_type.__name__} was built with a value of the wrong type in that field (or written by "
+        f"another version of the class); pass a value of type {last.field_type_name} there."
+    )
 
 
 class DataclassTransformer(TypeTransformer[Any]):
@@ -91,16 +192,18 @@ class DataclassTransformer(TypeTransformer[Any]):
         return isinstance(python_type, type) and dataclasses.is_dataclass(python_type)
 
     def get_literal_type(self, python_type: Any) -> types_pb2.LiteralType:
-        schema: dict[str, Any] | None
-        try:
-            from mashumaro.jsonschema import build_json_schema
-
-            schema = build_json_schema(python_type).to_dict()
-        except Exception:  # noqa: BLE001 - mashumaro raises many types for what it cannot describe; flytekit goes on without a schema too
-            schema = None
-        hints = typing.get_type_hints(python_type)
+        hints = type_hints(python_type)
         fields = {f.name: hints.get(f.name, f.type) for f in dataclasses.fields(python_type)}
-        return struct_literal_type(schema, fields)
+        literal_type = struct_literal_type(_json_schema(python_type), fields)
+        _refuse_infinite(python_type, literal_type, fields)
+        return literal_type
+
+    def recursive_literal_type(self, python_type: Any) -> types_pb2.LiteralType:
+        # As the class's own type looks from outside, without its fields: inside a union (the one
+        # place a self-reference is expressible) only this much is kept anyway, as flytekit keeps it.
+        literal_type = struct_literal_type(_json_schema(python_type), {})
+        literal_type.structure.tag = f"{_SELF_REFERENCE}{python_type.__name__}"
+        return literal_type
 
     def to_literal(
         self, value: Any, python_type: Any, expected: types_pb2.LiteralType, store: RawStore
@@ -136,13 +239,19 @@ class DataclassTransformer(TypeTransformer[Any]):
     def to_python_value(self, literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
         scalar = literal.scalar
         if scalar.HasField("binary"):
-            with converting_with(store):  # files inside the dataclass read through the run's store
-                return decode_msgpack(
-                    literal,
-                    python_type,
-                    python_type.__name__,
-                    "The dataclass changed since the value was written; make new fields optional.",
-                )
+            try:
+                with converting_with(store):  # files inside the dataclass read through the run's store
+                    return decode_msgpack(
+                        literal,
+                        python_type,
+                        python_type.__name__,
+                        "The dataclass changed since the value was written; make new fields optional.",
+                    )
+            except FlyteTypeError as exc:
+                field = wrong_field(python_type, exc.__cause__)
+                if field is None:
+                    raise
+                raise FlyteTypeError(field) from exc.__cause__
         if scalar.HasField("generic"):
             from google.protobuf.json_format import MessageToDict
             from mashumaro.codecs.basic import decode
@@ -154,6 +263,9 @@ class DataclassTransformer(TypeTransformer[Any]):
             except (FlyteTypeError, StorageError):
                 raise
             except Exception as exc:
+                field = wrong_field(python_type, exc)
+                if field is not None:
+                    raise FlyteTypeError(field) from exc
                 raise FlyteTypeError(
                     f"expected a struct matching {python_type.__name__}, got {received(data)}: {exc}. "
                     "The dataclass changed since the value was written; make new fields optional."

@@ -22,6 +22,7 @@ from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.memo import BoundedMemo
 from flyte_nb.core.storage import LocalStore, RawStore
+from flyte_nb.core.types import recursion
 from flyte_nb.core.types._common import CACHE_KEY_METADATA, strip_annotated, struct_from
 from flyte_nb.core.types.annotations import FlyteAnnotation
 from flyte_nb.core.types.base import TypeTransformer
@@ -75,7 +76,15 @@ def _entry(python_type: Any) -> _Entry:
         entry = None
         key = None
     if entry is None:
-        entry = _build_entry(python_type)
+        if recursion.building(key):  # a self-reference: the transformer says what stands in for it
+            return _stand_in(python_type)
+        recursion.enter(key)
+        try:
+            entry = _build_entry(python_type)
+        finally:
+            cacheable = recursion.leave()
+        if not cacheable:
+            return entry
         if key is not None:
             _ENTRIES.put(key, entry)
     _BY_ID.put(id(python_type), (python_type, entry))
@@ -86,6 +95,16 @@ def forget_cached_types() -> None:
     """Drop every cached entry (a custom transformer was registered: lookups may now differ)."""
     _ENTRIES.clear()
     _BY_ID.clear()
+
+
+def _stand_in(python_type: Any) -> _Entry:
+    from flyte_nb.core.types import registry
+
+    inner, _metadata = strip_annotated(python_type)
+    transformer = registry.find_transformer(inner)
+    literal_type = transformer.recursive_literal_type(inner)
+    recursion.lent_stand_in()
+    return _Entry(transformer, inner, literal_type, literal_type)
 
 
 def _structural_key(python_type: Any) -> Any:

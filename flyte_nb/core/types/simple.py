@@ -15,7 +15,7 @@ import msgpack
 from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core.storage import RawStore
-from flyte_nb.core.types._common import MSGPACK, received, scalar_kind
+from flyte_nb.core.types._common import MSGPACK, not_utf8, received, scalar_kind
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError
 
@@ -172,7 +172,10 @@ class _Float(SimpleTransformer):
 class _Str(SimpleTransformer):
     def _encode(self, value: Any) -> literals_pb2.Literal:
         literal, primitive = _new_literal()
-        primitive.string_value = value
+        try:
+            primitive.string_value = value
+        except UnicodeEncodeError as exc:
+            raise not_utf8(value, exc) from None
         return literal
 
     def _decode(self, literal: literals_pb2.Literal, scalar: literals_pb2.Scalar, kind: str | None) -> Any:
