@@ -305,6 +305,10 @@ class RemoteExecution:
         err = to_task_execution_error(
             container, task_name=task_name, timeout=phase == "TIMED_OUT" or container.code == "Timeout"
         )
+        if container.code.endswith(":PayloadDigestError"):
+            self.remote.forget_payload(
+                self.task
+            )  # the stored payload was changed: the next submit re-uploads
         err.args = (f"{err.args[0]} (execution {self.url})",)
         return err
 

@@ -194,6 +194,21 @@ class Remote:
             )
         return self._uploaded[key]
 
+    def forget_payload(self, task: Task | None = None) -> None:
+        """Forget that ``task``'s payload was uploaded (every payload, without a task), so the next
+        registration uploads it again.
+
+        Called when a container refused the stored payload (``PayloadDigestError``: it was changed or
+        replaced after the upload): re-registering must store a fresh copy, not trust the memo.
+        """
+        resolver = getattr(task, "task_resolver", None) if task is not None else None
+        payload = resolver.payload(task) if resolver is not None else None
+        if payload is None:
+            self._uploaded.clear()
+            return
+        for key in [k for k in self._uploaded if k[2] == payload.sha256]:
+            del self._uploaded[key]
+
     def settings(self, payload_uri: str | None = None) -> SerializationSettings:
         """The serialization settings tasks are compiled with for this server."""
         from flyte_nb.core.settings import SerializationSettings
