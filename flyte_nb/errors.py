@@ -45,6 +45,8 @@ retries an unreachable server, never a NOT_FOUND or an INVALID_ARGUMENT answer.
 
 from __future__ import annotations
 
+import os
+
 __all__ = [
     "CommandLineError",
     "ConfigError",
@@ -82,6 +84,11 @@ __all__ = [
 ]
 
 BUG_REPORT = "This is a bug in flyte_nb; please report it with the code that triggered it."
+
+# For short tracebacks of remote errors in a notebook: frames of flyte_nb itself, and of the shell that
+# runs a cell (IPython's run_code), are not the user's.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_NOTEBOOK_MACHINERY = f"{os.sep}IPython{os.sep}core{os.sep}"
 
 
 class FlyteNbError(Exception):
@@ -240,6 +247,26 @@ class RemoteError(FlyteNbError):
         super().__init__(message)
         self.code = code
         self.details = details
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for this error (its ``_render_traceback_`` protocol): the caller's own frames
+        and the message, without flyte_nb's frames and without the errors chained under it (the gRPC error
+        stays reachable as ``__cause__``). The message holds what a user needs: code, server message and
+        what to check. Plain Python tracebacks are unchanged."""
+        import traceback
+
+        frames = [
+            frame
+            for frame in traceback.extract_tb(self.__traceback__)
+            if not frame.filename.startswith(_PACKAGE_DIR) and _NOTEBOOK_MACHINERY not in frame.filename
+        ]
+        text = "".join(
+            [
+                *(["Traceback (most recent call last):\n", *traceback.format_list(frames)] if frames else []),
+                *traceback.format_exception_only(type(self), self),
+            ]
+        )
+        return text.rstrip("\n").splitlines()
 
 
 class RemoteNotFoundError(RemoteError, LookupError):
