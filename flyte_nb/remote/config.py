@@ -303,6 +303,10 @@ def _client_secret(values: Mapping[str, Any], env: Mapping[str, str]) -> tuple[S
     return (Secret(literal) if literal else None), False
 
 
+def _explicit_text(value: Any, where: str) -> str | None:
+    return None if value is None else parse_text(value, where)
+
+
 def load_config(
     endpoint: str | None = None,
     project: str | None = None,
@@ -352,8 +356,8 @@ def load_config(
         insecure_skip_verify=bool(values.get("insecure_skip_verify", False)),
         ca_cert_file_path=values.get("ca_cert_file_path", ""),
         console_endpoint=values.get("console_endpoint", ""),
-        project=project or values.get("project") or DEFAULT_PROJECT,
-        domain=domain or values.get("domain") or DEFAULT_DOMAIN,
+        project=_explicit_text(project, "project") or values.get("project") or DEFAULT_PROJECT,
+        domain=_explicit_text(domain, "domain") or values.get("domain") or DEFAULT_DOMAIN,
         auth=auth,
         source=str(path) if path else "",
     )

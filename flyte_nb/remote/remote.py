@@ -37,6 +37,7 @@ from flyte_nb.errors import (
 from flyte_nb.remote.auth import Authenticator, DeviceCode, authenticator_for
 from flyte_nb.remote.client import AdminClient
 from flyte_nb.remote.config import RemoteConfig, load_config
+from flyte_nb.remote.config_values import parse_text
 from flyte_nb.remote.executions import RemoteExecution
 from flyte_nb.remote.http import HttpSettings
 from flyte_nb.remote.upload import DataProxyStore, Uploader
@@ -124,7 +125,10 @@ class Remote:
                 device_prompt=device_prompt,
             )
             self.config: RemoteConfig = replace(
-                client.config, project=project or client.config.project, domain=domain or client.config.domain
+                client.config,
+                project=(parse_text(project, "project") if project is not None else "")
+                or client.config.project,
+                domain=(parse_text(domain, "domain") if domain is not None else "") or client.config.domain,
             )
         else:
             self.config = load_config(endpoint, project, domain, insecure, config_file)

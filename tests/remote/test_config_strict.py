@@ -166,3 +166,9 @@ def test_a_list_setting_given_as_a_mapping_is_refused(tmp_path: Path) -> None:
     path = _yaml(tmp_path, "admin:\n  endpoint: h:1\n  scopes: {all: true}\n")
     with pytest.raises(ConfigError, match=r"admin.scopes in .*: expected a list of words"):
         _load(tmp_path, {"FLYTECTL_CONFIG": str(path)})
+
+
+def test_explicit_project_and_domain_must_be_text(tmp_path: Path) -> None:
+    assert _load(tmp_path, endpoint="h:1", project=123).project == "123"  # a numeric project name
+    with pytest.raises(ConfigError, match=r"^domain: expected text, got \['a'\] \(list\)"):
+        _load(tmp_path, endpoint="h:1", domain=["a"])

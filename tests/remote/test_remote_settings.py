@@ -40,6 +40,8 @@ def test_without_project_and_domain_a_client_keeps_its_own(standin: StandIn) -> 
     config = RemoteConfig(endpoint=standin.endpoint, insecure=True, project="p0", domain="staging")
     remote = Remote(client=AdminClient(config, retry=FAST_RETRY))
     assert (remote.project, remote.domain) == ("p0", "staging")
+    with pytest.raises(ConfigError, match=r"^project: expected text, got \{'p': 1\} \(dict\)"):
+        Remote(client=AdminClient(config), project={"p": 1})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
