@@ -22,7 +22,8 @@ __all__ = ["building", "enter", "leave", "lent_stand_in"]
 
 class _State(threading.local):
     def __init__(self) -> None:
-        self.keys: list[Any] = []
+        self.keys: list[Any] = []  # the builds in progress, innermost last
+        self.active: dict[Any, int] = {}  # the same, for look-ups by hash (keys are the engine's memo keys)
         self.stand_ins = False
 
 
@@ -31,17 +32,23 @@ _STATE = _State()
 
 def building(key: Any) -> bool:
     """True when ``key``'s entry is being built on this thread (we are inside its own construction)."""
-    return key is not None and key in _STATE.keys
+    return key is not None and key in _STATE.active
 
 
 def enter(key: Any) -> None:
     """Start building ``key``'s entry."""
     _STATE.keys.append(key)
+    if key is not None:
+        _STATE.active[key] = _STATE.active.get(key, 0) + 1
 
 
 def leave() -> bool:
     """Finish the innermost build; return whether its entry may be cached."""
-    _STATE.keys.pop()
+    key = _STATE.keys.pop()
+    if key is not None:
+        _STATE.active[key] -= 1
+        if not _STATE.active[key]:
+            del _STATE.active[key]
     if not _STATE.keys:
         _STATE.stand_ins = False
         return True  # the outermost entry is complete, whatever stand-ins were used inside it
