@@ -13,8 +13,9 @@ What propeller expects of a container (PROTOCOL §1.4-1.6), step by step:
 5. exit 0 — also when the task failed, because propeller reads ``error.pb`` only after a successful
    exit. Every way the process can still act on ends this way: an exception, ``sys.exit(n)``, an interrupt
    or another ``BaseException`` from the task, and a failure of the entrypoint itself (inputs that cannot
-   be read, a malformed ``_F_L_MIN_SIZE_MB``, a bug). Only a command line without a usable output prefix
-   (exit 2) and results that cannot be written anywhere (exit 1) exit non-zero, and
+   be read, a malformed ``_F_L_MIN_SIZE_MB``, a bug). Only a malformed command line (exit 2, said on
+   stderr: it may not even name an output prefix) and results that cannot be written at all, not even as
+   an ``error.pb`` (exit 1), exit non-zero, and
    ``FLYTE_FAIL_ON_ERROR=true`` makes a task failure exit 1, as in flytekit.
 
 Run by hand (no ``FLYTE_INTERNAL_EXECUTION_ID`` in the environment, so no propeller to read it), a
