@@ -28,7 +28,7 @@ def remote(tmp_path: Path) -> Iterator[Any]:
 
 def test_submit_runs_on_the_cluster_and_binds_the_outputs(remote: Any, namespace: dict[str, Any]) -> None:
     w = TaskWidget(tasks.add, remote=remote, namespace=namespace)
-    w.form.fields["a"].editor.value = 4
+    w.form.fields["a"].editor.value = "4"
     w.run_panel.buttons["remote"].click()
     assert w.run_panel.wait(60) == 6.5
     wait_until(lambda: w.run_panel.result.status == "outputs")
@@ -93,7 +93,7 @@ def test_a_device_flow_sign_in_started_by_submit_shows_in_the_run_panel(
 
         remote = make_remote(server, auth=DeviceFlow(prompt=own_prompt))
         w = TaskWidget(tasks.add, remote=remote, namespace=namespace)
-        w.form.fields["a"].editor.value = 1
+        w.form.fields["a"].editor.value = "1"
         w.run_panel.buttons["remote"].click()
         wait_until(lambda: "flyte-nb-login" in w.run_panel.status.value, what="the sign-in prompt")
         handle = w.run_panel.handle

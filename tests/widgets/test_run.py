@@ -19,7 +19,7 @@ from tests.widgets.conftest import wait_until
 def test_run_in_kernel_shows_and_binds_the_result(namespace: dict[str, Any]) -> None:
     w = TaskWidget(tasks.add, namespace=namespace)
     panel = w.run_panel
-    w.form.fields["a"].editor.value = 40
+    w.form.fields["a"].editor.value = "40"
     panel.buttons["kernel"].click()
     assert panel.wait(10) == 42.5
     wait_until(lambda: not panel.running, what="the panel to finish")
@@ -35,7 +35,7 @@ def test_run_in_kernel_shows_and_binds_the_result(namespace: dict[str, Any]) -> 
 
 def test_run_in_process_runs_the_container_command(namespace: dict[str, Any]) -> None:
     w = TaskWidget(tasks.pair, namespace=namespace)
-    w.form.fields["a"].editor.value = 5
+    w.form.fields["a"].editor.value = "5"
     w.run_panel.buttons["process"].click()
     assert w.run_panel.wait(60) == (10, "a=5")
     wait_until(lambda: w.run_panel.result.status == "outputs")
@@ -49,7 +49,7 @@ def test_task_output_appears_in_its_own_panel(
     mode: executor.Mode, namespace: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     w = TaskWidget(tasks.chatty, namespace=namespace)
-    w.form.fields["n"].editor.value = 3
+    w.form.fields["n"].editor.value = "3"
     w.run_panel.run(mode)
     assert w.run_panel.wait(60) == 3
     wait_until(lambda: "step 2 of 3" in w.run_panel.logs.value, what="the task's output in the panel")
@@ -60,7 +60,7 @@ def test_task_output_appears_in_its_own_panel(
 
 def test_a_failing_task_shows_its_traceback_and_error_code(namespace: dict[str, Any]) -> None:
     w = TaskWidget(tasks.fail, namespace=namespace)
-    w.form.fields["n"].editor.value = 3
+    w.form.fields["n"].editor.value = "3"
     w.run_panel.buttons["kernel"].click()
     wait_until(lambda: w.run_panel.result.status == "error")
     assert w.run_panel.phase == "FAILED"
@@ -76,13 +76,29 @@ def test_invalid_input_blocks_the_run_with_a_message(namespace: dict[str, Any]) 
     w.form.fields["m"].editor.value = "undefined_name"
     assert w.run_panel.run("kernel") is None
     assert w.run_panel.handle is None
-    assert "Fix the inputs" in w.run_panel.status.value
+    assert "Not run: 1 input to fix (marked ⚠ above)." in w.run_panel.status.value
     assert "NameError" in w.form.fields["m"].message
+    assert "NameError" not in w.run_panel.status.value  # the message shows once: next to its field
+
+
+def test_a_refused_run_takes_the_previous_result_off_the_panel(namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.add, namespace=namespace)
+    w.form.fields["a"].editor.value = "1"
+    w.run_panel.run("kernel")
+    w.run_panel.wait(10)
+    wait_until(lambda: w.run_panel.result.status == "outputs")
+    w.form.fields["a"].editor.value = "2.7"
+    assert w.run_panel.run("kernel") is None
+    assert w.run_panel.result.status == "not run"
+    assert w.run_panel.result.output.outputs == ()
+    assert "3.5" not in w.run_panel.result.header.value
+    assert "still in <code>add_result</code>" in w.run_panel.result.header.value
+    assert namespace["add_result"] == 3.5
 
 
 def test_cancel_stops_a_kernel_run(namespace: dict[str, Any]) -> None:
     w = TaskWidget(tasks.slow, namespace=namespace)
-    w.form.fields["seconds"].editor.value = 30.0
+    w.form.fields["seconds"].editor.value = "30"
     started = time.monotonic()
     w.run_panel.buttons["kernel"].click()
     wait_until(lambda: w.run_panel.phase == "RUNNING")
@@ -114,7 +130,7 @@ def test_cancel_stops_a_process_run(namespace: dict[str, Any]) -> None:
 
 def test_progress_shows_elapsed_time_while_running(namespace: dict[str, Any]) -> None:
     w = TaskWidget(tasks.slow, namespace=namespace)
-    w.form.fields["seconds"].editor.value = 1.2
+    w.form.fields["seconds"].editor.value = "1.2"
     w.run_panel.run("kernel")
     wait_until(lambda: w.run_panel.elapsed >= 0.5, what="the clock to tick")
     assert "RUNNING" in w.run_panel.status.value
@@ -199,7 +215,7 @@ def test_submit_follows_the_remote_execution(namespace: dict[str, Any]) -> None:
     panel = w.run_panel
     assert not panel.buttons["remote"].disabled
     assert panel.remote_reason == ""
-    w.form.fields["a"].editor.value = 5
+    w.form.fields["a"].editor.value = "5"
     panel.buttons["remote"].click()
     assert panel.wait(10) == 7.5
     wait_until(lambda: panel.result.status == "outputs")
@@ -212,7 +228,7 @@ def test_submit_follows_the_remote_execution(namespace: dict[str, Any]) -> None:
 def test_cancel_terminates_the_remote_execution(namespace: dict[str, Any]) -> None:
     execution = FakeExecution(1, phases=("QUEUED",) + ("RUNNING",) * 200)
     w = TaskWidget(tasks.add, remote=FakeRemote(execution), namespace=namespace)
-    w.form.fields["a"].editor.value = 1
+    w.form.fields["a"].editor.value = "1"
     w.run_panel.run("remote")
     wait_until(lambda: w.run_panel.phase == "RUNNING")
     w.run_panel.cancel()
@@ -251,7 +267,7 @@ def test_a_cancel_that_arrives_after_the_remote_run_finished_keeps_its_result(
 ) -> None:
     execution = FinishedFirst()
     w = TaskWidget(tasks.add, remote=FakeRemote(execution), namespace=namespace)
-    w.form.fields["a"].editor.value = 1
+    w.form.fields["a"].editor.value = "1"
     w.run_panel.run("remote")
     wait_until(lambda: w.run_panel.phase == "RUNNING")
     assert w.run_panel.cancel() is False  # nothing was cancelled

@@ -188,7 +188,8 @@ def interface_html(rows: Iterable[VarRow]) -> str:
         default = (
             f'<i style="color:{MUTED}">required</i>'
             if row.default == "required"
-            else f"<code>{escape(row.default)}</code>"
+            # one line: a long default must not wrap word by word in a narrow column (_short_repr bounds it)
+            else f'<code style="white-space:nowrap">{escape(row.default)}</code>'
             if row.default
             else ""
         )

@@ -5,15 +5,19 @@
 =================================  ===========================================================
 annotation                          editor
 =================================  ===========================================================
-``int`` / ``float`` / ``str``       number / text box
-``bool``                            checkbox
+``int`` / ``float`` / ``str``       text box, parsed as typed (``2.7`` is no int)
+``bool``                            checkbox (a *True*/*False* choice when required)
 ``datetime`` / ``date``             date-time / date picker
-``timedelta``                       seconds (number box)
+``timedelta``                       text box, in seconds (the unit is shown beside it)
 ``Enum`` (str-valued), ``Literal``  dropdown
 ``Optional[X]``                     X's editor plus a *None* checkbox
 anything else                       text box: JSON, or a Python expression evaluated in the
-                                    notebook namespace (collections, dataclasses, pickled values)
+                                    notebook namespace (collections, dataclasses, pickled values);
+                                    a dict for a dataclass is checked field by field
 =================================  ===========================================================
+
+Required inputs (no default) start empty and must be filled. A cell-body task's inputs are filled from
+the notebook variables of the same names, as calling the task reads them.
 """
 
 from __future__ import annotations
@@ -31,6 +35,14 @@ from traitlets import Bool, TraitError, Unicode
 
 from flyte_nb.errors import FlyteTypeError, TaskInputError
 from flyte_nb.notebook.widgets import _render as r
+from flyte_nb.notebook.widgets._coerce import (
+    coerce,
+    is_plain,
+    optional_inner,
+    parse_float,
+    parse_int,
+    strip_annotated,
+)
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
@@ -47,29 +59,21 @@ _SIMPLE = {
     datetime.timedelta: "duration",
 }
 _NONE = object()  # "no default"
-
-
-def _strip_annotated(t: Any) -> Any:
-    while typing.get_origin(t) is typing.Annotated:
-        t = typing.get_args(t)[0]
-    return t
-
-
-def _optional_inner(t: Any) -> Any | None:
-    """``X`` for ``Optional[X]`` / ``X | None`` (exactly one non-None member), else ``None``."""
-    import types
-
-    if typing.get_origin(t) in (typing.Union, types.UnionType):
-        members = [a for a in typing.get_args(t) if a is not type(None)]
-        if len(members) == 1 and len(typing.get_args(t)) == 2:
-            return members[0]
-    return None
+_LABEL_WIDTH = "220px"
+_EDITOR_WIDTH = "320px"
+_PLACEHOLDERS = {
+    "int": "a whole number, e.g. 3",
+    "float": "a number, e.g. 0.5",
+    "duration": "seconds, e.g. 90 or 0.5",
+    "str": "text",
+    "expression": "JSON, or a Python expression (e.g. [1, 2, 3])",
+}
 
 
 def editor_kind(t: Any) -> str:
     """The editor a (non-Optional) annotation gets: int, float, str, bool, datetime, date, duration,
     choice or expression."""
-    t = _strip_annotated(t)
+    t = strip_annotated(t)
     if t in _SIMPLE:
         return _SIMPLE[t]
     if typing.get_origin(t) is typing.Literal:
@@ -83,42 +87,6 @@ def _choices(t: Any) -> list[tuple[str, Any]]:
     if typing.get_origin(t) is typing.Literal:
         return [(repr(v), v) for v in typing.get_args(t)]
     return [(str(m.value), m) for m in t]
-
-
-def _is_plain(value: Any) -> bool:
-    """True for JSON-like data (safe and cheap to check against the type engine before running)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_is_plain(v) for v in value)
-    if isinstance(value, Mapping):
-        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return all(_is_plain(getattr(value, f.name)) for f in dataclasses.fields(value))
-    return False
-
-
-def _build_dataclass(t: Any, value: Any) -> Any:
-    """A dict typed in the form becomes the dataclass the input expects (nested fields included).
-
-    A whole number where a float is expected becomes that float: JSON has one number type, so ``2`` in
-    ``{"lr": 2}`` means ``2.0`` to whoever types it (the type engine itself does not widen int).
-    """
-    t = _strip_annotated(t)
-    if t is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if dataclasses.is_dataclass(t) and isinstance(t, type) and isinstance(value, Mapping):
-        hints = typing.get_type_hints(t)
-        return t(**{k: _build_dataclass(hints.get(k, Any), v) for k, v in value.items()})
-    origin, args = typing.get_origin(t), typing.get_args(t)
-    if origin is list and args and isinstance(value, list):
-        return [_build_dataclass(args[0], v) for v in value]
-    if origin is dict and len(args) == 2 and isinstance(value, Mapping):
-        return {k: _build_dataclass(args[1], v) for k, v in value.items()}
-    inner = _optional_inner(t)
-    if inner is not None and value is not None:
-        return _build_dataclass(inner, value)
-    return value
 
 
 def _default_text(value: Any) -> str:
@@ -137,11 +105,21 @@ def _default_text(value: Any) -> str:
     return repr(value)
 
 
+def _number_text(value: Any) -> str:
+    """A number as typed back: ``3``, ``0.5``, ``600`` (a whole float without its ``.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 class InputField(widgets.HBox):
     """One input: label (name and type), editor, and a validation message next to it.
 
-    ``value()`` returns the native value or raises :class:`~flyte_nb.errors.TaskInputError` with a
-    message that names the input, what was expected, what was typed, and the fix.
+    What is typed is used as typed or refused with a message: number fields are text boxes parsed
+    here (``2.7`` in an int field is an error, not ``27``); required fields (no default) start empty
+    and must be filled. ``value()`` returns the native value or raises
+    :class:`~flyte_nb.errors.TaskInputError` with a message that names the input, what was expected,
+    what was typed, and the fix.
     """
 
     name = Unicode(help="The task input this field edits.").tag(sync=True)
@@ -150,6 +128,10 @@ class InputField(widgets.HBox):
     ).tag(sync=True)
     optional = Bool(
         False, help="True for Optional[...] inputs: a None checkbox sits next to the editor."
+    ).tag(sync=True)
+    required = Bool(False, help="True when the task has no default for this input.").tag(sync=True)
+    filled_from = Unicode(
+        help="Where the initial value came from: 'default', 'notebook' (a cell-body task's variable) or ''."
     ).tag(sync=True)
     message = Unicode(
         help="The validation message shown next to the field ('' when the value is valid)."
@@ -164,54 +146,90 @@ class InputField(widgets.HBox):
         default: Any = _NONE,
         description: str = "",
         namespace: Mapping[str, Any] | None = None,
+        prefill: Any = _NONE,
     ) -> None:
         self.task_name = task_name
         self.python_type = python_type
         self.namespace = namespace
         self._default = default
-        inner = _optional_inner(_strip_annotated(python_type))
-        self.value_type = inner if inner is not None else _strip_annotated(python_type)
+        initial, source = (prefill, "notebook") if prefill is not _NONE else (default, "default")
+        self._initial = initial
+        self._shown: str | None = None  # the text an expression box was filled with
+        inner = optional_inner(strip_annotated(python_type))
+        self.value_type = inner if inner is not None else strip_annotated(python_type)
         kind = editor_kind(self.value_type)
-        aware = isinstance(default, datetime.datetime) and default.tzinfo is not None
-        self.editor = self._make_editor(kind, tz_aware=aware)
+        aware = isinstance(initial, datetime.datetime) and initial.tzinfo is not None
+        self.editor = self._make_editor(kind, filled=initial is not _NONE, tz_aware=aware)
         self.none_toggle = widgets.Checkbox(
             value=False, description="None", indent=False, layout=widgets.Layout(width="70px")
         )
         self.none_toggle.observe(self._on_none, names="value")
-        required = (
-            f'<span title="required: the task has no default for it" style="color:{r.ERROR_FG}">*</span>'
-            if default is _NONE
-            else ""
+        self.label = widgets.HTML(
+            self._label_html(name, default is _NONE, source if initial is not _NONE else ""),
+            layout=widgets.Layout(width=_LABEL_WIDTH, min_width=_LABEL_WIDTH, flex=f"0 0 {_LABEL_WIDTH}"),
+            tooltip=description or None,
         )
-        label = (
-            f'<code>{r.escape(name)}</code>{required} <span style="color:{r.MUTED}">'
-            f"{r.escape(r.describe_flyte_type(python_type))}</span>"
-        )
-        self.label = widgets.HTML(label, layout=widgets.Layout(width="220px"), tooltip=description or None)
-        self.message_html = widgets.HTML(layout=widgets.Layout(flex="1 1 auto"))
+        self.label.add_class("flyte-nb-field-label")
+        self.message_html = widgets.HTML(layout=widgets.Layout(flex="1 1 auto", min_width="120px"))
         self.message_html.add_class("flyte-nb-field-message")
+        unit = (
+            [
+                widgets.HTML(
+                    f'<span style="color:{r.MUTED}">seconds</span>', layout=widgets.Layout(margin="0 4px")
+                )
+            ]
+            if kind == "duration"
+            else []
+        )
         children = [
             self.label,
             self.editor,
+            *unit,
             *([self.none_toggle] if inner is not None else []),
             self.message_html,
         ]
-        super().__init__(children=children, name=name, kind=kind, optional=inner is not None)
+        super().__init__(
+            children=children,
+            name=name,
+            kind=kind,
+            optional=inner is not None,
+            required=default is _NONE,
+            filled_from=source if initial is not _NONE else "",
+            layout=widgets.Layout(align_items="flex-start"),
+        )
         self.add_class("flyte-nb-field")
-        if default is not _NONE:
-            self._set_default(default)
+        if initial is not _NONE:
+            self._fill(initial)
 
     # -- construction ------------------------------------------------------------------------------
-    def _make_editor(self, kind: str, *, tz_aware: bool = False) -> widgets.Widget:
-        layout = widgets.Layout(width="320px")
-        if kind == "int":
-            return widgets.IntText(layout=layout)
-        if kind in ("float", "duration"):
-            return widgets.FloatText(layout=layout, tooltip="seconds" if kind == "duration" else None)
-        if kind == "str":
-            return widgets.Text(layout=layout)
+    def _label_html(self, name: str, required: bool, source: str) -> str:
+        mark = (
+            f'<span title="required: the task has no default for it" style="color:{r.ERROR_FG}">*</span>'
+            if required
+            else ""
+        )
+        origin = (
+            f' <span style="color:{r.MUTED}" title="filled from the notebook variable {r.escape(name)}, '
+            'as calling the task reads it">(from the notebook)</span>'
+            if source == "notebook"
+            else ""
+        )
+        return (
+            '<div style="white-space:normal;overflow-wrap:anywhere;line-height:1.4;padding:4px 8px 4px 0">'
+            f'<code>{r.escape(name)}</code>{mark} <span style="color:{r.MUTED}">'
+            f"{r.escape(r.describe_flyte_type(self.python_type))}</span>{origin}</div>"
+        )
+
+    def _make_editor(self, kind: str, *, filled: bool, tz_aware: bool = False) -> widgets.Widget:
+        layout = widgets.Layout(width=_EDITOR_WIDTH, flex="0 0 auto")
+        required = "" if filled else "required: "
+        if kind in ("int", "float", "duration", "str"):
+            return widgets.Text(layout=layout, placeholder=required + _PLACEHOLDERS[kind])
         if kind == "bool":
-            return widgets.Checkbox(indent=False)
+            if filled:
+                return widgets.Checkbox(indent=False, layout=widgets.Layout(width="auto"))
+            # a checkbox has no "not chosen yet": a required bool is picked explicitly
+            return widgets.Dropdown(options=[("True", True), ("False", False)], index=None, layout=layout)
         if kind == "datetime":
             # a time-zone-aware default keeps its zone; otherwise a naive picker, as Python users write
             picker = getattr(widgets, "DatetimePicker" if tz_aware else "NaiveDatetimePicker", None)
@@ -223,62 +241,86 @@ class InputField(widgets.HBox):
         if kind == "date":
             return widgets.DatePicker(layout=layout)
         if kind == "choice":
-            return widgets.Dropdown(options=_choices(self.value_type), layout=layout)
+            return widgets.Dropdown(options=_choices(self.value_type), index=None, layout=layout)
         return widgets.Textarea(
-            layout=widgets.Layout(width="320px", height="32px"),
-            placeholder="JSON, or a Python expression (e.g. [1, 2, 3])",
+            layout=widgets.Layout(width=_EDITOR_WIDTH, height="32px", flex="0 0 auto"),
+            placeholder=required + _PLACEHOLDERS["expression"],
         )
 
-    def _set_default(self, default: Any) -> None:
-        if default is None and self.optional:
+    def _fill(self, value: Any) -> None:
+        if value is None and self.optional:
             self.none_toggle.value = True
             return
         if self.kind == "expression":
-            self._default_shown = _default_text(default)
-            self.editor.value = self._default_shown
-        elif self.kind == "duration" and isinstance(default, datetime.timedelta):
-            self.editor.value = default.total_seconds()
+            self._shown = _default_text(value)
+            self.editor.value = self._shown
+        elif self.kind in ("int", "float"):
+            self.editor.value = _number_text(value)
+        elif self.kind == "duration" and isinstance(value, datetime.timedelta):
+            self.editor.value = _number_text(value.total_seconds())
         elif self.kind == "datetime" and isinstance(self.editor, widgets.Text):
-            self.editor.value = default.isoformat()
+            self.editor.value = value.isoformat()
         else:
             try:
-                self.editor.value = default
+                self.editor.value = value
             except TraitError as exc:  # a default the editor cannot hold: say so, keep the field usable
-                self.show_message(f"default {default!r} cannot be shown here ({exc}); enter a value")
+                self.show_message(f"default {value!r} cannot be shown here ({exc}); enter a value")
 
     def _on_none(self, change: dict[str, Any]) -> None:
         self.editor.disabled = bool(change["new"])
 
     # -- values ------------------------------------------------------------------------------------
+    def _error(self, text: str) -> TaskInputError:
+        return TaskInputError(f"Task '{self.task_name}' input '{self.name}': {text}")
+
     def _fail(self, expected: str, got: Any, fix: str) -> TaskInputError:
-        return TaskInputError(
-            f"Task '{self.task_name}' input '{self.name}': expected {expected}, got {got!r} "
-            f"({type(got).__name__}). {fix}"
-        )
+        return self._error(f"expected {expected}, got {got!r} ({type(got).__name__}). {fix}")
+
+    def _empty(self, what: str) -> TaskInputError:
+        why = "required (the task has no default for it), but the field is empty" if self.required else ""
+        none = " or tick None" if self.optional else ""
+        return self._error(f"{why or 'the field is empty'}. {what}{none}.")
 
     def _parse(self) -> Any:
         if self.optional and self.none_toggle.value:
             return None
         raw = self.editor.value
+        try:
+            return self._parse_raw(raw)
+        except FlyteTypeError as exc:
+            raise self._error(str(exc)) from None
+
+    def _parse_raw(self, raw: Any) -> Any:
         if self.kind == "expression":
             return self._parse_expression(str(raw))
-        if self.kind == "duration":
-            return datetime.timedelta(seconds=float(raw))
+        if self.kind in ("int", "float", "duration"):
+            if not str(raw).strip():
+                raise self._empty("Type a number" if self.kind != "int" else "Type a whole number")
+            if self.kind == "int":
+                return parse_int(raw)
+            number = parse_float(raw)
+            return datetime.timedelta(seconds=number) if self.kind == "duration" else number
+        if self.kind == "str":
+            if raw == "" and self.required and self._initial is _NONE:
+                raise self._empty(
+                    "Type a value (to pass an empty string, call the task in a cell or give it a default)"
+                )
+            return raw
         if self.kind == "datetime" and isinstance(raw, str):
             try:
                 return datetime.datetime.fromisoformat(raw)
             except ValueError:
                 raise self._fail("an ISO 8601 date-time", raw, "Write e.g. 2024-01-31T12:00:00.") from None
-        if self.kind in ("datetime", "date") and raw is None:
-            raise self._fail(f"a {self.kind}", raw, "Pick one in the field.")
+        if raw is None:
+            raise self._empty("Pick one")
         return raw
 
     def _parse_expression(self, text: str) -> Any:
-        if getattr(self, "_default_shown", None) == text and self._default is not _NONE:
-            return self._default  # unchanged default: the object itself, even if its repr is not code
+        if self._shown == text and self._initial is not _NONE:
+            return self._initial  # unchanged: the object itself, even if its repr is not code
         expected = r.describe_flyte_type(self.python_type)
         if not text.strip():
-            raise self._fail(f"{expected} as JSON or a Python expression", text, "Type a value, e.g. [1, 2].")
+            raise self._empty(f"Type {expected} as JSON or a Python expression")
         try:
             value = json.loads(text)
         except ValueError:
@@ -291,18 +333,18 @@ class InputField(widgets.HBox):
                     f"It is neither ({type(exc).__name__}: {exc}). Write JSON, or an expression using names "
                     "defined in the notebook.",
                 ) from None
-        return _build_dataclass(self.python_type, value)
+        return coerce(self.python_type, value)
 
     def _check_type(self, value: Any) -> None:
         """Ask the type engine now, so a mistyped value is reported here rather than by the run."""
-        if self.kind != "expression" or not _is_plain(value):
+        if self.kind != "expression" or not is_plain(value):
             return
         from flyte_nb.core.types import TypeEngine
 
         try:
             TypeEngine.to_literal(value, self.python_type)
         except FlyteTypeError as exc:
-            raise TaskInputError(f"Task '{self.task_name}' input '{self.name}': {exc}") from None
+            raise self._error(str(exc)) from None
 
     def value(self) -> Any:
         """The native value of this field; sets :attr:`message` and raises ``TaskInputError`` when invalid."""
@@ -319,7 +361,10 @@ class InputField(widgets.HBox):
         """Show ``text`` next to the field (empty clears it)."""
         self.message = text
         self.message_html.value = (
-            f'<span style="color:{r.ERROR_FG};white-space:normal">⚠ {r.escape(text)}</span>' if text else ""
+            f'<div style="color:{r.ERROR_FG};white-space:normal;overflow-wrap:anywhere;line-height:1.4;'
+            f'padding:4px 0 4px 8px">⚠ {r.escape(text)}</div>'
+            if text
+            else ""
         )
 
 
@@ -335,8 +380,16 @@ class InputForm(widgets.VBox):
 
     valid = Bool(True, help="False when the last collect() found an invalid field.").tag(sync=True)
 
-    def __init__(self, task: Task, *, namespace: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        task: Task,
+        *,
+        namespace: Mapping[str, Any] | None = None,
+        prefill: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         iface = task.require_python_interface()
+        prefill = prefill or {}
         in_docs: dict[str, str] = {}
         with_docs, _ = r.safe(lambda: r.interface_rows(task))
         for row in with_docs or []:
@@ -350,6 +403,7 @@ class InputForm(widgets.VBox):
                 default=iface.defaults.get(name, _NONE),
                 description=in_docs.get(name, ""),
                 namespace=namespace,
+                prefill=prefill.get(name, _NONE),
             )
             for name, t in iface.inputs.items()
         }

@@ -30,9 +30,9 @@ class ResultView(widgets.VBox):
     """Outputs through IPython's display formatters (DataFrames as tables, images, rich reprs); errors
     with their Flyte code, kind and the task's own traceback."""
 
-    status = Unicode(help="What is shown: '' (nothing yet), 'outputs', 'error' or 'cancelled'.").tag(
-        sync=True
-    )
+    status = Unicode(
+        help="What is shown: '' (nothing yet), 'outputs', 'error', 'cancelled' or 'not run' (inputs refused)."
+    ).tag(sync=True)
     result_name = Unicode(help="The notebook variable the shown outputs are bound to ('' when unbound).").tag(
         sync=True
     )
@@ -76,6 +76,17 @@ class ResultView(widgets.VBox):
         self.clear()
         self.header.value = (f"<div>{r.escape(summary)}</div>" if summary else "") + r.error_html(exc)
         self.status = "error"
+
+    def show_not_run(self, previous_name: str = "") -> None:
+        """Replace the shown result by a note that the last click ran nothing (its inputs were refused)."""
+        self.clear()
+        kept = (
+            f" The previous run's outputs are still in <code>{r.escape(previous_name)}</code>."
+            if previous_name
+            else ""
+        )
+        self.header.value = f'<div style="color:{r.MUTED}">No result: nothing ran.{kept}</div>'
+        self.status = "not run"
 
     def show_cancelled(self, summary: str = "Cancelled.") -> None:
         """Show that the run was cancelled (its outputs, if any arrive later, are discarded)."""

@@ -127,14 +127,13 @@ class RunPanel(widgets.VBox):
         if self.running:
             return None
         if mode == "remote" and self.remote_reason:
-            self.status.value = f'<span style="color:{r.ERROR_FG}">{r.escape(self.remote_reason)}</span>'
+            self._refuse("Not submitted: Submit to Flyte is disabled (the reason is shown above).")
             return None
         inputs = self.form.collect()
         if inputs is None:
-            self.status.value = (
-                f'<span style="color:{r.ERROR_FG}">Fix the inputs marked ⚠ above: '
-                f"{r.escape('; '.join(self.form.errors.values()))}</span>"
-            )
+            # each message is shown once, next to its field; the status line only says that nothing ran
+            count = len(self.form.errors)
+            self._refuse(f"Not run: {count} input{'s' if count != 1 else ''} to fix (marked ⚠ above).")
             return None
         self.result.clear()
         self.logs.value = ""
@@ -153,6 +152,15 @@ class RunPanel(widgets.VBox):
         handle.start()
         threading.Thread(target=self._tick, args=(handle,), name="flyte-nb-run-clock", daemon=True).start()
         return handle
+
+    def _refuse(self, text: str) -> None:
+        """Say that nothing ran, and take the previous result off the panel (it no longer matches the form)."""
+        self.status.value = (
+            f'<span class="flyte-nb-refused" style="color:{r.ERROR_FG}">{r.escape(text)}</span>'
+        )
+        if self.result.status:
+            self.result.show_not_run(self.result.result_name)
+        self.logs.value = ""
 
     def cancel(self) -> bool:
         """Cancel the run in progress (False when nothing runs)."""
