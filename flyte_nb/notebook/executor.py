@@ -51,6 +51,8 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+LOG_KEEP = 20_000_000  # characters of a run's output kept in memory (the oldest go first)
+
 Mode = Literal["kernel", "process", "remote"]
 MODES: tuple[Mode, ...] = ("kernel", "process", "remote")
 
@@ -221,6 +223,9 @@ class RunHandle:
     log:
         What the task wrote to stdout/stderr so far, as text chunks: the task process's output
         (``process``), the run thread's ``print`` output (``kernel``), and the sandbox's retry notices.
+        Writes are not announced through the progress callbacks (one callback per ``print`` made a
+        print-heavy run many times slower than the same run in a cell): views poll :attr:`log_text`.
+        The oldest output beyond ``LOG_KEEP`` characters is dropped (:attr:`log_dropped` counts it).
     login:
         The ``DeviceCode`` (link and code) of a device-flow sign-in this remote run is waiting for, else
         ``None``.
@@ -258,6 +263,9 @@ class RunHandle:
         self._callbacks: list[ProgressCallback] = [on_progress] if on_progress else []
         self._sandbox_factory = sandbox_factory
         self.log: list[str] = []
+        self.log_dropped = 0
+        self._log_chars = 0
+        self._log_lock = threading.Lock()
         self._sandbox: Sandbox | None = None
         self._started = time.monotonic()
         self._finished: float | None = None
@@ -392,12 +400,18 @@ class RunHandle:
 
     @property
     def log_text(self) -> str:
-        """The captured output as one string."""
-        return "".join(self.log)
+        """The captured output as one string (the last ``LOG_KEEP`` characters of it)."""
+        with self._log_lock:
+            return "".join(self.log)
 
     def _write(self, text: str) -> None:
-        self.log.append(text)
-        self._notify()
+        with self._log_lock:
+            self.log.append(text)
+            self._log_chars += len(text)
+            while self._log_chars > LOG_KEEP and len(self.log) > 1:
+                dropped = self.log.pop(0)
+                self._log_chars -= len(dropped)
+                self.log_dropped += len(dropped)
 
     def _on_retry(self, attempt: int, code: str) -> None:
         self.attempt = attempt + 1  # shown 1-based

@@ -132,3 +132,9 @@ class Optim:
 def fit(weights: dict[str, float], opt: Optim, scales: list[float]) -> float:
     """Float collections and a dataclass with a float field, typed as JSON in the form."""
     return sum(weights.values()) * opt.lr * opt.steps * sum(scales)
+
+
+@fnb.task
+def many(n: int) -> list[int]:
+    """A long result."""
+    return list(range(n))

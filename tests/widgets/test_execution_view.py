@@ -23,6 +23,7 @@ def test_execution_view_follows_phases_to_the_outputs() -> None:
     assert view.result.status == "outputs"
     assert "{'o0': 3}" in view.result.output.outputs[0]["data"]["text/plain"]
     assert view.terminate_button.disabled  # nothing left to terminate
+    assert view.terminate_button.button_style == ""  # and it does not look pressable
 
 
 def test_execution_view_shows_a_failure_with_its_code() -> None:
@@ -45,6 +46,7 @@ def test_execution_view_shows_a_failure_with_its_code() -> None:
 def test_terminate_button_aborts_on_the_cluster() -> None:
     execution = FakeExecution(None, phases=("RUNNING",) * 200)
     view = ExecutionView(execution)
+    assert view.terminate_button.button_style == "warning"
     view.terminate_button.click()
     view.join(5)
     assert execution.terminated.is_set()

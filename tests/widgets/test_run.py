@@ -58,6 +58,65 @@ def test_task_output_appears_in_its_own_panel(
     assert sys.stdout is sys.__stdout__ or not isinstance(sys.stdout, executor._ThreadRouter)
 
 
+def test_print_heavy_runs_update_the_panel_in_batches_not_per_print(namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.chatty, namespace=namespace)
+    updates: list[str] = []
+    w.run_panel.logs.html.observe(lambda change: updates.append(change["new"]), names="value")
+    w.form.fields["n"].editor.value = "3000"
+    w.run_panel.run("kernel")
+    assert w.run_panel.wait(30) == 3000
+    wait_until(lambda: not w.run_panel.running)
+    # one browser message per print() made such runs ~10x slower than in a cell; now a few per second
+    assert 1 <= len(updates) < 40
+    logs = w.run_panel.logs
+    assert "step 2999 of 3000" in logs.value
+    assert "step 0 of 3000" not in logs.value
+    assert logs.lines_cut == 2800
+    assert "2,800 earlier lines not shown" in logs.value
+    assert "output · 3,000 lines" in logs.value
+    assert "flex-direction:column-reverse" in logs.value  # opens scrolled to the end
+    assert logs.full_button.layout.display != "none"
+    logs.full_button.click()  # the whole log, on demand
+    assert "step 0 of 3000" in logs.value
+    assert logs.lines_cut == 0
+    assert logs.full_button.description == "Show only the end"
+
+
+def test_a_long_result_is_bounded_and_says_what_was_cut(namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.many, namespace=namespace)
+    w.form.fields["n"].editor.value = "1000"
+    w.run_panel.run("kernel")
+    w.run_panel.wait(30)
+    result = w.run_panel.result
+    wait_until(lambda: result.status == "outputs")
+    (shown,) = result.output.outputs
+    text = shown["data"]["text/plain"]
+    assert len(text.splitlines()) == 41
+    assert text.endswith("… (960 more lines)")
+    assert result.lines_cut == 960
+    assert (
+        "960 more lines of text not shown (all of it is in <code>many_result</code>)" in result.header.value
+    )
+    assert namespace["many_result"] == list(range(1000))  # the value itself is whole
+    assert result.output.layout.max_height == "480px"
+    result.show_all_button.click()
+    (whole,) = result.output.outputs
+    assert len(whole["data"]["text/plain"].splitlines()) == 1000
+    assert result.show_all_button.layout.display == "none"
+
+
+def test_cancel_is_coloured_only_while_it_can_be_pressed(namespace: dict[str, Any]) -> None:
+    w = TaskWidget(tasks.slow, namespace=namespace)
+    cancel = w.run_panel.cancel_button
+    assert (cancel.disabled, cancel.button_style) == (True, "")
+    w.form.fields["seconds"].editor.value = "0.5"
+    w.run_panel.run("kernel")
+    assert (cancel.disabled, cancel.button_style) == (False, "warning")
+    w.run_panel.wait(10)
+    wait_until(lambda: not w.run_panel.running)
+    assert (cancel.disabled, cancel.button_style) == (True, "")
+
+
 def test_a_failing_task_shows_its_traceback_and_error_code(namespace: dict[str, Any]) -> None:
     w = TaskWidget(tasks.fail, namespace=namespace)
     w.form.fields["n"].editor.value = "3"

@@ -52,7 +52,7 @@ class ExecutionView(widgets.VBox):
         self._started = time.monotonic()
         self.header = widgets.HTML()
         self.terminate_button = widgets.Button(
-            description="Terminate", button_style="warning", tooltip="Abort this execution on the cluster."
+            description="Terminate", tooltip="Abort this execution on the cluster."
         )
         self.terminate_button.on_click(lambda _b: self.terminate())
         self.result = ResultView()
@@ -85,6 +85,8 @@ class ExecutionView(widgets.VBox):
             f"{r.phase_badge(self.phase)} · {self.duration:.1f}s{link}</div>"
         )
         self.terminate_button.disabled = self.phase in TERMINAL_PHASES
+        # orange only while it can be pressed: a disabled orange button looks active
+        self.terminate_button.button_style = "" if self.terminate_button.disabled else "warning"
 
     def terminate(self) -> None:
         """Abort the execution on the cluster; failures are shown in the view."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
-from traitlets import Unicode
+from traitlets import Int, Unicode
 
 from flyte_nb.notebook.widgets import _render as r
 
@@ -37,18 +37,37 @@ class ResultView(widgets.VBox):
         sync=True
     )
 
+    lines_cut = Int(0, help="Lines of the outputs' text left out of the view (0 when all is shown).").tag(
+        sync=True
+    )
+
     def __init__(self, **kwargs: Any) -> None:
         self.header = widgets.HTML()
-        self.output = widgets.Output()
-        super().__init__(children=[self.header, self.output], **kwargs)
+        # bounded on the page too: a long result scrolls inside the widget instead of growing it
+        self.output = widgets.Output(layout=widgets.Layout(max_height="480px", overflow="auto"))
+        self.show_all_button = widgets.Button(
+            description="Show all", layout=widgets.Layout(display="none", width="auto")
+        )
+        self.show_all_button.on_click(lambda _b: self.show_all())
+        self._whole: tuple[dict[str, Any], ...] = ()
+        super().__init__(children=[self.header, self.output, self.show_all_button], **kwargs)
         self.add_class("flyte-nb-result")
 
     def clear(self) -> None:
         """Remove whatever is shown."""
         self.header.value = ""
         self.output.outputs = ()
+        self._whole = ()
+        self.lines_cut = 0
+        self.show_all_button.layout.display = "none"
         self.status = ""
         self.result_name = ""
+
+    def show_all(self) -> None:
+        """Show the outputs' text in full (what :meth:`show_outputs` cut)."""
+        self.output.outputs = self._whole
+        self.lines_cut = 0
+        self.show_all_button.layout.display = "none"
 
     def show_outputs(
         self, output_names: list[str], outputs: Any, *, result_name: str | None = None, summary: str = ""
@@ -65,10 +84,28 @@ class ResultView(widgets.VBox):
         parts = split_outputs(output_names, outputs)
         if not parts:
             self.header.value += f'<div style="color:{r.MUTED}">The task has no outputs.</div>'
+        whole, shown, cut = [], [], 0
         for name, value in parts:
             if len(parts) > 1:
-                self.output.append_display_data(_Label(name))
-            self.output.append_display_data(value)
+                label = _display_output(_Label(name))
+                whole.append(label)
+                shown.append(label)
+            full = _display_output(value)
+            bounded, lines_cut = _bounded(full)
+            whole.append(full)
+            shown.append(bounded)
+            cut += lines_cut
+        self._whole = tuple(whole)
+        self.output.outputs = tuple(shown)
+        self.lines_cut = cut
+        if cut:
+            where = f" (all of it is in <code>{r.escape(result_name)}</code>)" if result_name else ""
+            self.header.value += (
+                f'<div class="flyte-nb-result-note" style="color:{r.MUTED}">… {cut:,} more line'
+                f"{'s' if cut != 1 else ''} of text not shown{where}.</div>"
+            )
+            self.show_all_button.description = f"Show all {cut:,} more lines"
+            self.show_all_button.layout.display = ""
         self.status = "outputs"
 
     def show_error(self, exc: BaseException, *, summary: str = "") -> None:
@@ -93,6 +130,41 @@ class ResultView(widgets.VBox):
         self.clear()
         self.header.value = f"<div>{r.escape(summary)}</div>"
         self.status = "cancelled"
+
+
+RESULT_LINES = 40  # lines of an output's text shown before "Show all"
+RESULT_CHARS = 8_000  # … and at most this many characters
+
+
+def _display_output(value: Any) -> dict[str, Any]:
+    """``value`` as a display_data output, through IPython's formatters (as ``display(value)``)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    formatter = InteractiveShell.instance().display_formatter
+    assert formatter is not None  # an initialised shell always has one
+    data, metadata = formatter.format(value)  # type: ignore[no-untyped-call]
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
+def _bounded(output: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """``output`` with its ``text/plain`` cut to ``RESULT_LINES`` lines, and how many lines were cut.
+
+    Outputs with a rich representation (HTML tables, images) are left whole: the page shows that one,
+    its library bounds it already (pandas shows the first and last rows), and the view scrolls.
+    """
+    text = output["data"].get("text/plain")
+    if not isinstance(text, str) or set(output["data"]) != {"text/plain"}:
+        return output, 0  # a richer representation is what the page shows
+    lines = text.splitlines()
+    keep = lines[:RESULT_LINES]
+    while keep and sum(len(line) + 1 for line in keep) > RESULT_CHARS:
+        keep.pop()
+    keep = keep or [text[:RESULT_CHARS]]
+    cut = len(lines) - len(keep)
+    if cut <= 0:
+        return output, 0
+    shown = "\n".join(keep) + f"\n… ({cut:,} more line{'s' if cut != 1 else ''})"
+    return {**output, "data": {**output["data"], "text/plain": shown}}, cut
 
 
 class _Label:

@@ -15,6 +15,7 @@ from flyte_nb.errors import NotStartedError
 from flyte_nb.notebook import executor as ex
 from flyte_nb.notebook.widgets import _render as r
 from flyte_nb.notebook.widgets.form import InputForm
+from flyte_nb.notebook.widgets.log import LogView
 from flyte_nb.notebook.widgets.result import ResultView
 
 if TYPE_CHECKING:
@@ -29,8 +30,9 @@ _TOOLTIPS = {
     "process": "Run the task's container command in a fresh Python process, as Flyte would.",
     "remote": "Register and launch the task on the configured Flyte cluster.",
 }
-_LOG_TAIL = 4000  # characters of task output kept on screen
-_TICK = 0.5  # seconds between elapsed-time refreshes while a run is in progress
+# Seconds between refreshes of the clock and the log while a run is in progress. Output is batched:
+# a refresh per print() sent thousands of widget messages and made print-heavy runs ~10x slower.
+_TICK = 0.25
 
 
 class RunPanel(widgets.VBox):
@@ -85,13 +87,14 @@ class RunPanel(widgets.VBox):
         for mode, button in self.buttons.items():
             button.on_click(lambda _b, m=mode: self.run(m))
         self.cancel_button = widgets.Button(
-            description="Cancel", button_style="warning", disabled=True, tooltip="Stop the run in progress."
+            description="Cancel", disabled=True, tooltip="Stop the run in progress."
         )
         self.cancel_button.on_click(lambda _b: self.cancel())
         self.reason = widgets.HTML()
         self.status = widgets.HTML()
         self.status.add_class("flyte-nb-status")
-        self.logs = widgets.HTML()
+        self.logs = LogView()
+        self._refresh_lock = threading.Lock()
         self.result = ResultView()
         super().__init__(
             children=[
@@ -136,7 +139,7 @@ class RunPanel(widgets.VBox):
             self._refuse(f"Not run: {count} input{'s' if count != 1 else ''} to fix (marked ⚠ above).")
             return None
         self.result.clear()
-        self.logs.value = ""
+        self.logs.clear()
         self.mode, self.url, self.elapsed, self.attempt = mode, "", 0.0, 1
         self._set_running(True)
         handle = ex.RunHandle(
@@ -160,7 +163,7 @@ class RunPanel(widgets.VBox):
         )
         if self.result.status:
             self.result.show_not_run(self.result.result_name)
-        self.logs.value = ""
+        self.logs.clear()
 
     def cancel(self) -> bool:
         """Cancel the run in progress (False when nothing runs)."""
@@ -180,6 +183,8 @@ class RunPanel(widgets.VBox):
         self.buttons["kernel"].disabled = self.buttons["process"].disabled = running
         self.buttons["remote"].disabled = running or bool(self.remote_reason)
         self.cancel_button.disabled = not running
+        # an orange button looks pressable even when disabled: colour it only while it can be used
+        self.cancel_button.button_style = "warning" if running else ""
 
     def _tick(self, handle: ex.RunHandle) -> None:
         while not handle._done.wait(_TICK):
@@ -192,8 +197,11 @@ class RunPanel(widgets.VBox):
             self._set_running(False)  # last: `running` False means everything about the run is shown
 
     def _refresh(self, handle: ex.RunHandle) -> None:
-        if handle is not self.handle:
-            return
+        with self._refresh_lock:  # the clock thread and the run's own thread both refresh
+            if handle is self.handle:
+                self._refresh_locked(handle)
+
+    def _refresh_locked(self, handle: ex.RunHandle) -> None:
         self.phase, self.elapsed, self.attempt = handle.phase, handle.elapsed, handle.attempt
         self.url = handle.url or ""
         line = (
@@ -209,14 +217,10 @@ class RunPanel(widgets.VBox):
                 f'target="_blank" rel="noopener">{r.escape(login.verification_uri)}</a> and enter the code '
                 f"<b><code>{r.escape(login.user_code)}</code></b>; the run continues once you approve it.</div>"
             )
-        self.status.value = f"<div>{line}</div>"
-        text = handle.log_text
-        if text:
-            tail = text[-_LOG_TAIL:]
-            self.logs.value = (
-                f'<details open><summary>output</summary><pre class="flyte-nb-log" '
-                f'style="max-height:200px;overflow:auto;font-size:90%">{r.escape(tail)}</pre></details>'
-            )
+        status = f"<div>{line}</div>"
+        if status != self.status.value:
+            self.status.value = status
+        self.logs.show(handle.log_text, handle.log_dropped)
 
     def _show_result(self, handle: ex.RunHandle) -> None:
         summary = f"{handle.phase} in {handle.elapsed:.2f}s ({_LABELS[handle.mode].lower()})"
