@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
 from flyte_nb.core.phases import TERMINAL_PHASES, phase_name
 from flyte_nb.errors import ConfigError, RemoteError, TaskExecutionError
-from flyte_nb.notebook.protocols import Execution, RemoteRunner, SignInCode
+from flyte_nb.notebook.protocols import Execution, RemoteRunner, SignInCode, SubmitStep
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
@@ -47,6 +47,7 @@ __all__ = [
     "result_name_for",
     "routed_output",
     "start_run",
+    "watch_kernel_remote",
 ]
 
 _log = logging.getLogger(__name__)
@@ -78,9 +79,21 @@ def current_remote() -> tuple[RemoteRunner | None, str]:
     except (ConfigError, RemoteError) as exc:  # settings given to %flyte_remote that make no working client
         return None, (
             f"The remote set with %flyte_remote cannot be used: {type(exc).__name__}: {exc} "
-            "Fix it with %flyte_remote ENDPOINT --project P --domain D, then display the task again."
+            "Fix it with %flyte_remote ENDPOINT --project P --domain D; this widget follows it."
         )
     return remote, remote_unavailable_reason(remote)
+
+
+def watch_kernel_remote(callback: Callable[[], None]) -> bool:
+    """Call ``callback()`` (a bound method, held weakly) whenever ``%flyte_remote`` changes the kernel's
+    remote; False when the extension is not loaded (there is nothing to follow)."""
+    from flyte_nb.notebook.extension import current_magics
+
+    magics = current_magics()
+    if magics is None:
+        return False
+    magics.watch_remote(callback)
+    return True
 
 
 def remote_unavailable_reason(remote: RemoteRunner | None) -> str:
@@ -88,8 +101,8 @@ def remote_unavailable_reason(remote: RemoteRunner | None) -> str:
     if remote is None:
         return (
             "No Flyte remote is configured in this kernel. Set one with "
-            "%flyte_remote ENDPOINT --project P --domain D (or pass remote=fnb.Remote(...) to the "
-            "widget), then display the task again."
+            "%flyte_remote ENDPOINT --project P --domain D (the widget follows it), or pass "
+            "remote=fnb.Remote(...) to the widget."
         )
     return ""
 
@@ -206,8 +219,11 @@ class RunHandle:
     task, mode, inputs:
         What runs, where, with which native inputs.
     phase:
-        ``QUEUED``, ``RUNNING``, ``SUCCEEDED``, ``FAILED`` or ``ABORTED`` (remote runs may report
-        Flyte's other phases, e.g. ``TIMED_OUT``).
+        ``QUEUED``, ``RUNNING``, ``SUCCEEDED``, ``FAILED`` or ``ABORTED``; a remote run is
+        ``SUBMITTING`` until its execution exists, and may report Flyte's other phases (``TIMED_OUT``…).
+    activity:
+        What is happening now, in words (``"uploading the task's code (1,204 bytes)"``, ``"retrying the
+        connection (…)"``, ``"waiting for the cluster to start it"``), or ``""``.
     attempt:
         1 for the first attempt; remote runs report the cluster's attempt when it is known.
     url:
@@ -252,7 +268,8 @@ class RunHandle:
         self.remote = remote
         self.namespace = namespace
         self.result_name = result_name_for(task) if namespace is not None else None
-        self.phase = "QUEUED"
+        self.phase = "SUBMITTING" if mode == "remote" else "QUEUED"
+        self.activity = "connecting" if mode == "remote" else ""
         self.attempt = 1
         self.url: str | None = None
         self.outputs: Any = None
@@ -375,8 +392,11 @@ class RunHandle:
         try:
             if self._cancel_requested.is_set():
                 return
-            self._set_phase("RUNNING")
-            outputs = self._run_remote() if self.mode == "remote" else self._run_local()
+            if self.mode == "remote":
+                outputs = self._run_remote()
+            else:
+                self._set_phase("RUNNING")
+                outputs = self._run_local()
         except RunCancelled:
             self._finish("ABORTED")
         except BaseException as exc:  # noqa: BLE001 - every failure, SystemExit included, is shown in the widget
@@ -442,11 +462,12 @@ class RunHandle:
 
     def _run_remote(self) -> Any:
         assert self.remote is not None  # checked in __init__
-        self._set_phase("QUEUED")
+        # Nothing is queued until the execution exists: until then the steps of the submission are shown.
+        self._set_phase("SUBMITTING")
         # A button click is no cell: a device-flow sign-in the remote shows from this thread would appear
         # nowhere, and the run would wait for an approval the user was never asked for. Show it here.
         with self.remote.sign_in_prompts_here(self._show_login):
-            execution = self.remote.submit(self.task, **self.inputs)
+            execution = self.remote.submit(self.task, self._on_submit_step, **self.inputs)
             self.execution = execution
             self.url = execution.url
             if self._cancel_requested.is_set():
@@ -454,6 +475,10 @@ class RunHandle:
                 raise RunCancelled("cancelled while submitting")
             self._on_remote_update(execution)
             return execution.wait(on_update=self._on_remote_update)
+
+    def _on_submit_step(self, step: SubmitStep) -> None:
+        self.activity = step.message
+        self._notify()
 
     def _show_login(self, code: SignInCode) -> None:
         self.login = code
@@ -465,6 +490,9 @@ class RunHandle:
         phase = phase_name(execution.phase)
         if phase not in ("UNDEFINED", "QUEUED"):  # attempts exist once the task runs (two reads: not before)
             self.attempt = max(1, execution.attempt)
+        if phase == "UNDEFINED":  # created, not yet picked up by the cluster: that is what queued means
+            phase = "QUEUED"
+        self.activity = "waiting for the cluster to start it" if phase == "QUEUED" else ""
         if phase not in TERMINAL_PHASES:
             self._set_phase(phase)
         else:

@@ -9,8 +9,10 @@ first use, so ``%load_ext flyte_nb`` stays cheap.
 from __future__ import annotations
 
 import ast
+import logging
 import sys
 import types
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from flyte_nb.notebook.protocols import RemoteRunner, SignInCode
 
 __all__ = ["FlyteMagics", "TaskRecord"]
+
+_log = logging.getLogger(__name__)
 
 
 # IPython's magic_arguments module has no annotations; these typed wrappers keep mypy strict here.
@@ -106,6 +110,7 @@ class FlyteMagics(Magics):
         self.remote_config: dict[str, Any] = {}
         self.history: list[Any] = []
         self._remote: RemoteRunner | None = None
+        self._remote_watchers: list[weakref.WeakMethod[Callable[[], None]]] = []
         self._cache: LocalCache | None = None
         from flyte_nb.notebook.session import KernelSession
 
@@ -152,6 +157,25 @@ class FlyteMagics(Magics):
     @remote.setter
     def remote(self, value: RemoteRunner | None) -> None:
         self._remote = value
+        self._remote_changed()
+
+    def watch_remote(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (a bound method, held weakly) whenever the remote is set or changed, so that
+        task widgets displayed earlier follow ``%flyte_remote``."""
+        self._remote_watchers.append(weakref.WeakMethod(callback))
+
+    def _remote_changed(self) -> None:
+        alive = []
+        for ref in self._remote_watchers:
+            callback = ref()
+            if callback is None:
+                continue  # its widget is gone
+            alive.append(ref)
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - one broken widget must not stop %flyte_remote; the log has it
+                _log.exception("a widget failed to follow the new remote")
+        self._remote_watchers = alive
 
     # ---- %%flyte_task ----------------------------------------------------------------------------------
 
@@ -504,6 +528,8 @@ class FlyteMagics(Magics):
                 self.remote  # noqa: B018 - builds the client now, so bad settings fail here
             except (ConfigError, RemoteError) as exc:
                 raise UsageError(_one_line(exc)) from None
+            finally:
+                self._remote_changed()  # widgets shown earlier follow (also to say the new one is broken)
         print(self._describe_remote())
 
     def _describe_remote(self) -> str:

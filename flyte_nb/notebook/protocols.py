@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from flyte_nb.core.task import Task
 
-__all__ = ["Execution", "RemoteRunner", "SignInCode"]
+__all__ = ["Execution", "RemoteRunner", "SignInCode", "SubmitStep"]
 
 
 class SignInCode(Protocol):
@@ -30,6 +30,20 @@ class SignInCode(Protocol):
 
     @property
     def link(self) -> str: ...
+
+
+class SubmitStep(Protocol):
+    """A step of a submission as it starts (``flyte_nb.remote.SubmitProgress``)."""
+
+    @property
+    def step(self) -> str:
+        """``inputs``, ``upload``, ``register``, ``launch`` or ``retry``."""
+        ...
+
+    @property
+    def message(self) -> str:
+        """The step in words."""
+        ...
 
 
 class Execution(Protocol):
@@ -92,8 +106,10 @@ class Execution(Protocol):
 class RemoteRunner(Protocol):
     """A Flyte cluster to submit tasks to (``flyte_nb.Remote``)."""
 
-    def submit(self, task: Task, /, **inputs: Any) -> Execution:
-        """Register ``task`` and launch it with native ``inputs``."""
+    def submit(
+        self, task: Task, progress: Callable[[SubmitStep], None] | None = None, /, **inputs: Any
+    ) -> Execution:
+        """Register ``task`` and launch it with native ``inputs``, telling ``progress`` of each step."""
         ...
 
     def sign_in_prompts_here(self, show: Callable[[SignInCode], None]) -> AbstractContextManager[None]:

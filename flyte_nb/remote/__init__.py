@@ -10,7 +10,7 @@ from __future__ import annotations
 from flyte_nb.remote.auth import ClientCredentials, DeviceCode, DeviceFlow, ExternalCommand, StaticToken
 from flyte_nb.remote.config import RemoteConfig, load_config
 from flyte_nb.remote.executions import RemoteExecution
-from flyte_nb.remote.remote import Remote
+from flyte_nb.remote.remote import Remote, SubmitProgress
 
 __all__ = [
     "ClientCredentials",
@@ -21,5 +21,6 @@ __all__ = [
     "RemoteConfig",
     "RemoteExecution",
     "StaticToken",
+    "SubmitProgress",
     "load_config",
 ]

@@ -13,11 +13,13 @@ Stubs are injected through the constructor in tests, so no network is needed to 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import ssl
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +42,7 @@ from flyte_nb.remote.config import RemoteConfig
 if TYPE_CHECKING:
     from flyte_nb.remote.auth import Authenticator
 
-__all__ = ["AdminClient", "RetryPolicy", "make_channel", "map_rpc_error", "server_certificate"]
+__all__ = ["AdminClient", "RetryNotice", "RetryPolicy", "make_channel", "map_rpc_error", "server_certificate"]
 
 _log = logging.getLogger(__name__)
 
@@ -97,6 +99,18 @@ class RetryPolicy:
     def delay(self, retry: int) -> float:
         base = min(self.maximum, self.initial * self.multiplier**retry)
         return base * (0.5 + random.random() / 2)  # jitter: many kernels must not retry in lockstep
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """A transient failure about to be retried: which RPC, the gRPC code, the attempt that failed (1-based),
+    how many attempts the policy allows, and the pause before the next one (seconds)."""
+
+    method: str
+    code: str
+    attempt: int
+    attempts: int
+    pause: float
 
 
 def server_certificate(endpoint: str, timeout: float) -> str:
@@ -204,6 +218,7 @@ class AdminClient:
         self._sleep = sleep
         self._channel = channel
         self._stubs: dict[str, Any] = {"admin": admin_stub, "dataproxy": dataproxy_stub, "auth": auth_stub}
+        self._retry_watchers = threading.local()  # per thread: a widget's run and a cell may share a client
 
     def __repr__(self) -> str:
         return f"AdminClient(endpoint={self.config.endpoint!r}, auth={self.authenticator!r})"
@@ -226,6 +241,17 @@ class AdminClient:
             }[service]
             stub = self._stubs[service] = factory(self._channel)
         return stub
+
+    @contextlib.contextmanager
+    def retries_reported_here(self, report: Callable[[RetryNotice], None]) -> Iterator[None]:
+        """Inside the block, every retry of a call made on this thread is reported to ``report`` before
+        the pause (progress views show "retrying the connection" instead of a silent wait)."""
+        previous = getattr(self._retry_watchers, "report", None)
+        self._retry_watchers.report = report
+        try:
+            yield
+        finally:
+            self._retry_watchers.report = previous
 
     def close(self) -> None:
         """Close the channel (if this client created one); stubs made from it stop working."""
@@ -282,6 +308,10 @@ class AdminClient:
                     _log.info(
                         "FlyteAdmin %s: %s (attempt %d), retrying in %.2f s", method, code, attempt, pause
                     )
+                    report = getattr(self._retry_watchers, "report", None)
+                    if report is not None:
+                        name = code.name if code is not None else "UNKNOWN"
+                        report(RetryNotice(method, name, attempt, self.retry.attempts, pause))
                     self._sleep(pause)
                     attempt += 1
                     continue

@@ -10,6 +10,10 @@
    converted to a literal, pickled values uploaded through the data proxy;
 4. ``CreateExecution`` is sent with a name chosen once per submission, so a retry after a lost answer
    finds the execution it created instead of starting a second one.
+
+A caller that shows progress passes ``submit`` a callback: it hears of each step as it starts
+(:class:`SubmitProgress`: ``inputs``, ``upload``, ``register``, ``launch``) and of each connection retry
+(``retry``), so a view can say what is happening instead of a phase the cluster has not reported yet.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from flyteidl.admin import execution_pb2, task_pb2
@@ -35,7 +39,7 @@ from flyte_nb.errors import (
     RemoteUnavailableError,
 )
 from flyte_nb.remote.auth import Authenticator, DeviceCode, authenticator_for
-from flyte_nb.remote.client import AdminClient
+from flyte_nb.remote.client import AdminClient, RetryNotice
 from flyte_nb.remote.config import RemoteConfig, load_config
 from flyte_nb.remote.config_values import parse_text
 from flyte_nb.remote.executions import RemoteExecution
@@ -47,7 +51,41 @@ if TYPE_CHECKING:
     from flyte_nb.core.settings import ImageConfig, SerializationSettings
     from flyte_nb.core.task import Task
 
-__all__ = ["Remote", "execution_name"]
+__all__ = ["Remote", "SubmitProgress", "execution_name"]
+
+
+@dataclass(frozen=True)
+class SubmitProgress:
+    """One step of :meth:`Remote.submit`, as it starts.
+
+    Attributes
+    ----------
+    step:
+        ``"inputs"`` (converting inputs, uploading pickled ones), ``"upload"`` (the task's code),
+        ``"register"`` (``CreateTask``), ``"launch"`` (``CreateExecution``) or ``"retry"`` (FlyteAdmin did
+        not answer; the call is tried again after a pause).
+    message:
+        The same in words, e.g. ``"retrying the connection (CreateTask: UNAVAILABLE, attempt 2 of 6)"``.
+    """
+
+    step: str
+    message: str
+
+
+ProgressCallback = Callable[[SubmitProgress], None]
+
+
+def _retry_progress(progress: ProgressCallback) -> Callable[[RetryNotice], None]:
+    def report(notice: RetryNotice) -> None:
+        progress(
+            SubmitProgress(
+                "retry",
+                f"retrying the connection ({notice.method}: {notice.code}, attempt {notice.attempt + 1} of "
+                f"{notice.attempts}, next in {notice.pause:.1f}s)",
+            )
+        )
+
+    return report
 
 
 def execution_name(task_name: str) -> str:
@@ -179,7 +217,7 @@ class Remote:
 
     # ---- registration ----------------------------------------------------------------------------
 
-    def upload_payload(self, task: Task) -> str | None:
+    def upload_payload(self, task: Task, progress: ProgressCallback | None = None) -> str | None:
         """Upload the task's payload (if its resolver ships one) and return its ``native_url``."""
         resolver = getattr(task, "task_resolver", None)
         payload = resolver.payload(task) if resolver is not None else None
@@ -187,6 +225,8 @@ class Remote:
             return None
         key = (self.project, self.domain, payload.sha256)
         if key not in self._uploaded:
+            if progress is not None:
+                progress(SubmitProgress("upload", f"uploading the task's code ({len(payload.data):,} bytes)"))
             # The root is the content's hash, so an unchanged payload keeps its URL, and with it the
             # template and the task version.
             self._uploaded[key] = self.uploader.upload(
@@ -225,7 +265,7 @@ class Remote:
             payload_uri=payload_uri,
         )
 
-    def register(self, task: Task) -> identifier_pb2.Identifier:
+    def register(self, task: Task, progress: ProgressCallback | None = None) -> identifier_pb2.Identifier:
         """Upload the payload and register the task (idempotently); return the task's identifier.
 
         Raises
@@ -235,8 +275,10 @@ class Remote:
         """
         from flyte_nb.core.serialize import task_spec
 
-        spec = task_spec(task, self.settings(self.upload_payload(task)))
+        spec = task_spec(task, self.settings(self.upload_payload(task, progress)))
         tid = spec.template.id
+        if progress is not None:
+            progress(SubmitProgress("register", f"registering the task (version {tid.version})"))
         try:
             # Idempotent: a repeat of an identical registration answers ALREADY_EXISTS.
             self.client.create_task(task_pb2.TaskCreateRequest(id=tid, spec=spec))
@@ -266,8 +308,20 @@ class Remote:
         values = {**{k: v for k, v in iface.defaults.items() if k in iface.inputs}, **inputs}
         return inputs_to_literal_map(task.name, iface.inputs, values, self.store(self.project, self.domain))
 
-    def submit(self, task: Task, /, **inputs: Any) -> RemoteExecution:
+    def submit(
+        self, task: Task, progress: ProgressCallback | None = None, /, **inputs: Any
+    ) -> RemoteExecution:
         """Register ``task`` and launch it with ``inputs``; return the running :class:`RemoteExecution`.
+
+        Parameters
+        ----------
+        task:
+            The task to run.
+        progress:
+            Called with a :class:`SubmitProgress` as each step starts and before each connection retry,
+            on the calling thread. Positional, so that no task input name is taken by it.
+        **inputs:
+            The task's inputs (defaults are filled in).
 
         Raises
         ------
@@ -276,8 +330,18 @@ class Remote:
         RemoteError
             The server refused (the subclass says why; the message keeps the server's own words).
         """
+        if progress is None:
+            return self._submit(task, inputs, None)
+        with self.client.retries_reported_here(_retry_progress(progress)):
+            return self._submit(task, inputs, progress)
+
+    def _submit(
+        self, task: Task, inputs: Mapping[str, Any], progress: ProgressCallback | None
+    ) -> RemoteExecution:
+        if progress is not None:
+            progress(SubmitProgress("inputs", "preparing the inputs"))
         literal_map = self._inputs(task, inputs)
-        tid = self.register(task)
+        tid = self.register(task, progress)
         eid = identifier_pb2.WorkflowExecutionIdentifier(
             project=self.project, domain=self.domain, name=execution_name(task.name)
         )
@@ -291,6 +355,8 @@ class Remote:
             ),
             inputs=literal_map,
         )
+        if progress is not None:
+            progress(SubmitProgress("launch", f"launching execution {eid.name}"))
         try:
             # Idempotent by its name: a repeat answers ALREADY_EXISTS instead of starting a second run.
             self.client.create_execution(request)

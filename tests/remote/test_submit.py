@@ -6,6 +6,7 @@ import base64
 import hashlib
 import pickle
 import time
+from typing import Any
 
 import pytest
 from flyteidl.admin import task_pb2
@@ -237,3 +238,24 @@ def test_sandbox_executor_remote_mode_takes_the_kernels_remote_or_names_the_fix(
     monkeypatch.setattr(session, "_session", Kernel())
     assert fnb.SandboxExecutor(mode="remote").run(tasks.add, a=1) == 4
     assert len(standin.executions()) == 1
+
+
+def test_submit_reports_each_step_as_it_starts(remote: Remote) -> None:
+    steps: list[tuple[str, str]] = []
+    execution = remote.submit(tasks.shipped, lambda p: steps.append((p.step, p.message)), name="x")
+    assert [s for s, _ in steps] == ["inputs", "upload", "register", "launch"]
+    assert steps[1][1].startswith("uploading the task's code (")
+    assert steps[2][1].startswith("registering the task (version ")
+    assert steps[3][1] == f"launching execution {execution.name}"
+    assert execution.wait(timeout=60) == "hello x hello x"
+    again: list[Any] = []
+    remote.submit(tasks.shipped, again.append, name="y").wait(timeout=60)
+    assert [p.step for p in again] == ["inputs", "register", "launch"]  # the code is uploaded once
+
+
+def test_an_input_may_be_called_like_the_progress_parameter(remote: Remote) -> None:
+    @fnb.task
+    def echo(progress: int) -> int:
+        return progress
+
+    assert remote.submit(echo, progress=4).wait(timeout=60) == 4

@@ -101,7 +101,7 @@ def test_a_device_flow_sign_in_started_by_submit_shows_in_the_run_panel(
         code = handle.login
         assert f"user_code={code.user_code}" in w.run_panel.status.value
         assert code.user_code in w.run_panel.status.value
-        assert w.run_panel.phase == "QUEUED"
+        assert w.run_panel.phase == "SUBMITTING"  # signing in, before anything is queued
         with server.oauth.lock:
             (grant,) = server.oauth.devices.values()
             grant.approved = True  # the user approves in their browser

@@ -254,7 +254,15 @@ class FakeRemote:
 
         return contextlib.nullcontext()
 
-    def submit(self, task: Any, **inputs: Any) -> FakeExecution:
+    def submit(self, task: Any, progress: Any = None, /, **inputs: Any) -> FakeExecution:
+        from flyte_nb.remote import SubmitProgress
+
+        for step, words in (
+            ("upload", "uploading the task's code (9 bytes)"),
+            ("launch", "launching abc123"),
+        ):
+            if progress is not None:
+                progress(SubmitProgress(step, words))
         self.submitted.append((task.name, inputs))
         return self.execution
 
@@ -383,6 +391,9 @@ def test_the_remote_comes_from_flyte_remote(
                 raise self._remote
             return self._remote
 
+        def watch_remote(self, callback: Any) -> None:
+            pass
+
     configured = FakeRemote(FakeExecution(1))
     monkeypatch.setattr("flyte_nb.notebook.extension.current_magics", lambda: Magics(configured))
     panel = TaskWidget(tasks.add, namespace=namespace).run_panel
@@ -405,3 +416,55 @@ def test_progress_counts_retried_attempts(mode: str, namespace: dict[str, Any], 
     wait_until(lambda: not w.run_panel.running)
     assert w.run_panel.attempt == 3
     assert "attempt 3" in w.run_panel.status.value
+
+
+def test_submit_says_what_it_is_doing_and_never_shows_undefined(namespace: dict[str, Any]) -> None:
+    remote = FakeRemote(FakeExecution(7.5, phases=("UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDED")))
+    w = TaskWidget(tasks.add, remote=remote, namespace=namespace)
+    phases: list[str] = []
+    statuses: list[str] = []
+    w.run_panel.observe(lambda change: phases.append(change["new"]), names="phase")
+    w.run_panel.status.observe(lambda change: statuses.append(change["new"]), names="value")
+    w.form.fields["a"].editor.value = "5"
+    w.run_panel.run("remote")
+    assert w.run_panel.wait(10) == 7.5
+    wait_until(lambda: not w.run_panel.running)
+    assert phases[0] == "SUBMITTING"  # nothing is QUEUED before the execution exists
+    assert "UNDEFINED" not in phases
+    assert not any("UNDEFINED" in text for text in statuses)
+    shown = " ".join(statuses)
+    assert "uploading the task&#x27;s code (9 bytes)" in shown
+    assert "launching abc123" in shown
+    assert "waiting for the cluster to start it" in shown  # the execution exists, the cluster has not begun
+    assert phases[-1] == "SUCCEEDED"
+    assert w.run_panel.activity == ""
+
+
+def test_an_unreachable_cluster_shows_the_connection_retries(namespace: dict[str, Any]) -> None:
+    import socket
+
+    from flyte_nb.errors import RemoteUnavailableError
+    from flyte_nb.remote import Remote, load_config
+    from flyte_nb.remote.client import AdminClient, RetryPolicy
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = load_config(f"127.0.0.1:{port}", "flytesnacks", "development", True)
+    client = AdminClient(config, retry=RetryPolicy(attempts=3, initial=0.05), timeout=5)
+    remote = Remote(client=client)
+    statuses: list[str] = []
+    phases: list[str] = []
+    w = TaskWidget(tasks.add, remote=remote, namespace=namespace)
+    w.run_panel.status.observe(lambda change: statuses.append(change["new"]), names="value")
+    w.run_panel.observe(lambda change: phases.append(change["new"]), names="phase")
+    w.form.fields["a"].editor.value = "1"
+    w.run_panel.run("remote")
+    with pytest.raises(RemoteUnavailableError):
+        w.run_panel.wait(30)
+    wait_until(lambda: not w.run_panel.running)
+    assert "retrying the connection (" in " ".join(statuses)
+    assert "attempt 2 of 3" in " ".join(statuses)
+    assert "QUEUED" not in phases  # nothing was ever queued
+    assert phases[-1] == "FAILED"
+    remote.close()

@@ -465,6 +465,7 @@ PHASE_COLOURS = {
     "TIMED_OUT": "#c62828",
     "RUNNING": "#1565c0",
     "QUEUED": "#6a1b9a",
+    "SUBMITTING": "#455a64",
 }
 
 

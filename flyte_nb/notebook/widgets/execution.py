@@ -71,7 +71,9 @@ class ExecutionView(widgets.VBox):
     def refresh(self, execution: Execution | None = None) -> None:
         """Re-read phase, duration and link from the execution and redraw the header."""
         ex = execution if execution is not None else self.execution
-        self.phase = phase_name(ex.phase)
+        phase = phase_name(ex.phase)
+        # FlyteAdmin says UNDEFINED until the cluster picks a new execution up: to a user, it is queued
+        self.phase = "QUEUED" if phase == "UNDEFINED" else phase
         reported = ex.duration
         self.duration = reported if reported is not None else time.monotonic() - self._started
         self.url = ex.url

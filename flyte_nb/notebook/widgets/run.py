@@ -43,8 +43,12 @@ class RunPanel(widgets.VBox):
     """
 
     phase = Unicode(
-        help="Phase of the current or last run: QUEUED, RUNNING, SUCCEEDED, FAILED, ABORTED ('' before any)."
+        help="Phase of the current or last run: SUBMITTING (remote, until the execution exists), QUEUED, "
+        "RUNNING, SUCCEEDED, FAILED, ABORTED ('' before any)."
     ).tag(sync=True)
+    activity = Unicode(help="What the current run is doing, in words ('' when the phase says it all).").tag(
+        sync=True
+    )
     mode = Unicode(help="Where the current or last run ran: kernel, process or remote ('' before any).").tag(
         sync=True
     )
@@ -70,9 +74,11 @@ class RunPanel(widgets.VBox):
         remote_reason: str | None = None,
         namespace: MutableMapping[str, Any] | None = None,
         sandbox_factory: ex.SandboxFactory | None = None,
+        follow_kernel_remote: bool = False,
         **kwargs: Any,
     ) -> None:
         self.task, self.form, self.namespace = task, form, namespace
+        self.follow_kernel_remote = follow_kernel_remote
         self.remote: RemoteRunner | None = None
         self.handle: ex.RunHandle | None = None
         self._sandbox_factory = sandbox_factory
@@ -107,6 +113,12 @@ class RunPanel(widgets.VBox):
             **kwargs,
         )
         self.set_remote(remote, remote_reason)
+        if follow_kernel_remote:
+            ex.watch_kernel_remote(self._follow_remote)
+
+    def _follow_remote(self) -> None:
+        """``%flyte_remote`` changed the kernel's remote: use the new one (or say why it cannot be used)."""
+        self.set_remote(*ex.current_remote())
 
     def set_remote(self, remote: RemoteRunner | None, reason: str | None = None) -> None:
         """Use ``remote`` for *Submit to Flyte*; without one the button is disabled and ``reason`` (or a
@@ -129,6 +141,8 @@ class RunPanel(widgets.VBox):
         """Start a run in ``mode`` with the form's values; ``None`` when a field is invalid or busy."""
         if self.running:
             return None
+        if mode == "remote" and self.follow_kernel_remote:
+            self._follow_remote()  # the remote the kernel has now, even if it changed without %flyte_remote
         if mode == "remote" and self.remote_reason:
             self._refuse("Not submitted: Submit to Flyte is disabled (the reason is shown above).")
             return None
@@ -203,9 +217,11 @@ class RunPanel(widgets.VBox):
 
     def _refresh_locked(self, handle: ex.RunHandle) -> None:
         self.phase, self.elapsed, self.attempt = handle.phase, handle.elapsed, handle.attempt
+        self.activity = "" if handle.done else handle.activity
         self.url = handle.url or ""
+        doing = f" · {r.escape(handle.activity)}" if handle.activity and not handle.done else ""
         line = (
-            f"{r.phase_badge(handle.phase)} {r.escape(_LABELS[handle.mode].lower())} · "
+            f"{r.phase_badge(handle.phase)} {r.escape(_LABELS[handle.mode].lower())}{doing} · "
             f"{handle.elapsed:.1f}s · attempt {handle.attempt}"
         )
         if handle.url:

@@ -42,8 +42,9 @@ class TaskWidget(widgets.VBox):
     task:
         The task to show.
     remote:
-        The ``flyte_nb.Remote`` for *Submit to Flyte*; by default the one configured on the loaded
-        extension (``%load_ext flyte_nb``). Without one the button is disabled and says why.
+        The ``flyte_nb.Remote`` for *Submit to Flyte*. By default the one configured on the loaded
+        extension (``%load_ext flyte_nb``), followed as ``%flyte_remote`` changes it. Without one the
+        button is disabled and says why.
     namespace:
         Where run outputs are bound; by default the notebook's user namespace.
     sandbox_factory:
@@ -70,9 +71,16 @@ class TaskWidget(widgets.VBox):
             children=[self.template, self.payload], titles=("Template", "Payload")
         )
         self.form = InputForm(task, namespace=ns)
+        follow = remote is None  # no remote given: follow the kernel's, as %flyte_remote changes it
         remote, why = (remote, "") if remote is not None else ex.current_remote()
         self.run_panel = RunPanel(
-            task, self.form, remote=remote, remote_reason=why, namespace=ns, sandbox_factory=sandbox_factory
+            task,
+            self.form,
+            remote=remote,
+            remote_reason=why,
+            namespace=ns,
+            sandbox_factory=sandbox_factory,
+            follow_kernel_remote=follow,
         )
         version = (
             f" · version <code>{r.escape(self.template.version)}</code>" if self.template.version else ""
