@@ -245,6 +245,8 @@ class RunHandle:
     login:
         The ``DeviceCode`` (link and code) of a device-flow sign-in this remote run is waiting for, else
         ``None``.
+    stopped_by:
+        What cancelled the run (``"Cancel"``, ``"the kernel's interrupt"``), ``""`` when nothing did.
     """
 
     def __init__(
@@ -277,6 +279,7 @@ class RunHandle:
         self.execution: Execution | None = None
         self.login: SignInCode | None = None
         self.deck_html: str | None = None  # the run's deck page (a task with enable_deck)
+        self.stopped_by = ""
         self._callbacks: list[ProgressCallback] = [on_progress] if on_progress else []
         self._sandbox_factory = sandbox_factory
         self.log: list[str] = []
@@ -308,9 +311,17 @@ class RunHandle:
         self._callbacks.append(callback)
 
     def start(self) -> RunHandle:
-        """Start the run on its own thread and return at once."""
+        """Start the run on its own thread and return at once.
+
+        A local run (kernel or process) also stops when the kernel is interrupted
+        (:mod:`flyte_nb.notebook.interrupt`); a remote run goes on on the cluster.
+        """
         self._started = time.monotonic()
         self._thread.start()
+        if self.mode != "remote":
+            from flyte_nb.notebook import interrupt
+
+            interrupt.watch(self)
         return self
 
     def wait(self, timeout: float | None = None) -> Any:
@@ -334,12 +345,17 @@ class RunHandle:
             raise self.error
         return self.outputs
 
-    def cancel(self) -> bool:
-        """Stop the run; return False when it had already ended."""
+    def cancel(self, by: str = "Cancel") -> bool:
+        """Stop the run; return False when it had already ended.
+
+        ``by`` says what stopped it (``"Cancel"``, ``"the kernel's interrupt"``), kept in
+        :attr:`stopped_by` for the views.
+        """
         with self._lock:
             if self.done:
                 return False
             self._cancel_requested.set()
+            self.stopped_by = by
         if self.mode == "remote" and self.execution is not None:
             try:
                 self.execution.terminate()

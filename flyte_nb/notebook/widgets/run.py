@@ -245,8 +245,9 @@ class RunPanel(widgets.VBox):
             self.result.show_outputs(names, handle.outputs, result_name=handle.result_name, summary=summary)
             self.result_name = handle.result_name or ""
         elif handle.phase == "ABORTED":
+            by = f" by {handle.stopped_by}" if handle.stopped_by and handle.stopped_by != "Cancel" else ""
             self.result.show_cancelled(
-                f"Cancelled after {handle.elapsed:.1f}s ({_LABELS[handle.mode].lower()})."
+                f"Cancelled{by} after {handle.elapsed:.1f}s ({_LABELS[handle.mode].lower()})."
             )
         elif handle.error is not None:
             self.result.show_error(handle.error, summary=summary)
