@@ -42,6 +42,7 @@ __all__ = [
     "Mode",
     "RunCancelled",
     "RunHandle",
+    "bound_variables",
     "current_remote",
     "remote_unavailable_reason",
     "result_name_for",
@@ -105,6 +106,16 @@ def remote_unavailable_reason(remote: RemoteRunner | None) -> str:
             "remote=fnb.Remote(...) to the widget."
         )
     return ""
+
+
+def bound_variables(task: Task) -> list[str] | None:
+    """The notebook variables a cell-body task's outputs are assigned to (as calling it does), or ``None``
+    for other tasks (their outputs go to :func:`result_name_for`)."""
+    from flyte_nb.core.cell_body import CellBodyTask
+
+    if not isinstance(task, CellBodyTask):
+        return None
+    return list(task.require_python_interface().outputs)
 
 
 def result_name_for(task: Task) -> str:
@@ -233,7 +244,9 @@ class RunHandle:
     error:
         The exception once ``FAILED`` (usually a ``TaskExecutionError`` with the task's traceback).
     result_name:
-        The name the outputs are bound to in ``namespace`` (``None`` when no namespace is given).
+        The name the outputs are bound to in ``namespace``: ``<task>_result``, or for a cell-body task the
+        variables its cell assigns (``"s, n"``), as calling it does; ``None`` without a namespace (or
+        outputs).
     execution:
         The ``RemoteExecution`` of a remote run, once submitted.
     log:
@@ -269,7 +282,12 @@ class RunHandle:
         self.inputs = dict(inputs)
         self.remote = remote
         self.namespace = namespace
-        self.result_name = result_name_for(task) if namespace is not None else None
+        # A cell-body task assigns its outputs to the notebook variables its cell assigns, as a call does.
+        self._variables = bound_variables(task)
+        if namespace is None or self._variables == []:
+            self.result_name: str | None = None
+        else:
+            self.result_name = ", ".join(self._variables) if self._variables else result_name_for(task)
         self.phase = "SUBMITTING" if mode == "remote" else "QUEUED"
         self.activity = "connecting" if mode == "remote" else ""
         self.attempt = 1
@@ -389,9 +407,18 @@ class RunHandle:
                 self.error = error
             self._finished = time.monotonic()
             if phase == "SUCCEEDED" and self.namespace is not None and self.result_name:
-                self.namespace[self.result_name] = outputs
+                self._bind(self.namespace, outputs)
             self._done.set()
         self._notify()
+
+    def _bind(self, namespace: MutableMapping[str, Any], outputs: Any) -> None:
+        names = self._variables
+        if not names:
+            namespace[self.result_name or result_name_for(self.task)] = outputs
+        elif len(names) == 1 and not (isinstance(outputs, tuple) and hasattr(outputs, "_fields")):
+            namespace[names[0]] = outputs
+        else:  # the outputs' NamedTuple (one field or several), as CellBodyTask.__call__ assigns it
+            namespace.update(zip(names, outputs, strict=True))
 
     def _set_phase(self, phase: str) -> None:
         if not self.done:

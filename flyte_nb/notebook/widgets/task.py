@@ -34,6 +34,15 @@ def _user_namespace() -> MutableMapping[str, Any] | None:
     return shell.user_ns if shell is not None else None
 
 
+def _notebook_inputs(task: Task, namespace: MutableMapping[str, Any] | None) -> dict[str, Any]:
+    """A cell-body task's inputs as calling it reads them: the notebook variables of the same names."""
+    from flyte_nb.core.cell_body import CellBodyTask
+
+    if namespace is None or not isinstance(task, CellBodyTask):
+        return {}
+    return {name: namespace[name] for name in task.require_python_interface().inputs if name in namespace}
+
+
 class TaskWidget(widgets.VBox):
     """Interface table, template and payload (collapsed), the input form and the run panel.
 
@@ -46,7 +55,9 @@ class TaskWidget(widgets.VBox):
         extension (``%load_ext flyte_nb``), followed as ``%flyte_remote`` changes it. Without one the
         button is disabled and says why.
     namespace:
-        Where run outputs are bound; by default the notebook's user namespace.
+        Where run outputs are bound (``<task>_result``; a cell-body task's outputs go to the variables
+        its cell assigns, and its inputs are filled from the variables it reads); by default the
+        notebook's user namespace.
     sandbox_factory:
         ``(mode, remote) -> executor`` used by the run buttons (default ``SandboxExecutor``).
     """
@@ -70,7 +81,7 @@ class TaskWidget(widgets.VBox):
         self.sections = widgets.Accordion(
             children=[self.template, self.payload], titles=("Template", "Payload")
         )
-        self.form = InputForm(task, namespace=ns)
+        self.form = InputForm(task, namespace=ns, prefill=_notebook_inputs(task, ns))
         follow = remote is None  # no remote given: follow the kernel's, as %flyte_remote changes it
         remote, why = (remote, "") if remote is not None else ex.current_remote()
         self.run_panel = RunPanel(
