@@ -9,7 +9,10 @@ Installed packages are pickled *by reference*: the container imports them, so th
 
     flyte-nb-payload\\n
     {"format": 1, "python": "3.11.7", "cloudpickle": "3.1.2", "flyte_nb": "0.1.0", "task": "train", …}\\n
-    <cloudpickle of {"task": <the task object>}>
+    <cloudpickle of {"task": <the task object>, "sources": {"<notebook: train>": <its cell lines>, …}}>
+
+The sources are registered with :mod:`linecache` when the task is loaded, so that a traceback from the
+container shows the user's own lines.
 
 The JSON header is readable without unpickling anything, so a mismatch is reported clearly instead of as
 an obscure unpickling error. The loader args pin the payload's location and sha256:
@@ -203,7 +206,7 @@ class NotebookTaskResolver(TaskResolverMixin):
         )
         with pickling.pickle_local_modules_by_value(list(local)):
             try:
-                pickled = pickling.dumps({"task": task})
+                pickled = pickling.dumps_with_sources({"task": task})
             except Exception as exc:
                 raise self._unpicklable_error(task, exc, local) from exc
         return pickled, header, local
@@ -367,6 +370,9 @@ class NotebookTaskResolver(TaskResolverMixin):
                 f"Task payload {location}: expected task {name!r}, got {getattr(task, 'name', None)!r}. "
                 "The loader args point at another task's payload; re-register the task."
             )
+        sources = record.get("sources")
+        if isinstance(sources, dict):  # payloads from before sources travelled have none
+            pickling.register_sources(sources)
         loaded: Task = task
         return loaded
 

@@ -8,7 +8,10 @@ task's payload, and therefore its version, only changes when its code or capture
   the kernel (``/tmp/ipykernel_<pid>/<hash>.py``) or the execution counter (``<ipython-input-7-…>``), and
   absolute line numbers that move when lines are added above the function. Code objects from cells are
   renamed ``<notebook: qualname>`` and renumbered from line 1 of their own ``def``; tracebacks in the
-  container therefore read ``File "<notebook: train>", line 3`` (the third line of ``train``).
+  container therefore read ``File "<notebook: train>", line 3`` (the third line of ``train``). The
+  source of each such function travels with it (:func:`dumps_with_sources`), and the resolver registers
+  it with :mod:`linecache` where the payload is loaded, so that traceback shows the line itself. (Plain
+  cloudpickle names every code object ``<dynamic-code>``, whose lines no traceback can show.)
 * **Class tracker ids.** cloudpickle stamps each dynamic class with a random uuid. Here the id is derived
   from the payload's own content, so equal content gives equal bytes and different content never shares
   an id (which would make a process that loads two payloads reuse the first class for the second).
@@ -37,6 +40,7 @@ import functools
 import hashlib
 import importlib.metadata
 import io
+import linecache
 import os
 import re
 import site
@@ -56,10 +60,12 @@ __all__ = [
     "NotebookPickler",
     "code_global_names",
     "dumps",
+    "dumps_with_sources",
     "is_cell_filename",
     "local_modules",
     "pickle_local_modules_by_value",
     "pickled_by_reference",
+    "register_sources",
 ]
 
 # ipykernel: <tmp>/ipykernel_<pid>/<murmur hash>.py ; IPython: <ipython-input-<N>-<hash>>
@@ -84,6 +90,38 @@ def _normalise_code(code: types.CodeType, label: str, base_line: int) -> types.C
         co_firstlineno=max(1, code.co_firstlineno - base_line + 1),
         co_consts=consts,
     )
+
+
+def _last_line(code: types.CodeType) -> int:
+    """The last source line ``code`` (or code nested in it) executes."""
+    lines = [line for _, _, line in code.co_lines() if line is not None]
+    nested = [_last_line(c) for c in code.co_consts if isinstance(c, types.CodeType)]
+    return max([code.co_firstlineno, *lines, *nested])
+
+
+def _cell_source(code: types.CodeType) -> str:
+    """The cell lines of ``code`` (from its first line, decorators included, to its last), or ``""`` when
+    the cell's text is not known."""
+    lines = linecache.getlines(code.co_filename)
+    return "".join(lines[code.co_firstlineno - 1 : _last_line(code)])
+
+
+class _SourcesSoFar:
+    """Pickled as the sources the pickler collected up to this point (a dict, keys sorted)."""
+
+    def __init__(self, pickler: NotebookPickler) -> None:
+        self.pickler = pickler
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (sorted(self.pickler.sources.items()),))
+
+
+def register_sources(sources: dict[str, str]) -> None:
+    """Make tracebacks through code loaded from a payload show its lines (``linecache``, as IPython does
+    for cells). Entries without a modification time are never evicted by ``linecache.checkcache``."""
+    for label, text in sources.items():
+        if isinstance(label, str) and isinstance(text, str) and label.startswith(_NORMALISED_PREFIX):
+            linecache.cache[label] = (len(text), None, text.splitlines(keepends=True), label)
 
 
 class _SortedSet:
@@ -160,6 +198,7 @@ class NotebookPickler(cloudpickle.Pickler):  # type: ignore[misc]
     def __init__(self, file: io.BytesIO, protocol: int | None = None) -> None:
         super().__init__(file, protocol=protocol)
         self.placeholders: list[bytes] = []
+        self.sources: dict[str, str] = {}  # code label -> the cell lines of that code
         from flyte_nb.core.task import Task  # lazily: task.py may load this module on first payload
 
         self._task_class = Task
@@ -168,7 +207,12 @@ class NotebookPickler(cloudpickle.Pickler):  # type: ignore[misc]
         if isinstance(obj, types.CodeType):
             if is_cell_filename(obj.co_filename):
                 label = f"{_NORMALISED_PREFIX}{getattr(obj, 'co_qualname', obj.co_name)}>"
-                return self.dispatch_table[types.CodeType](_normalise_code(obj, label, obj.co_firstlineno))
+                source = _cell_source(obj)
+                if source:
+                    self.sources[label] = source
+                obj = _normalise_code(obj, label, obj.co_firstlineno)
+            if obj.co_filename.startswith(_NORMALISED_PREFIX):
+                return self._code_reduce_keeping_name(obj)
             return NotImplemented
         if obj is dataclasses.MISSING or obj is getattr(dataclasses, "KW_ONLY", None):
             # Module-level sentinels: by name, so `field.default is MISSING` still holds once loaded.
@@ -187,6 +231,15 @@ class NotebookPickler(cloudpickle.Pickler):  # type: ignore[misc]
         rv = super().reducer_override(obj)
         if isinstance(rv, tuple) and rv and rv[0] in _SKELETONS:
             rv = self._with_placeholder_id(obj, rv)
+        return rv
+
+    def _code_reduce_keeping_name(self, code: types.CodeType) -> Any:
+        """cloudpickle's reduction of ``code``, with the normalised file name in place of the
+        ``<dynamic-code>`` it gives every code object (so the registered source can be found)."""
+        rv = self.dispatch_table[types.CodeType](code)
+        if isinstance(rv, tuple) and len(rv) >= 2 and isinstance(rv[1], tuple):
+            args = tuple(code.co_filename if a == "<dynamic-code>" else a for a in rv[1])
+            rv = (rv[0], args, *rv[2:])
         return rv
 
     def _with_placeholder_id(self, cls: type, rv: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -223,6 +276,16 @@ def dumps(obj: Any, *, protocol: int | None = None) -> bytes:
     buffer = io.BytesIO()
     pickler = NotebookPickler(buffer, protocol=protocol)
     pickler.dump(obj)
+    return pickler.finish(buffer.getvalue())
+
+
+def dumps_with_sources(record: dict[str, Any], *, protocol: int | None = None) -> bytes:
+    """Pickle ``record`` reproducibly, plus a ``"sources"`` entry: the cell lines of every notebook
+    function pickled by value (label → text, for :func:`register_sources` where it is loaded)."""
+    buffer = io.BytesIO()
+    pickler = NotebookPickler(buffer, protocol=protocol)
+    # dict items are pickled in order: the sources entry is reduced after everything else was seen
+    pickler.dump({**record, "sources": _SourcesSoFar(pickler)})
     return pickler.finish(buffer.getvalue())
 
 
