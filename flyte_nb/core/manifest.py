@@ -89,6 +89,9 @@ class CapturedItem:
         return f"{text}: {self.problem}" if self.problem else text
 
 
+_NOTHING = "Nothing else is captured: the payload holds the task's own code only."
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What a task payload captures (see the module docstring).
@@ -140,6 +143,8 @@ class Manifest:
             (i.how, i.kind, i.name, i.type_name, i.cell, human_size(i.size) if i.size is not None else "")
             for i in self.items
         ]
+        if not rows:
+            lines.append(f"  {_NOTHING}")
         if rows:
             widths = [max(len(r[c]) for r in rows) for c in range(5)]
             for row in rows:
@@ -152,10 +157,12 @@ class Manifest:
         return self.to_text()
 
     def _repr_html_(self) -> str:
+        if not self.items:
+            return f'<div class="fnb-manifest"><p>{html.escape(self.summary())}</p><p><i>{_NOTHING}</i></p></div>'
         head = "".join(f"<th>{h}</th>" for h in ("how", "kind", "name", "type", "defined in", "size"))
         body = []
         for i in self.items:
-            style = ' style="color:#b00020"' if i.how == UNPICKLABLE else ""
+            style = ' style="color:var(--jp-error-color1, #b00020)"' if i.how == UNPICKLABLE else ""
             cells = (
                 i.how,
                 i.kind,

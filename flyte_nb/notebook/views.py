@@ -42,6 +42,13 @@ __all__ = [
 ]
 
 _BOX = f"border:1px solid {r.BORDER};border-radius:4px;padding:6px 10px;margin:2px 0"
+# Shown only where the widget did not render (nbconvert, GitHub, a frontend without widgets): a reader
+# of the static page learns what the live notebook offers.
+STATIC_NOTE = (
+    "This is the static view. In a running notebook (JupyterLab, Notebook 7, VS Code) with "
+    "<code>%load_ext flyte_nb</code>, the task shows an input form with <b>Run in kernel</b>, "
+    "<b>Run in process</b> and <b>Submit to Flyte</b> buttons."
+)
 
 
 def _task_title(task: Task) -> str:
@@ -68,7 +75,11 @@ def task_html(task: Task) -> str:
     info, exc = r.safe(lambda: r.payload_info(task))
     parts.append("<details><summary>Payload</summary>")
     parts.append(r.payload_html(info) if exc is None else r.error_html(exc))
-    parts.append("</details></div>")
+    parts.append("</details>")
+    parts.append(
+        f'<div class="flyte-nb-static-note" style="color:{r.MUTED};margin-top:4px">{STATIC_NOTE}</div>'
+    )
+    parts.append("</div>")
     return "".join(parts)
 
 

@@ -171,3 +171,49 @@ def test_classes_exported_by_their_package_show_its_short_name() -> None:
     assert json.JSONDecoder.__module__ == "json.decoder"
     assert r.python_type_name(json.JSONDecoder) == "json.JSONDecoder"
     assert r.python_type_name(email.message.Message) == "email.message.Message"  # not exported by email
+
+
+def test_colours_come_from_the_theme_with_fallbacks_for_static_pages() -> None:
+    page = views.task_html(tasks.everything)
+    # every colour is a theme variable (its fallback after the comma), or the plain fallback a
+    # color-mix() falls back from
+    colours = re.findall(r"(?:color|background):([^;\"]+)", page)
+    assert colours
+    for colour in colours:
+        assert colour.startswith(("var(--jp-", "color-mix(in srgb, var(--jp-", "#fff3cd")), colour
+    # the pickled cell tints the page's own background and keeps the theme's text colour
+    (pickled_cell,) = re.findall(r'<td style="([^"]*)">[^<]*<br><span class="flyte-nb-pickled"', page)
+    assert "color-mix(in srgb, var(--jp-warn-color1" in pickled_cell
+    assert ";color:" not in pickled_cell
+
+
+def test_template_highlighting_uses_the_theme_code_colours() -> None:
+    html = r.highlight("args:\n- '{{.input}}'\n- 3\n")
+    assert '<span style="color:var(--jp-mirror-editor-string-color, #ba2121)">{{.input}}</span>' in html
+    assert 'var(--jp-mirror-editor-property-color, #05a)">args</span>' in html
+    assert re.sub(r"<[^>]+>", "", html).replace("&#x27;", "'") == "args:\n- '{{.input}}'\n- 3"
+
+
+def test_the_static_view_says_what_a_live_notebook_shows() -> None:
+    page = views.task_html(tasks.add)
+    assert "This is the static view." in page
+    assert "<b>Run in kernel</b>" in page
+    assert "<b>Submit to Flyte</b>" in page
+
+
+def test_the_copy_button_is_styled_like_the_widgets() -> None:
+    from flyte_nb.notebook.widgets.template import copy_button_html
+
+    button = copy_button_html("text")
+    assert 'style="font:inherit;' in button
+    assert "background:var(--jp-layout-color2, #eee)" in button
+    assert "border:1px solid var(--jp-border-color1, #bdbdbd)" in button
+
+
+def test_an_empty_manifest_says_so() -> None:
+    from flyte_nb.core.manifest import Manifest
+
+    empty = Manifest("t", ())
+    assert "Nothing else is captured" in empty._repr_html_()
+    assert "<th>" not in empty._repr_html_()
+    assert "Nothing else is captured" in empty.to_text()

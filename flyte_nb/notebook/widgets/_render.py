@@ -55,11 +55,15 @@ __all__ = [
     "to_yaml",
 ]
 
-# Colours come from JupyterLab's theme variables, with fallbacks for nbconvert / GitHub.
+# Colours come from JupyterLab's theme variables (light and dark themes alike), with fallbacks for
+# nbconvert / GitHub, where no theme defines them. Text keeps the theme's own colour wherever a
+# background is set, so that it stays readable on both.
 BORDER = "var(--jp-border-color2, #ddd)"
 MUTED = "var(--jp-ui-font-color2, #666)"
-WARN_BG = "var(--jp-warn-color3, #fff3cd)"
 ERROR_FG = "var(--jp-error-color1, #b00020)"
+# A tint of the theme's warning colour over whatever the page is: pale orange under dark text in a light
+# theme, dark amber under light text in a dark one (a fixed pale background made white text unreadable).
+WARN_BG = "#fff3cd;background:color-mix(in srgb, var(--jp-warn-color1, #f57c00) 22%, transparent)"
 CELL = f"border:1px solid {BORDER};padding:2px 8px;text-align:left;vertical-align:top"
 
 
@@ -182,7 +186,7 @@ def interface_html(rows: Iterable[VarRow]) -> str:
         if row.pickled:
             flyte += (
                 f'<br><span class="flyte-nb-pickled" title="{escape(row.pickled)}">'
-                f"⚠ pickled: {escape(row.pickled)}</span>"
+                f"<b>⚠ pickled:</b> {escape(row.pickled)}</span>"
             )
             style += f";background:{WARN_BG}"
         default = (
@@ -274,18 +278,43 @@ def template_source(template: tasks_pb2.TaskTemplate, fmt: str = "yaml") -> str:
     return json.dumps(doc, indent=2) if fmt == "json" else to_yaml(doc)
 
 
+# Token kinds → the theme's own code colours (what JupyterLab's editor uses), light-theme fallbacks.
+_TOKEN_COLOURS = (
+    ("Comment", "var(--jp-mirror-editor-comment-color, #408080)"),
+    ("Name.Tag", "var(--jp-mirror-editor-property-color, #05a)"),
+    ("Keyword", "var(--jp-mirror-editor-keyword-color, #008000)"),
+    ("Literal.String", "var(--jp-mirror-editor-string-color, #ba2121)"),
+    ("Literal.Number", "var(--jp-mirror-editor-number-color, #080)"),
+    ("Literal.Scalar", "var(--jp-mirror-editor-variable-color, #212121)"),
+    ("Punctuation", "var(--jp-mirror-editor-punctuation-color, #05a)"),
+    ("Operator", "var(--jp-mirror-editor-operator-color, #7800c2)"),
+)
+
+
+def _token_colour(token: Any) -> str | None:
+    name = str(token).removeprefix("Token.")
+    for kind, colour in _TOKEN_COLOURS:
+        if name == kind or name.startswith(kind + "."):
+            return colour
+    return None
+
+
 def highlight(source: str, fmt: str = "yaml") -> str:
-    """``source`` syntax-highlighted as HTML with inline styles (renders anywhere, no CSS needed)."""
+    """``source`` syntax-highlighted as HTML with inline styles in the theme's code colours (renders
+    anywhere, no stylesheet needed; nbconvert and GitHub get the light theme's colours)."""
     try:
         # pygments ships no type information
-        from pygments import highlight as pyg_highlight  # type: ignore[import-untyped]
-        from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
         from pygments.lexers import JsonLexer, YamlLexer  # type: ignore[import-untyped]
     except ImportError:  # pygments comes with IPython; without it, plain text is still readable
-        return f"<pre>{escape(source)}</pre>"
+        return f'<pre class="flyte-nb-code">{escape(source)}</pre>'
     lexer = JsonLexer() if fmt == "json" else YamlLexer()
-    formatter = HtmlFormatter(noclasses=True, nobackground=True, style="default")
-    return str(pyg_highlight(source, lexer, formatter))
+    spans = []
+    for token, text in lexer.get_tokens(source):
+        colour = _token_colour(token)
+        spans.append(f'<span style="color:{colour}">{escape(text)}</span>' if colour else escape(text))
+    return f'<pre class="flyte-nb-code" style="margin:0;line-height:1.35">{"".join(spans)}</pre>'.replace(
+        "\n</pre>", "</pre>"
+    )
 
 
 def _duration_text(seconds: float) -> str:

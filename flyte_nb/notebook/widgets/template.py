@@ -30,11 +30,21 @@ _COPY_JS = (
 )
 
 
+# Styled like the widgets' own buttons, in the theme's colours (a bare <button> looked like a browser's
+# default control, out of place in both themes).
+_COPY_STYLE = (
+    "font:inherit;font-size:var(--jp-widgets-font-size, 13px);cursor:pointer;"
+    "padding:2px 12px;margin:2px 0 4px;border-radius:2px;"
+    "color:var(--jp-ui-font-color1, rgba(0,0,0,.87));background:var(--jp-layout-color2, #eee);"
+    "border:1px solid var(--jp-border-color1, #bdbdbd)"
+)
+
+
 def copy_button_html(text: str, label: str = "Copy") -> str:
     """A *Copy* button (plain HTML + inline script) that puts ``text`` on the clipboard."""
     return (
         f'<span class="flyte-nb-copy"><button class="flyte-nb-copy-button" title="Copy to the clipboard" '
-        f'onclick="{html.escape(_COPY_JS, quote=True)}">{html.escape(label)}</button>'
+        f'style="{_COPY_STYLE}" onclick="{html.escape(_COPY_JS, quote=True)}">{html.escape(label)}</button>'
         f'<textarea class="flyte-nb-copy-source" style="display:none" readonly>{html.escape(text)}</textarea>'
         "</span>"
     )
