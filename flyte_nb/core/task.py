@@ -259,6 +259,13 @@ class Task:
         Python default. ``cache=True`` tasks are memoised in :attr:`local_cache`.
         """
         __tracebackhide__ = True
+        from flyte_nb.core import figures
+
+        with figures.contained():  # figures the task opens stay with it, as in its container
+            return self._local_execute(ctx, kwargs)
+
+    def _local_execute(self, ctx: FlyteContext, kwargs: dict[str, Any]) -> Any:
+        __tracebackhide__ = True
         iface = self.require_python_interface()
         execution.check_input_names(self.name, iface.inputs, iface.defaults, list(kwargs))
         store = MemoryStore()  # per call: pickled values stay in memory and die with the call

@@ -52,7 +52,7 @@ STATIC_NOTE = (
 
 
 def _task_title(task: Task) -> str:
-    return f"{type(task).__name__} {task.name}"
+    return f"{type(task).__name__} {task.name}{' (dynamic)' if r.is_dynamic(task) else ''}"
 
 
 def task_html(task: Task) -> str:

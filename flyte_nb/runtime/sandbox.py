@@ -151,7 +151,10 @@ class SandboxExecutor:
         execution.check_input_names(task.name, iface.inputs, iface.defaults, list(inputs))
         values = {**{k: v for k, v in iface.defaults.items() if k in iface.inputs}, **inputs}
         if self.mode == "kernel":
-            return self._run_kernel(task, iface, values)
+            from flyte_nb.core import figures
+
+            with figures.contained():  # figures the task opens stay with it, as in its container
+                return self._run_kernel(task, iface, values)
         return self._run_process(task, iface, values)
 
     def cancel(self) -> None:

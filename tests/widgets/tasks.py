@@ -138,3 +138,21 @@ def fit(weights: dict[str, float], opt: Optim, scales: list[float]) -> float:
 def many(n: int) -> list[int]:
     """A long result."""
     return list(range(n))
+
+
+@fnb.task
+def double(n: int) -> int:
+    """A task to fan out over."""
+    return 2 * n
+
+
+@fnb.dynamic
+def fan_out(xs: list[int]) -> list[int]:
+    """One node per item."""
+    return [double(n=x) for x in xs]
+
+
+@fnb.dynamic
+def misuse(n: int) -> int:
+    """Arithmetic on a promise: refused while compiling, as on the cluster."""
+    return double(n=n) + 1

@@ -54,3 +54,44 @@ def test_task_widget_assembles_every_part() -> None:
     assert w.children == (w.children[0], w.interface, w.sections, w.form, w.run_panel)
     assert w.sections.titles == ("Template", "Payload")
     assert w.template.version in w.children[0].value
+
+
+def test_dynamic_tasks_are_marked_and_compile_their_workflow_for_the_form_inputs() -> None:
+    from flyte_nb.notebook import views
+    from flyte_nb.notebook.widgets import TaskWidget
+
+    w = TaskWidget(tasks.fan_out, namespace={})
+    assert "dynamic" in w.children[0].value
+    assert w.workflow is not None
+    assert w.sections.titles[-1].startswith("Workflow (dynamic")
+    assert "PythonFunctionTask tests.widgets.tasks.fan_out (dynamic)" in views.task_html(tasks.fan_out)
+    assert w.workflow.compile() is None  # the required input is empty: nothing compiled
+    assert "fix the inputs" in w.workflow.body.value
+    w.form.fields["xs"].editor.value = "[1, 2, 3]"
+    spec = w.workflow.compile()
+    assert spec is not None
+    assert w.workflow.nodes == len(spec.nodes) == 3
+    page = w.workflow.body.value
+    assert "<b>3 nodes</b>, 1 task template" in page
+    assert page.count("<code>tests.widgets.tasks.double</code>") == 3
+    assert "DynamicJobSpec" in page
+    assert "minSuccesses" in page  # the spec itself, as YAML
+
+
+def test_a_dynamic_body_the_cluster_would_refuse_shows_why() -> None:
+    from flyte_nb.notebook.widgets import TaskWidget
+
+    w = TaskWidget(tasks.misuse, namespace={})
+    w.form.fields["n"].editor.value = "1"
+    assert w.workflow is not None
+    assert w.workflow.compile() is None
+    assert "flyte-nb-error" in w.workflow.body.value
+    assert "promise" in w.workflow.error.lower()
+
+
+def test_plain_tasks_have_no_workflow_section() -> None:
+    from flyte_nb.notebook.widgets import TaskWidget
+
+    w = TaskWidget(tasks.add, namespace={})
+    assert w.workflow is None
+    assert "dynamic" not in w.children[0].value

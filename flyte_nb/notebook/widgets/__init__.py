@@ -10,6 +10,8 @@
 :class:`ResultView`     outputs (rich reprs) or the error with its traceback (``result.py``)
 :class:`ExecutionView`  a ``RemoteExecution``, live: phase, duration, link, outputs (``execution.py``)
 :class:`DeckView`       the deck page a task with ``enable_deck`` wrote in its last run (``deck.py``)
+:class:`LogView`        what a run printed: its end, what was left out, the whole on demand (``log.py``)
+:class:`WorkflowView`   a dynamic task's compiled ``DynamicJobSpec`` for the form's inputs (``workflow.py``)
 =====================  ======================================================================
 
 Names load on first access, so importing this package (and :mod:`._render`, which the static views
@@ -26,22 +28,26 @@ if TYPE_CHECKING:
     from flyte_nb.notebook.widgets.execution import ExecutionView
     from flyte_nb.notebook.widgets.form import InputForm
     from flyte_nb.notebook.widgets.interface import InterfaceView
+    from flyte_nb.notebook.widgets.log import LogView
     from flyte_nb.notebook.widgets.payload import PayloadView
     from flyte_nb.notebook.widgets.result import ResultView
     from flyte_nb.notebook.widgets.run import RunPanel
     from flyte_nb.notebook.widgets.task import TaskWidget
     from flyte_nb.notebook.widgets.template import TemplateView
+    from flyte_nb.notebook.widgets.workflow import WorkflowView
 
 _EXPORTS = {
     "DeckView": "deck",
     "ExecutionView": "execution",
     "InputForm": "form",
     "InterfaceView": "interface",
+    "LogView": "log",
     "PayloadView": "payload",
     "ResultView": "result",
     "RunPanel": "run",
     "TaskWidget": "task",
     "TemplateView": "template",
+    "WorkflowView": "workflow",
 }
 
 __all__ = [
@@ -49,11 +55,13 @@ __all__ = [
     "ExecutionView",
     "InputForm",
     "InterfaceView",
+    "LogView",
     "PayloadView",
     "ResultView",
     "RunPanel",
     "TaskWidget",
     "TemplateView",
+    "WorkflowView",
 ]
 
 

@@ -18,13 +18,15 @@ import traceback
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from flyte_nb.errors import FlyteNbError, FlyteTypeError, TaskExecutionError
 
 if TYPE_CHECKING:
     from flyteidl.core import tasks_pb2
+    from google.protobuf.message import Message
 
+    from flyte_nb.core.function_task import PythonFunctionTask
     from flyte_nb.core.task import Task
     from flyte_nb.notebook.protocols import Execution
 
@@ -42,6 +44,7 @@ __all__ = [
     "interface_html",
     "interface_rows",
     "interface_text",
+    "is_dynamic",
     "payload_html",
     "payload_info",
     "payload_text",
@@ -92,6 +95,16 @@ class VarRow:
     default: str  # "" for outputs; "required" for inputs without a default
     description: str
     pickled: str  # why the variable travels as a pickle, or ""
+
+
+def is_dynamic(task: Any) -> TypeGuard[PythonFunctionTask[Any]]:
+    """Whether ``task`` is a ``@dynamic`` / ``%%flyte_task --dynamic`` task."""
+    from flyte_nb.core.function_task import PythonFunctionTask
+
+    return (
+        isinstance(task, PythonFunctionTask)
+        and task.execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC
+    )
 
 
 def python_type_name(t: Any) -> str:
@@ -254,8 +267,9 @@ def _sorted_maps(value: Any, key: str = "", *, depth: int = 0, struct: bool = Fa
     return value
 
 
-def template_document(template: tasks_pb2.TaskTemplate) -> dict[str, Any]:
-    """The template as the JSON document FlyteAdmin would show (camelCase names, maps sorted by key)."""
+def template_document(template: Message) -> dict[str, Any]:
+    """The template (or any flyteidl message, e.g. a ``DynamicJobSpec``) as the JSON document FlyteAdmin
+    would show (camelCase names, maps sorted by key)."""
     from google.protobuf.json_format import MessageToDict
 
     doc: dict[str, Any] = _sorted_maps(MessageToDict(template))

@@ -17,6 +17,7 @@ from flyte_nb.notebook.widgets.interface import InterfaceView
 from flyte_nb.notebook.widgets.payload import PayloadView
 from flyte_nb.notebook.widgets.run import RunPanel
 from flyte_nb.notebook.widgets.template import TemplateView
+from flyte_nb.notebook.widgets.workflow import WorkflowView
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
@@ -78,10 +79,14 @@ class TaskWidget(widgets.VBox):
         self.interface = InterfaceView(task)
         self.template = TemplateView(task)
         self.payload = PayloadView(task)
-        self.sections = widgets.Accordion(
-            children=[self.template, self.payload], titles=("Template", "Payload")
-        )
         self.form = InputForm(task, namespace=ns, prefill=_notebook_inputs(task, ns))
+        self.workflow = WorkflowView(task, self.form) if r.is_dynamic(task) else None
+        sections: list[tuple[str, widgets.Widget]] = [("Template", self.template), ("Payload", self.payload)]
+        if self.workflow is not None:
+            sections.append(("Workflow (dynamic: compile it for the inputs below)", self.workflow))
+        self.sections = widgets.Accordion(
+            children=[w for _, w in sections], titles=tuple(t for t, _ in sections)
+        )
         follow = remote is None  # no remote given: follow the kernel's, as %flyte_remote changes it
         remote, why = (remote, "") if remote is not None else ex.current_remote()
         self.run_panel = RunPanel(
@@ -96,9 +101,15 @@ class TaskWidget(widgets.VBox):
         version = (
             f" · version <code>{r.escape(self.template.version)}</code>" if self.template.version else ""
         )
+        dynamic = (
+            f' <span class="flyte-nb-dynamic" title="its body compiles a workflow when it runs" '
+            f'style="border:1px solid {r.BORDER};border-radius:3px;padding:0 5px">dynamic</span>'
+            if self.workflow is not None
+            else ""
+        )
         title = widgets.HTML(
             f"<b>{r.escape(type(task).__name__)} <code>{r.escape(getattr(task, 'name', '?'))}</code>"
-            f"</b>{version}"
+            f"</b>{dynamic}{version}"
         )
         super().__init__(
             children=[title, self.interface, self.sections, self.form, self.run_panel],
