@@ -69,15 +69,20 @@ def _free_port() -> int:
 
 
 class JupyterLab:
-    """A running JupyterLab server rooted at ``root``."""
+    """A running JupyterLab (or Notebook 7, ``app="notebook"``) server rooted at ``root``."""
 
-    def __init__(self, root: pathlib.Path, port: int, token: str, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(
+        self, root: pathlib.Path, port: int, token: str, proc: subprocess.Popen[bytes], app: str = "lab"
+    ) -> None:
         self.root = root
         self.port = port
         self.token = token
         self.proc = proc
+        self.app = app
 
     def url(self, notebook: str) -> str:
+        if self.app == "notebook":  # Notebook 7 opens one notebook per page
+            return f"http://127.0.0.1:{self.port}/notebooks/{notebook}?token={self.token}"
         # ``reset``: start from an empty workspace, so notebooks opened by earlier tests stay closed
         return f"http://127.0.0.1:{self.port}/lab/tree/{notebook}?token={self.token}&reset"
 
@@ -127,11 +132,21 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def jupyterlab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[JupyterLab]:
-    root = tmp_path_factory.mktemp("lab-root")
-    runtime = tmp_path_factory.mktemp("lab-runtime")
+    yield from _server(tmp_path_factory, "lab")
+
+
+@pytest.fixture(scope="session")
+def notebook7(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[JupyterLab]:
+    """Notebook 7 (the ``notebook`` package: one notebook per page, on JupyterLab's components)."""
+    yield from _server(tmp_path_factory, "notebook")
+
+
+def _server(tmp_path_factory: pytest.TempPathFactory, app: str) -> Iterator[JupyterLab]:
+    root = tmp_path_factory.mktemp(f"{app}-root")
+    runtime = tmp_path_factory.mktemp(f"{app}-runtime")
     port, token = _free_port(), secrets.token_hex(16)
     log = runtime / "jupyterlab.log"
-    config = tmp_path_factory.mktemp("lab-config")
+    config = tmp_path_factory.mktemp(f"{app}-config")
     # no "Jupyter news?" toast over the page (and its screenshots)
     (config / "labconfig").mkdir()
     (config / "labconfig" / "page_config.json").write_text(
@@ -139,7 +154,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> 
     )
     # every cell rendered (JupyterLab 4 skips rendering cells scrolled out of view by default), and
     # nothing from the user's own settings
-    settings = tmp_path_factory.mktemp("lab-settings")
+    settings = tmp_path_factory.mktemp(f"{app}-settings")
     (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
     (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
         json.dumps({"windowingMode": "none"})
@@ -147,7 +162,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> 
     # Kernels must not find the machine's Flyte cluster either (FLYTE_* variables, ~/.flyte/config.yaml):
     # this server starts before the per-test isolation in tests/conftest.py applies, so it gets its own
     # empty home and no Flyte variables.
-    home = tmp_path_factory.mktemp("lab-home")
+    home = tmp_path_factory.mktemp(f"{app}-home")
     env = {
         k: v
         for k, v in os.environ.items()
@@ -164,10 +179,11 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> 
             "PYTHONUNBUFFERED": "1",
         }
     )
+    app_class = "JupyterNotebookApp" if app == "notebook" else "LabApp"
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        "notebook" if app == "notebook" else "jupyterlab",
         "--no-browser",
         f"--port={port}",
         "--ServerApp.ip=127.0.0.1",
@@ -175,13 +191,14 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> 
         f"--ServerApp.root_dir={root}",
         "--allow-root",
         "--ServerApp.port_retries=0",
-        # lets the tests drive JupyterLab's own commands (run all cells) instead of menu clicking
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        # lets the tests drive the app's own commands (run all cells) instead of menu clicking
+        f"--{app_class}.expose_app_in_browser=True",
     ]
+    if app == "lab":
+        cmd.append("--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env)
-    lab = JupyterLab(root, port, token, proc)
+    lab = JupyterLab(root, port, token, proc, app)
     try:
         _wait_ready(lab, log)
         yield lab
@@ -234,6 +251,40 @@ def open_notebook(page: Any, lab: JupyterLab, name: str) -> None:
 
 def run_all_cells(page: Any) -> None:
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
+def set_theme(page: Any, theme: str) -> None:
+    """Switch the app to JupyterLab's light or dark theme and wait until its colours apply."""
+    page.evaluate(
+        "(name) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: name})", THEMES[theme]
+    )
+    page.wait_for_function(
+        "(light) => document.body.dataset.jpThemeLight === light", arg="true" if theme == "light" else "false"
+    )
+
+
+# The contrast ratio (WCAG 2) of an element's text with what is behind it: semi-transparent colours are
+# blended over the first opaque background found up the tree.
+CONTRAST = r"""(el) => {
+  const parse = (c) => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null;
+    const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
+  const layers = [];
+  for (let n = el; n; n = n.parentElement) {
+    const bg = parse(getComputedStyle(n).backgroundColor);
+    if (bg && bg[3] > 0) { layers.push(bg); if (bg[3] >= 1) break; }
+  }
+  let back = [255, 255, 255, 1];
+  for (const layer of layers.reverse()) back = over(layer, back);
+  const fore = over(parse(getComputedStyle(el).color), back);
+  const lum = (c) => { const [r, g, b] = c.slice(0, 3).map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const [a, b] = [lum(fore), lum(back)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
 
 
 def save_screenshot(target: Any, name: str) -> pathlib.Path:

@@ -39,7 +39,9 @@ def test_task_html_has_interface_template_and_payload_sections() -> None:
     page = views.task_html(tasks.add)
     assert 'class="flyte-nb-interface"' in page
     assert "the first number" in page
-    assert '<code style="white-space:nowrap">2.5</code>' in page  # a default never wraps word by word
+    assert (
+        'min-width:20em;overflow-wrap:anywhere"><code>2.5</code>' in page
+    )  # a default never wraps word by word
     assert "<summary>Template</summary>" in page
     assert "<summary>Payload</summary>" in page
     assert "flyte-nb-execute" in page  # the container command is part of the template

@@ -201,27 +201,28 @@ def interface_html(rows: Iterable[VarRow]) -> str:
                 f'<br><span class="flyte-nb-pickled" title="{escape(row.pickled)}">'
                 f"<b>⚠ pickled:</b> {escape(row.pickled)}</span>"
             )
-            style += f";background:{WARN_BG}"
+            style += f";min-width:16em;background:{WARN_BG}"  # the reason reads as a sentence, not a column
         default = (
             f'<i style="color:{MUTED}">required</i>'
             if row.default == "required"
-            # one line: a long default must not wrap word by word in a narrow column (_short_repr bounds it)
-            else f'<code style="white-space:nowrap">{escape(row.default)}</code>'
+            # _short_repr bounds it; its cell is wide enough that it never wraps word by word
+            else f"<code>{escape(row.default)}</code>"
             if row.default
             else ""
         )
         body.append(
             f'<tr class="flyte-nb-{row.role}"><td style="{CELL};color:{MUTED}">{row.role}</td>'
-            f'<td style="{CELL}"><code>{escape(row.name)}</code></td>'
+            f'<td style="{CELL};min-width:6em;overflow-wrap:anywhere"><code>{escape(row.name)}</code></td>'
             f'<td style="{CELL}"><code>{escape(row.python_type)}</code></td>'
-            f'<td style="{style}">{flyte}</td><td style="{CELL}">{default}</td>'
-            f'<td style="{CELL}">{escape(row.description)}</td></tr>'
+            f'<td style="{style}">{flyte}</td>'
+            f'<td class="flyte-nb-default" style="{CELL};min-width:20em;overflow-wrap:anywhere">{default}</td>'
+            f'<td style="{CELL};min-width:12em">{escape(row.description)}</td></tr>'
         )
     if not body:
         body.append(f'<tr><td style="{CELL}" colspan="6"><i>no inputs, no outputs</i></td></tr>')
-    return (
-        f'<table class="flyte-nb-interface" style="border-collapse:collapse;margin:4px 0">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (  # a table wider than the notebook scrolls sideways instead of being cut off
+        f'<div style="overflow-x:auto"><table class="flyte-nb-interface" style="border-collapse:collapse;'
+        f'margin:4px 0"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
     )
 
 
