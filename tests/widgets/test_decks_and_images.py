@@ -45,7 +45,7 @@ def test_a_run_of_a_task_with_decks_shows_the_deck_below_its_result(
     mode: executor.Mode, namespace: dict[str, Any], shown: list[DeckView]
 ) -> None:
     w = TaskWidget(t.with_decks, namespace=namespace)
-    w.form.fields["a"].editor.value = 4
+    w.form.fields["a"].editor.value = "4"
     w.run_panel.run(mode)
     assert w.run_panel.wait(60) == 8
     wait_until(lambda: not w.run_panel.running, what="the run to be shown")
@@ -58,7 +58,7 @@ def test_a_run_of_a_task_with_decks_shows_the_deck_below_its_result(
 
 def test_a_failed_run_still_shows_the_decks_it_made(namespace: dict[str, Any], shown: list[DeckView]) -> None:
     w = TaskWidget(t.deck_then_fail, namespace=namespace)
-    w.form.fields["a"].editor.value = 1
+    w.form.fields["a"].editor.value = "1"
     w.run_panel.run("kernel")
     with pytest.raises(fnb.TaskExecutionError):
         w.run_panel.wait(60)
