@@ -79,7 +79,14 @@ def is_plain(value: Any) -> bool:
 
 
 def _is_dataclass_type(t: Any) -> bool:
-    return isinstance(t, type) and dataclasses.is_dataclass(t)
+    """A user dataclass, travelling as its fields: not one with a Flyte type of its own (``FlyteFile``…
+    are dataclasses too, and take a path)."""
+    if not (isinstance(t, type) and dataclasses.is_dataclass(t)):
+        return False
+    from flyte_nb.core.types.dataclass import DataclassTransformer
+    from flyte_nb.core.types.registry import find_transformer
+
+    return isinstance(find_transformer(t), DataclassTransformer)
 
 
 def _contains_dataclass(t: Any) -> bool:
