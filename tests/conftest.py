@@ -34,3 +34,17 @@ def _no_ambient_flyte_config(
         return original(config_file, env=env, home=empty_home if home is None else home, cwd=cwd)  # type: ignore[arg-type]
 
     monkeypatch.setattr(config, "find_config_file", find_config_file)
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_user_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests (and the kernels they start, which inherit the environment) write no run ledger into the
+    checkout and no login tokens into the machine's config dir, and never open a browser to sign in.
+
+    A test about those sets the variables itself.
+    """
+    state = tmp_path_factory.mktemp("user-state")
+    monkeypatch.setenv("FLYTE_NB_RUN_LEDGER", str(state / "runs.sqlite"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(state / "config"))
+    monkeypatch.setenv("FLYTE_NB_TOKEN_CACHE", "file")
+    monkeypatch.setenv("FLYTE_NB_LOGIN", "device")

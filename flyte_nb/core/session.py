@@ -7,12 +7,15 @@ Core code needs three things from a running notebook, and must not import IPytho
 * **where code and names were defined** — the payload manifest names the cell (``In[3]``) that defines
   each captured function and global (:class:`~flyte_nb.core.manifest.CellLocator`);
 * the **configured remote** — ``SandboxExecutor(mode="remote")`` without ``remote=`` submits to the one
-  ``%flyte_remote`` (or the environment) configured in this kernel.
+  ``%flyte_remote`` (or the environment) configured in this kernel;
+* where **runs are recorded** — the run ledger beside the notebook (:mod:`flyte_nb.core.runs`), written by
+  ``SandboxExecutor`` runs and remote submissions.
 
 ``%load_ext flyte_nb`` installs a :class:`NotebookSession` for its shell with :func:`install` and
 ``%unload_ext`` removes it. With none installed (plain Python, a container, a kernel without the extension)
 :func:`current` is ``None`` and the core behaves as outside a notebook: cell-body tasks take their inputs
-as arguments, the manifest names files instead of cells, and a remote must be passed in.
+as arguments, the manifest names files instead of cells, a remote must be passed in, and runs are not
+recorded.
 
 This module-level slot is the only piece of global state the kernel layer adds to the core (README,
 "Global state").
@@ -25,6 +28,7 @@ from collections.abc import MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from flyte_nb.core.runs import RunRecorder
     from flyte_nb.core.task import Task
 
 __all__ = ["NotebookSession", "Submission", "Submitter", "current", "install", "uninstall"]
@@ -63,6 +67,10 @@ class NotebookSession(Protocol):
 
     def default_submitter(self) -> Submitter | None:
         """The remote this kernel is configured with, or ``None`` when there is none."""
+        ...
+
+    def run_recorder(self) -> RunRecorder | None:
+        """Where this notebook's runs are recorded (its run ledger), or ``None`` to record nothing."""
         ...
 
 

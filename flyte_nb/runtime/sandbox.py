@@ -15,7 +15,8 @@ remote     ``remote.submit(task, **inputs).wait()`` on a Flyte cluster: the :cla
 
 Every mode returns what calling the task returns, fills Python defaults in on the client side (Flyte
 itself ignores them), and raises :class:`~flyte_nb.TaskExecutionError` with the task's own traceback
-when the task fails.
+when the task fails. In a notebook with the flyte_nb extension, every run is recorded in the notebook's
+run ledger (:mod:`flyte_nb.core.ledger`; ``%flyte_runs`` lists them).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from flyte_nb.core import execution, session
 from flyte_nb.core.context import ExecutionParameters, FlyteContext
+from flyte_nb.core.runs import recorded_run
 from flyte_nb.core.storage import MemoryStore, local_path
 from flyte_nb.errors import ConfigError
 from flyte_nb.runtime.entrypoint import classify
@@ -146,16 +148,18 @@ class SandboxExecutor:
             The task ran past its timeout (``process``).
         """
         if self.mode == "remote":
-            return self._run_remote(task, inputs)
+            return self._run_remote(task, inputs)  # recorded by the remote's submit, with its execution id
         iface = task.require_python_interface()
         execution.check_input_names(task.name, iface.inputs, iface.defaults, list(inputs))
         values = {**{k: v for k, v in iface.defaults.items() if k in iface.inputs}, **inputs}
-        if self.mode == "kernel":
-            from flyte_nb.core import figures
+        in_order = {k: values[k] for k in iface.inputs if k in values}
+        with recorded_run(task, self.mode, in_order):  # in the notebook's run ledger, when there is one
+            if self.mode == "kernel":
+                from flyte_nb.core import figures
 
-            with figures.contained():  # figures the task opens stay with it, as in its container
-                return self._run_kernel(task, iface, values)
-        return self._run_process(task, iface, values)
+                with figures.contained():  # figures the task opens stay with it, as in its container
+                    return self._run_kernel(task, iface, values)
+            return self._run_process(task, iface, values)
 
     def cancel(self) -> None:
         """Stop the task process of a running ``process`` run (it raises ``TaskExecutionError``)."""

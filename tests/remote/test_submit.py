@@ -235,6 +235,9 @@ def test_sandbox_executor_remote_mode_takes_the_kernels_remote_or_names_the_fix(
         def default_submitter(self) -> Remote:
             return remote
 
+        def run_recorder(self) -> None:
+            return None
+
     monkeypatch.setattr(session, "_session", Kernel())
     assert fnb.SandboxExecutor(mode="remote").run(tasks.add, a=1) == 4
     assert len(standin.executions()) == 1
