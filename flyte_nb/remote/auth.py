@@ -88,6 +88,11 @@ class Authenticator:
         """Return a fresh access token; raise :class:`RemoteUnauthenticatedError` when impossible."""
         raise NotImplementedError
 
+    def logout(self, client: AdminClient) -> None:
+        """Forget the credentials this authenticator holds (and any it cached), so the next call that
+        needs them obtains new ones."""
+        self._token = None
+
     @contextlib.contextmanager
     def prompts_on_this_thread(self, show: Callable[[DeviceCode], None]) -> Iterator[None]:
         """Inside the block, a sign-in this thread needs is shown with ``show`` (modes without a user

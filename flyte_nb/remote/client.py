@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import grpc
-from flyteidl.admin import execution_pb2, node_execution_pb2, task_execution_pb2, task_pb2
+from flyteidl.admin import (
+    common_pb2,
+    execution_pb2,
+    launch_plan_pb2,
+    node_execution_pb2,
+    task_execution_pb2,
+    task_pb2,
+)
 from flyteidl.service import admin_pb2_grpc, auth_pb2, auth_pb2_grpc, dataproxy_pb2, dataproxy_pb2_grpc
 
 from flyte_nb.errors import (
@@ -325,6 +332,21 @@ class AdminClient:
     def create_task(self, request: task_pb2.TaskCreateRequest) -> task_pb2.TaskCreateResponse:
         """``AdminService.CreateTask`` (idempotent: the version is the template's content hash)."""
         response: task_pb2.TaskCreateResponse = self.call("admin", "CreateTask", request, idempotent=True)
+        return response
+
+    def get_task(self, request: common_pb2.ObjectGetRequest) -> task_pb2.Task:
+        """``AdminService.GetTask`` (a registered task: its compiled template and interface)."""
+        response: task_pb2.Task = self.call("admin", "GetTask", request, idempotent=True)
+        return response
+
+    def get_launch_plan(self, request: common_pb2.ObjectGetRequest) -> launch_plan_pb2.LaunchPlan:
+        """``AdminService.GetLaunchPlan`` (its expected inputs and outputs)."""
+        response: launch_plan_pb2.LaunchPlan = self.call("admin", "GetLaunchPlan", request, idempotent=True)
+        return response
+
+    def list_executions(self, request: common_pb2.ResourceListRequest) -> execution_pb2.ExecutionList:
+        """``AdminService.ListExecutions`` (filtered, sorted, one page)."""
+        response: execution_pb2.ExecutionList = self.call("admin", "ListExecutions", request, idempotent=True)
         return response
 
     def create_execution(

@@ -5,6 +5,11 @@ Its state is FlyteAdmin's: ``phase`` asks the server, ``wait`` polls with backof
 ``GetExecutionData`` (``full_outputs``, else the signed outputs URL) with pickled and offloaded values
 downloaded through the data proxy. A failed run raises :class:`~flyte_nb.TaskExecutionError` carrying
 the container's own message (the task's traceback), code, kind and origin.
+
+Values decode with the task's own types when the execution knows its task (it was submitted from here,
+or the task was passed), else with the types guessed from the interface FlyteAdmin registered for it
+(:class:`~flyte_nb.remote.registered.RegisteredTask`). In a notebook, every phase it is seen in is written
+to the notebook's run ledger, so ``%flyte_runs`` shows how a run ended even after a kernel restart.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from flyteidl.core import errors_pb2, identifier_pb2, literals_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 
 from flyte_nb.core.phases import TERMINAL_PHASES
+from flyte_nb.core.runs import RemoteRun, RunStart, current_recorder, input_summary, scrub
 from flyte_nb.errors import (
     FlyteNbError,
     RemoteError,
@@ -26,12 +32,13 @@ from flyte_nb.errors import (
     TaskExecutionError,
     WaitTimeoutError,
 )
+from flyte_nb.remote.registered import RegisteredTask
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
     from flyte_nb.remote.remote import Remote
 
-__all__ = ["TERMINAL_PHASES", "RemoteExecution"]
+__all__ = ["TERMINAL_PHASES", "RemoteExecution", "record_launch"]
 
 Phase = core_execution_pb2.WorkflowExecution
 _UNSET: Any = object()
@@ -48,7 +55,9 @@ class RemoteExecution:
     id:
         The ``WorkflowExecutionIdentifier`` (project, domain, name).
     task:
-        The task that was submitted (used to decode outputs), or ``None`` for a re-attached execution.
+        The task it runs, used to decode inputs and outputs: the one submitted or passed in, the
+        ``RegisteredTask`` fetched from FlyteAdmin for a re-attached execution, or ``None`` when that
+        could not be fetched.
     max_poll_interval:
         The longest pause between two polls of :meth:`wait`, in seconds.
     max_unreachable:
@@ -72,6 +81,8 @@ class RemoteExecution:
         self._execution: execution_pb2.Execution | None = None
         self._fetched_at = 0.0
         self._outputs: Any = _UNSET
+        self._inputs: dict[str, Any] | None = None
+        self._recorded_phase = ""
 
     # ---- identity --------------------------------------------------------------------------------
 
@@ -100,7 +111,26 @@ class RemoteExecution:
         request = execution_pb2.WorkflowExecutionGetRequest(id=self.id)
         self._execution = self.remote.client.get_execution(request)
         self._fetched_at = time.monotonic()
+        self._record_phase(self._execution)
         return self._execution
+
+    def _record_phase(self, execution: execution_pb2.Execution) -> None:
+        """Write a newly seen phase to the notebook's run ledger (a no-op outside a notebook, and for
+        executions the ledger does not hold)."""
+        phase = str(Phase.Phase.Name(execution.closure.phase))
+        if phase == self._recorded_phase or phase == "UNDEFINED":
+            return
+        self._recorded_phase = phase
+        recorder = current_recorder()
+        if recorder is None:
+            return
+        terminal = phase in TERMINAL_PHASES
+        recorder.remote_phase(
+            self._where(), phase, self.duration if terminal else None, _closure_error(execution)
+        )
+
+    def _where(self) -> RemoteRun:
+        return RemoteRun(self.remote.config.endpoint, self.id.project, self.id.domain, self.id.name, self.url)
 
     @property
     def execution(self) -> execution_pb2.Execution:
@@ -249,16 +279,79 @@ class RemoteExecution:
                 code="FAILED_PRECONDITION",
             )
         literal_map = self._output_literals()
-        if self.task is None:
-            self._outputs = literal_map  # re-attached without the task: no Python types to decode with
-            return literal_map
-        from flyte_nb.core.execution import literal_map_to_outputs
-
+        task = self._decoding_task("outputs")
         store = self.remote.store(self.id.project, self.id.domain)
-        self._outputs = literal_map_to_outputs(
-            self.task.name, self.task.require_python_interface(), literal_map, store
+        if not isinstance(task, RegisteredTask):
+            from flyte_nb.core.execution import literal_map_to_outputs
+
+            self._outputs = literal_map_to_outputs(
+                task.name, task.require_python_interface(), literal_map, store
+            )
+            return self._outputs
+        from flyte_nb.core.execution import shape_outputs
+        from flyte_nb.core.guess import decode_literals
+
+        iface = task.python_interface
+        missing = [k for k in iface.outputs if k not in literal_map.literals]
+        if missing:
+            raise RemoteError(
+                f"Execution {self.name} SUCCEEDED, but its outputs lack {missing} that {task.name!r} declares (got "
+                f"{sorted(literal_map.literals)}). The registered task does not match what ran; see {self.url}.",
+                code="DATA_LOSS",
+            )
+        values = decode_literals(
+            f"Execution {self.name} output '{{}}'",
+            iface.outputs,
+            literal_map,
+            store,
+            fix=self._decode_fix(),
+            literal_types={k: v.type for k, v in task.interface.outputs.variables.items()},
         )
+        self._outputs = shape_outputs(iface, values)
         return self._outputs
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The inputs the execution was launched with, as Python values by name.
+
+        Decoded like :attr:`outputs` (the task's types, else the registered interface's).
+        """
+        if self._inputs is not None:
+            return dict(self._inputs)
+        task = self._decoding_task("inputs")
+        data = self.remote.client.get_execution_data(
+            execution_pb2.WorkflowExecutionGetDataRequest(id=self.id)
+        )
+        literal_map = data.full_inputs
+        if not literal_map.literals and data.inputs.url and data.inputs.bytes > 0:
+            literal_map = literals_pb2.LiteralMap.FromString(
+                self.remote.uploader.get(data.inputs.url, what=f"the inputs of {self.name}")
+            )
+        from flyte_nb.core.guess import decode_literals
+
+        self._inputs = decode_literals(
+            f"Execution {self.name} input '{{}}'",
+            task.require_python_interface().inputs,
+            literal_map,
+            self.remote.store(self.id.project, self.id.domain),
+            fix=self._decode_fix(),
+            literal_types={k: v.type for k, v in task.interface.inputs.variables.items()},
+        )
+        return dict(self._inputs)
+
+    def _decoding_task(self, what: str) -> Task:
+        if self.task is not None:
+            return self.task
+        launch_plan = self.execution.spec.launch_plan
+        raise RemoteError(
+            f"Execution {self.name} runs {launch_plan.name!r} version {launch_plan.version}, which FlyteAdmin no "
+            f"longer has registered, so its {what} cannot be decoded without the task. Pass it: "
+            f"remote.execution({self.name!r}, task).",
+            code="NOT_FOUND",
+        )
+
+    def _decode_fix(self) -> str:
+        return f"pass the task to decode with its own types: remote.execution({self.name!r}, task)"
 
     def _output_literals(self) -> literals_pb2.LiteralMap:
         request = execution_pb2.WorkflowExecutionGetDataRequest(id=self.id)
@@ -351,3 +444,32 @@ class RemoteExecution:
                 ) from exc
             raise
         self.refresh()
+
+
+def _closure_error(execution: execution_pb2.Execution) -> str:
+    """One line for how an execution failed, for the run ledger (``""`` unless it failed or was aborted)."""
+    closure = execution.closure
+    if closure.HasField("error"):
+        lines = [line.strip() for line in closure.error.message.splitlines() if line.strip()]
+        text = f"{closure.error.code}: {lines[-1]}" if lines else closure.error.code
+    elif closure.phase == Phase.ABORTED:
+        text = f"aborted: {closure.abort_metadata.cause or closure.abort_cause or 'no cause given'}"
+    else:
+        return ""
+    text = scrub(text)
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def record_launch(execution: RemoteExecution, version: str, inputs: dict[str, Any]) -> None:
+    """Record a just-launched execution in the notebook's run ledger (a no-op outside a notebook)."""
+    recorder = current_recorder()
+    if recorder is None:
+        return
+    task = execution.task
+    start = RunStart(
+        task=task.name if task is not None else execution.name,
+        version=version,
+        mode="remote",
+        inputs=input_summary(inputs),
+    )
+    recorder.run_started(start, execution._where())

@@ -22,7 +22,7 @@ import contextlib
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -42,8 +42,9 @@ from flyte_nb.remote.auth import Authenticator, DeviceCode, authenticator_for
 from flyte_nb.remote.client import AdminClient, RetryNotice
 from flyte_nb.remote.config import RemoteConfig, load_config
 from flyte_nb.remote.config_values import parse_text
-from flyte_nb.remote.executions import RemoteExecution
+from flyte_nb.remote.executions import RemoteExecution, record_launch
 from flyte_nb.remote.http import HttpSettings
+from flyte_nb.remote.registered import RegisteredTask, fetch_registered
 from flyte_nb.remote.upload import DataProxyStore, Uploader
 
 if TYPE_CHECKING:
@@ -182,6 +183,7 @@ class Remote:
         self.uploader = Uploader(client, HttpSettings.from_config(self.config))
         self._uploaded: dict[tuple[str, str, str], str] = {}  # (project, domain, sha256) -> native_url
         self._uploaded_data: dict[tuple[str, ...], str] = {}  # input files/directories by content
+        self._registered: dict[bytes, RegisteredTask] = {}  # launch plan id -> its registered interface
 
     @property
     def project(self) -> str:
@@ -273,6 +275,8 @@ class Remote:
         RemoteInvalidArgumentError
             The server rejected the template, or this version already exists with a different template.
         """
+        if isinstance(task, RegisteredTask):  # fetched from this server: launch what is registered
+            return task.id
         from flyte_nb.core.serialize import task_spec
 
         spec = task_spec(task, self.settings(self.upload_payload(task, progress)))
@@ -298,15 +302,18 @@ class Remote:
 
     # ---- execution -------------------------------------------------------------------------------
 
-    def _inputs(self, task: Task, inputs: Mapping[str, Any]) -> Any:
+    def _inputs(self, task: Task, inputs: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+        """The inputs with Python defaults filled in, in interface order, and their ``LiteralMap``."""
         from flyte_nb.core.execution import check_input_names, inputs_to_literal_map
 
         iface = task.require_python_interface()
         check_input_names(task.name, iface.inputs, iface.defaults, list(inputs))
         # A single-task execution has no defaults (admin's launch plan requires every input), so the
         # Python defaults are sent explicitly, as the task would use them when called.
-        values = {**{k: v for k, v in iface.defaults.items() if k in iface.inputs}, **inputs}
-        return inputs_to_literal_map(task.name, iface.inputs, values, self.store(self.project, self.domain))
+        merged = {**{k: v for k, v in iface.defaults.items() if k in iface.inputs}, **inputs}
+        values = {k: merged[k] for k in iface.inputs if k in merged}
+        store = self.store(self.project, self.domain)
+        return values, inputs_to_literal_map(task.name, iface.inputs, values, store)
 
     def submit(
         self, task: Task, progress: ProgressCallback | None = None, /, **inputs: Any
@@ -340,7 +347,7 @@ class Remote:
     ) -> RemoteExecution:
         if progress is not None:
             progress(SubmitProgress("inputs", "preparing the inputs"))
-        literal_map = self._inputs(task, inputs)
+        values, literal_map = self._inputs(task, inputs)
         tid = self.register(task, progress)
         eid = identifier_pb2.WorkflowExecutionIdentifier(
             project=self.project, domain=self.domain, name=execution_name(task.name)
@@ -377,7 +384,9 @@ class Remote:
                 ) from exc
             if not claimed:
                 raise
-        return RemoteExecution(self, eid, task)
+        execution = RemoteExecution(self, eid, task)
+        record_launch(execution, tid.version, values)
+        return execution
 
     def _claim(
         self,
@@ -402,9 +411,84 @@ class Remote:
             )
         return True
 
-    def execution(self, name: str, task: Task | None = None) -> RemoteExecution:
-        """Re-attach to an execution by name (outputs are decoded with ``task``'s types when given)."""
-        eid = identifier_pb2.WorkflowExecutionIdentifier(project=self.project, domain=self.domain, name=name)
+    def execution(
+        self, name: str, task: Task | None = None, *, project: str | None = None, domain: str | None = None
+    ) -> RemoteExecution:
+        """Re-attach to execution ``name`` — one this notebook launched, or anyone's (flytekit's too).
+
+        Its inputs and outputs decode to Python values: with ``task``'s own types when it is given
+        (exact types: your dataclass, your NamedTuple), else with types guessed from the interface
+        FlyteAdmin has registered for it, as flytekit's ``FlyteRemote`` does (see
+        :mod:`flyte_nb.core.guess`).
+
+        Parameters
+        ----------
+        name:
+            The execution name (as in its console link).
+        task:
+            The task it runs, to decode with exact types.
+        project, domain:
+            Where the execution is, when not this remote's project and domain.
+
+        Raises
+        ------
+        RemoteNotFoundError
+            There is no such execution.
+        """
+        eid = identifier_pb2.WorkflowExecutionIdentifier(
+            project=project or self.project, domain=domain or self.domain, name=name
+        )
         execution = RemoteExecution(self, eid, task)
-        execution.refresh()
+        fetched = execution.refresh()
+        if task is None:
+            execution.task = self.registered(fetched.spec.launch_plan, missing_ok=True)
         return execution
+
+    def executions(
+        self,
+        task: Task | str | None = None,
+        *,
+        limit: int = 10,
+        phase: str | Sequence[str] | None = None,
+        project: str | None = None,
+        domain: str | None = None,
+    ) -> list[RemoteExecution]:
+        """The latest executions in this project and domain, newest first (``ListExecutions``).
+
+        Parameters
+        ----------
+        task:
+            Only executions of this task (a task object, or its registered name). Executions of the
+            version ``task`` has here decode with its own types; others with their registered interface.
+        limit:
+            How many at most.
+        phase:
+            Only executions in this phase (``"SUCCEEDED"``, ``"FAILED"``, …), or in one of several.
+        project, domain:
+            Where to look, when not this remote's project and domain.
+        """
+        from flyte_nb.remote.listing import list_executions
+
+        return list_executions(self, task, limit=limit, phase=phase, project=project, domain=domain)
+
+    def registered(
+        self, launch_plan: identifier_pb2.Identifier, *, missing_ok: bool = False
+    ) -> RegisteredTask | None:
+        """The task (or launch plan) ``launch_plan`` names, as registered here (fetched once per remote).
+
+        With ``missing_ok``, ``None`` when it is not registered (its executions then cannot be decoded).
+        """
+        key = launch_plan.SerializeToString(deterministic=True)
+        if key not in self._registered:
+            try:
+                self._registered[key] = fetch_registered(self.client, launch_plan)
+            except RemoteNotFoundError:
+                if not missing_ok:
+                    raise
+                return None
+        return self._registered[key]
+
+    def logout(self) -> None:
+        """Forget this remote's credentials: the token in memory and any cached for its endpoint (the OS
+        keyring or the token file), so the next call asks for a new login."""
+        self.client.authenticator.logout(self.client)

@@ -404,6 +404,54 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self.s.propeller.launch(eid)
         return execution_pb2.ExecutionCreateResponse(id=eid)
 
+    def ListExecutions(
+        self, request: common_pb2.ResourceListRequest, context: grpc.ServicerContext
+    ) -> execution_pb2.ExecutionList:
+        """flyteadmin's ListExecutions: filters (eq / ne / value_in on phase, task.name, launch_plan.name,
+        execution name), created_at sort, offset tokens."""
+        if request.limit <= 0:
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid limit: 0")
+        try:
+            tests = [_execution_filter(part) for part in request.filters.split("+") if part.strip()]
+        except ValueError as exc:
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"failed to parse filters: {exc}")
+        found = [
+            e
+            for e in self.s.store.executions()
+            if e.id.project == request.id.project
+            and e.id.domain == request.id.domain
+            and all(test(e) for test in tests)
+        ]
+        key = request.sort_by.key or "created_at"
+        if key != "created_at":
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"unsupported sort key {key}")
+        found.sort(
+            key=lambda e: (e.closure.created_at.seconds, e.closure.created_at.nanos),
+            reverse=request.sort_by.direction == common_pb2.Sort.DESCENDING,
+        )
+        offset = int(request.token or 0)
+        page = found[offset : offset + request.limit]
+        more = offset + request.limit < len(found)
+        self.s.calls.append("ListExecutions")
+        return execution_pb2.ExecutionList(executions=page, token=str(offset + request.limit) if more else "")
+
+    def CreateLaunchPlan(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from flyteidl.admin import launch_plan_pb2
+
+        plan = launch_plan_pb2.LaunchPlan(id=request.id, spec=request.spec)
+        self.s.store.put_launch_plan(plan)
+        return launch_plan_pb2.LaunchPlanCreateResponse()
+
+    def GetLaunchPlan(self, request: common_pb2.ObjectGetRequest, context: grpc.ServicerContext) -> Any:
+        plan = self.s.store.get_launch_plan(request.id)
+        if plan is None:
+            abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"missing entity of type launch plan with identifier {request.id.name} {request.id.version}",
+            )
+        return plan
+
     def _execution(
         self, eid: identifier_pb2.WorkflowExecutionIdentifier, context: grpc.ServicerContext
     ) -> execution_pb2.Execution:
@@ -544,6 +592,32 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return node_execution_pb2.NodeExecutionGetDataResponse(
             full_inputs=data.full_inputs, full_outputs=data.full_outputs
         )
+
+
+def _execution_filter(expression: str) -> Any:
+    """One of flyteadmin's filter expressions (``eq(phase,SUCCEEDED)``) as a test on an Execution."""
+    m = re.fullmatch(r"\s*(eq|ne|value_in)\(([\w.]+),([^)]*)\)\s*", expression)
+    if m is None:
+        raise ValueError(f"invalid filter expression {expression!r}")
+    op, field, raw = m.groups()
+    values = set(raw.split(";")) if op == "value_in" else {raw}
+
+    def value(e: execution_pb2.Execution) -> str:
+        lp = e.spec.launch_plan
+        if field == "phase":
+            return str(core_execution_pb2.WorkflowExecution.Phase.Name(e.closure.phase))
+        if field == "task.name":
+            return lp.name if lp.resource_type == identifier_pb2.TASK else ""
+        if field == "launch_plan.name":
+            return lp.name
+        if field in ("name", "execution.name"):
+            return e.id.name
+        raise ValueError(f"unsupported filter field {field!r}")
+
+    value(execution_pb2.Execution())  # an unknown field fails now, not per row
+    if op == "ne":
+        return lambda e: value(e) not in values
+    return lambda e: value(e) in values
 
 
 _NODE_PHASE = {

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from flyteidl.admin import execution_pb2, task_pb2
+from flyteidl.admin import execution_pb2, launch_plan_pb2, task_pb2
 from flyteidl.core import identifier_pb2, tasks_pb2
 
 _LOCKS: dict[str, threading.RLock] = {}
@@ -61,6 +61,19 @@ class Store:
 
     def put_task(self, task: task_pb2.Task) -> None:
         _write_atomic(self._task_path(task.id), task.SerializeToString(deterministic=True))
+
+    # ---- launch plans (stored for GetLaunchPlan; the stand-in runs single-task executions only) -----
+
+    def _plan_path(self, pid: identifier_pb2.Identifier) -> Path:
+        key = hashlib.sha256(f"{pid.project}\0{pid.domain}\0{pid.name}\0{pid.version}".encode()).hexdigest()
+        return self.root / "launch_plans" / f"{key}.pb"
+
+    def put_launch_plan(self, plan: launch_plan_pb2.LaunchPlan) -> None:
+        _write_atomic(self._plan_path(plan.id), plan.SerializeToString(deterministic=True))
+
+    def get_launch_plan(self, pid: identifier_pb2.Identifier) -> launch_plan_pb2.LaunchPlan | None:
+        path = self._plan_path(pid)
+        return launch_plan_pb2.LaunchPlan.FromString(path.read_bytes()) if path.exists() else None
 
     # ---- executions ------------------------------------------------------------------------------
 

@@ -276,7 +276,12 @@ class DataclassTransformer(TypeTransformer[Any]):
         )
 
     def guess_python_type(self, literal_type: types_pb2.LiteralType) -> Any:
-        return dict
+        # A dataclass generated from the registered schema (as flytekit's FlyteRemote does), so that
+        # attribute access works without the original class; a struct that describes none stays a dict.
+        from flyte_nb.core.types.generated import dataclass_from_literal_type
+
+        generated = dataclass_from_literal_type(literal_type)
+        return generated if generated is not None else dict
 
     def describe(self, python_type: Any) -> str:
         return f"{python_type.__name__} (dataclass)"

@@ -242,6 +242,8 @@ def guess_python_type(literal_type: types_pb2.LiteralType) -> Any:
     if kind == "simple":
         if literal_type.annotation.annotations.fields.get("literal_values") is not None:
             return _t("literal").guess_python_type(literal_type)
+        if literal_type.simple == types_pb2.STRUCT and literal_type.HasField("metadata"):
+            return _t("dataclass").guess_python_type(literal_type)  # a generated dataclass, or dict
         if literal_type.simple in _SIMPLE_GUESS:
             return _SIMPLE_GUESS[literal_type.simple]
     elif kind == "collection_type":
