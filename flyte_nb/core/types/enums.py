@@ -8,12 +8,16 @@ from typing import Any
 import msgpack
 from flyteidl.core import literals_pb2, types_pb2
 
+from flyte_nb.core.memo import BoundedMemo
 from flyte_nb.core.storage import RawStore
 from flyte_nb.core.types._common import MSGPACK, is_instance_or_rerun, received, scalar_kind
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError, UnsupportedTypeError
 
 __all__ = ["EnumTransformer"]
+
+# The same values make the same guessed class, so values decoded twice compare equal.
+_guessed: BoundedMemo[tuple[str, ...], type[enum.Enum]] = BoundedMemo(256)
 
 
 class EnumTransformer(TypeTransformer[enum.Enum]):
@@ -70,8 +74,20 @@ class EnumTransformer(TypeTransformer[enum.Enum]):
             ) from None
 
     def guess_python_type(self, literal_type: types_pb2.LiteralType) -> Any:
-        values = list(literal_type.enum_type.values)
-        return enum.Enum("DynamicEnum", {v: v for v in values})
+        values = tuple(literal_type.enum_type.values)
+        known = _guessed.get(values)
+        if known is not None:
+            return known
+        # flytekit's name for it; the qualname says what it is, a class made here (mashumaro, decoding a
+        # generated dataclass with such a field, then takes the class itself instead of a module lookup).
+        make: Any = enum.Enum  # its members are known at runtime only
+        made: type[enum.Enum] = make(
+            "DynamicEnum",
+            {v: v for v in values},
+            qualname="EnumTransformer.guess_python_type.<locals>.DynamicEnum",
+        )
+        _guessed.put(values, made)
+        return made
 
     def describe(self, python_type: Any) -> str:
         return "enum(" + ", ".join(str(m.value) for m in python_type) + ")"
