@@ -170,10 +170,7 @@ class RunLedger:
 
     def _prepare(self, con: sqlite3.Connection) -> None:
         with self._lock:
-            # WAL lets readers go on while another kernel writes; it is a property of the file, so the
-            # first kernel sets it for all. (Some network filesystems refuse WAL: the default rollback
-            # journal with its file locks is used there.)
-            con.execute("PRAGMA journal_mode=WAL")
+            _use_wal(con)
             con.execute("PRAGMA synchronous=NORMAL")
             con.execute("BEGIN IMMEDIATE")
             try:
@@ -364,6 +361,31 @@ class RunLedger:
         from dataclasses import replace
 
         return replace(record, phase="ABORTED", error=record.error or "the kernel ended during the run")
+
+
+def _use_wal(con: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (readers go on while another kernel writes).
+
+    It is a property of the file: the first kernel sets it for all. Switching needs the file to itself,
+    and SQLite reports a concurrent switch as "locked" at once instead of waiting its busy timeout, so
+    this waits here. (Where WAL is refused, e.g. some network filesystems, SQLite keeps its rollback
+    journal and file locks, which is still safe for several writers.)
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while not _try_wal(con, deadline):
+        time.sleep(0.02)
+
+
+def _try_wal(con: sqlite3.Connection, deadline: float) -> bool:
+    """Switch to WAL if needed; ``False`` when another connection holds the file (try again)."""
+    try:
+        if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            con.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) or time.monotonic() > deadline:
+            raise
+        return False
+    return True
 
 
 def _host() -> str:

@@ -161,9 +161,15 @@ def input_summary(inputs: Mapping[str, Any]) -> str:
 
 
 def error_summary(error: BaseException) -> str:
-    """One line for a failed run: the exception type and the first line of its message, scrubbed."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    """One line for a failed run, scrubbed: the task's own exception (the last line of its traceback)
+    when it failed, else the exception type and the first line of its message."""
+    from flyte_nb.errors import TaskExecutionError
+
+    if isinstance(error, TaskExecutionError) and error.traceback_text.strip():
+        text = error.traceback_text.strip().splitlines()[-1].strip()
+    else:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
     text = scrub(text)
     return text if len(text) <= ERROR_LIMIT else text[: ERROR_LIMIT - 1] + "…"
 

@@ -3,7 +3,8 @@
 Loading does three things, and unloading undoes them:
 
 * registers the magics of :class:`~flyte_nb.notebook.magic.FlyteMagics` (whose instance holds the kernel's
-  flyte_nb state; :func:`current_magics` finds it);
+  flyte_nb state; :func:`current_magics` finds it) and ``%flyte_runs``
+  (:class:`~flyte_nb.notebook.runs_magic.FlyteRunsMagics`);
 * registers how tasks and remote executions are displayed with IPython's display formatters
   (:func:`flyte_nb.notebook.views.register`): the task widget and the live execution view, with static
   HTML / text beside them. The core and network objects only have a plain ``__repr__``; in a kernel
@@ -44,6 +45,9 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
         return
     magics = FlyteMagics(ipython)
     ipython.register_magics(magics)
+    from flyte_nb.notebook.runs_magic import FlyteRunsMagics
+
+    ipython.register_magics(FlyteRunsMagics(ipython, magics))
     views.register(ipython)
     session.install(magics.session)
 
@@ -57,10 +61,12 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
     magics = manager.registry.pop(_REGISTRY_KEY, None)
     if magics is None:
         return
-    for kind, names in magics.magics.items():
-        table = manager.magics[kind]
-        for name in names:
-            table.pop(name, None)
+    runs = manager.registry.pop("FlyteRunsMagics", None)
+    for registered in [m for m in (magics, runs) if m is not None]:
+        for kind, names in registered.magics.items():
+            table = manager.magics[kind]
+            for name in names:
+                table.pop(name, None)
     views.unregister(ipython)
     session.uninstall(magics.session)
 

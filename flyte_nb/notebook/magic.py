@@ -503,6 +503,11 @@ class FlyteMagics(Magics):
     @argument("--project", help="Project to register and run in.")
     @argument("--domain", help="Domain to register and run in (e.g. development).")
     @argument("--insecure", action="store_true", help="Connect without TLS.")
+    @argument(
+        "--logout",
+        action="store_true",
+        help="Sign out: forget the remote's login, including the one cached for later kernels.",
+    )
     @line_magic
     def flyte_remote(self, line: str = "") -> None:
         """Show or set the Flyte cluster that "run on cluster" uses in this kernel.
@@ -512,6 +517,9 @@ class FlyteMagics(Magics):
         environment and ``~/.flyte/config.yaml`` (see :class:`flyte_nb.Remote`).
         """
         args = parse_argstring(self.flyte_remote, line)
+        if args.logout:
+            self._logout(args)
+            return
         if line.strip():
             config = {
                 "endpoint": args.endpoint,
@@ -531,6 +539,25 @@ class FlyteMagics(Magics):
             finally:
                 self._remote_changed()  # widgets shown earlier follow (also to say the new one is broken)
         print(self._describe_remote())
+
+    def _logout(self, args: Any) -> None:
+        if args.endpoint or args.project or args.domain or args.insecure:
+            raise UsageError(
+                "%flyte_remote --logout takes no other options: it signs out of the current remote."
+            )
+        try:
+            remote = self.remote
+        except (ConfigError, RemoteError) as exc:
+            raise UsageError(_one_line(exc)) from None
+        if remote is None:
+            raise UsageError(
+                "%flyte_remote --logout: no remote is configured, so there is no login to forget."
+            )
+        remote.logout()
+        print(
+            f"Signed out of {remote.config.endpoint}: its login is forgotten here and in the login cache; the next "
+            "call that needs credentials asks you to sign in again."
+        )
 
     def _describe_remote(self) -> str:
         try:

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from flyteidl.core import identifier_pb2
 
+    from flyte_nb.core.settings import SerializationSettings
     from flyte_nb.core.task import Task
+    from flyte_nb.remote.config import RemoteConfig
 
 __all__ = ["Execution", "RemoteRunner", "SignInCode", "SubmitStep"]
 
@@ -114,4 +116,23 @@ class RemoteRunner(Protocol):
 
     def sign_in_prompts_here(self, show: Callable[[SignInCode], None]) -> AbstractContextManager[None]:
         """Show sign-ins that calls on this thread need with ``show``."""
+        ...
+
+    @property
+    def config(self) -> RemoteConfig:
+        """Where the cluster is (endpoint, project, domain)."""
+        ...
+
+    def settings(self) -> SerializationSettings:
+        """What tasks are compiled with for this cluster (their versions depend on it)."""
+        ...
+
+    def execution(
+        self, name: str, task: Task | None = None, *, project: str | None = None, domain: str | None = None
+    ) -> Execution:
+        """Re-attach to execution ``name``."""
+        ...
+
+    def logout(self) -> None:
+        """Forget the credentials, cached ones included."""
         ...

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,29 +161,36 @@ def test_threads_write_at_once(tmp_path: Path) -> None:
 
 def test_two_processes_write_one_ledger_at_once(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite"
+    # Both start on a file that does not exist yet, at the same moment (creating it and switching it
+    # to WAL concurrently is the race that matters), then interleave their writes.
     code = textwrap.dedent(
         f"""
-        import sys
+        import sys, time
         from flyte_nb.core.ledger import RunLedger
         from flyte_nb.core.runs import RunStart
         ledger = RunLedger({str(path)!r}, notebook=sys.argv[1])
+        while time.time() < float(sys.argv[2]):
+            pass
         for i in range(150):
             run = ledger.run_started(RunStart(task="t", version="", mode="kernel", inputs=f"i={{i}}"))
             assert run is not None, "not recorded"
             ledger.run_finished(run, "SUCCEEDED", 0.0)
         """
     )
+    start = str(time.time() + 2.0)
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, name], cwd=ROOT, stderr=subprocess.PIPE, text=True)
-        for name in ("one", "two")
+        subprocess.Popen(
+            [sys.executable, "-c", code, name, start], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
+        for name in ("one", "two", "three")
     ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert "could not" not in err
     runs = RunLedger(path).runs(limit=None)
-    assert len(runs) == 300
-    assert {r.notebook for r in runs} == {"one", "two"}
+    assert len(runs) == 450
+    assert {r.notebook for r in runs} == {"one", "two", "three"}
     assert all(r.phase == "SUCCEEDED" for r in runs)
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

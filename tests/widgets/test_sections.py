@@ -51,7 +51,8 @@ def test_payload_view_of_a_module_task_needs_no_payload() -> None:
 def test_task_widget_assembles_every_part() -> None:
     w = TaskWidget(tasks.add, namespace={})
     assert w.task_name == "tests.widgets.tasks.add"
-    assert w.children == (w.children[0], w.interface, w.sections, w.form, w.run_panel)
+    assert w.children == (w.children[0], w.interface, w.sections, w.children[3], w.form, w.run_panel)
+    assert type(w.children[3]).__name__ == "RecentRuns"  # hidden until the task has runs
     assert w.sections.titles == ("Template", "Payload")
     assert w.template.version in w.children[0].value
 

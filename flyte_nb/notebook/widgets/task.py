@@ -15,6 +15,7 @@ from flyte_nb.notebook.widgets import _render as r
 from flyte_nb.notebook.widgets.form import InputForm
 from flyte_nb.notebook.widgets.interface import InterfaceView
 from flyte_nb.notebook.widgets.payload import PayloadView
+from flyte_nb.notebook.widgets.recent_runs import RecentRuns
 from flyte_nb.notebook.widgets.run import RunPanel
 from flyte_nb.notebook.widgets.template import TemplateView
 from flyte_nb.notebook.widgets.workflow import WorkflowView
@@ -112,7 +113,7 @@ class TaskWidget(widgets.VBox):
             f"</b>{dynamic}{version}"
         )
         super().__init__(
-            children=[title, self.interface, self.sections, self.form, self.run_panel],
+            children=[title, self.interface, self.sections, RecentRuns(task), self.form, self.run_panel],
             task_name=str(getattr(task, "name", "")),
             **kwargs,
         )
