@@ -573,18 +573,23 @@ class FlyteMagics(Magics):
 
 
 def _show_device_code(code: SignInCode) -> None:
-    """Device-flow login: show the verification link and code in the notebook (a link a user can click)."""
+    """A sign-in: the device flow's link and code, or the browser sign-in's link (a link a user can click)."""
     import html
 
     from IPython.display import HTML, display
 
-    display(
-        HTML(  # type: ignore[no-untyped-call]
-            f"<div>To sign in to Flyte, open <a href='{html.escape(code.link)}' target='_blank'>"
-            f"{html.escape(code.verification_uri)}</a> and enter the code <b><code>{html.escape(code.user_code)}"
-            "</code></b>. This cell continues once you have approved it.</div>"
+    link = f"<a href='{html.escape(code.link)}' target='_blank'>"
+    if not code.user_code:  # a browser sign-in: the page was opened in the browser, when it could be
+        text = (
+            f"<div>Sign in to Flyte in the browser window that just opened (or {link}open the sign-in page</a>). "
+            "This cell continues once you have signed in.</div>"
         )
-    )
+    else:
+        text = (
+            f"<div>To sign in to Flyte, open {link}{html.escape(code.verification_uri)}</a> and enter the code "
+            f"<b><code>{html.escape(code.user_code)}</code></b>. This cell continues once you have approved it.</div>"
+        )
+    display(HTML(text))  # type: ignore[no-untyped-call]
 
 
 def _names(names: list[str]) -> str:

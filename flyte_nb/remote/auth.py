@@ -1,4 +1,5 @@
-"""Credentials for FlyteAdmin: none, a static token, client credentials, device flow, external command.
+"""Credentials for FlyteAdmin: none, a static token, client credentials, a user login (browser or device
+flow, cached between kernels), an external command.
 
 As in flytekit, a client sends a token only once it has one: the first call goes out bare, and when the
 server answers ``UNAUTHENTICATED`` the authenticator obtains credentials (discovering the token endpoint
@@ -27,6 +28,7 @@ from flyte_nb.errors import ConfigError, NotPicklableError, RemoteError, RemoteU
 from flyte_nb.remote.config import RemoteConfig, Secret
 from flyte_nb.remote.http import HttpSettings, http_request
 from flyte_nb.remote.redact import redact
+from flyte_nb.remote.token_cache import CachedTokens, TokenCache
 
 if TYPE_CHECKING:
     from flyte_nb.remote.client import AdminClient
@@ -135,6 +137,8 @@ class _OAuthServer:
     client_id: str
     scopes: tuple[str, ...]
     audience: str
+    authorization_endpoint: str = ""
+    redirect_uri: str = ""
 
 
 def _discover(client: AdminClient, client_id: str, scopes: Sequence[str], audience: str) -> _OAuthServer:
@@ -146,6 +150,8 @@ def _discover(client: AdminClient, client_id: str, scopes: Sequence[str], audien
         client_id=client_id or public.client_id,
         scopes=tuple(scopes) or tuple(public.scopes),
         audience=audience or public.audience,
+        authorization_endpoint=metadata.authorization_endpoint,
+        redirect_uri=public.redirect_uri,
     )
 
 
@@ -257,7 +263,9 @@ class DeviceFlow(Authenticator):
     """OAuth2 device authorization grant: the user approves a code in any browser; we poll.
 
     ``prompt(DeviceCode)`` shows the link and code (the notebook renders it; the default prints it).
-    A refresh token, when the server issues one, is used before asking the user again.
+    A refresh token, when the server issues one, is used before asking the user again. With a ``cache``
+    (:mod:`flyte_nb.remote.token_cache`), the login is kept for the endpoint, so later kernels (and other
+    kernels at the same time) start with it: a kernel restart does not ask the user again.
     """
 
     def __init__(
@@ -271,12 +279,19 @@ class DeviceFlow(Authenticator):
         header_key: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        cache: TokenCache | None = None,
+        cache_key: str = "",
     ) -> None:
         super().__init__(header_key=header_key)
         self.client_id = client_id
         self.scopes = tuple(scopes)
         self.audience = audience
         self.prompt = prompt or _print_device_code
+        self.cache = cache
+        self.cache_key = cache_key  # the endpoint (flytekit's keyring service name)
+        self._cache_read = False
+        self._expires_at: float | None = None
+        self._login_lock = threading.RLock()  # one sign-in at a time, however many threads need one
         # A sign-in needed on a thread that registered its own prompt is shown there (a widget run's panel:
         # a button click is no cell, so the default prompt would display nowhere).
         self._thread_prompts: dict[int, Callable[[DeviceCode], None]] = {}
@@ -284,6 +299,48 @@ class DeviceFlow(Authenticator):
         self._refresh_token: Secret | None = None
         self._sleep = sleep
         self._clock = clock
+
+    # ---- the cached login ------------------------------------------------------------------------
+
+    def header(self, client: AdminClient) -> tuple[str, str] | None:
+        with self._login_lock:
+            if not self._cache_read:
+                self._cache_read = True
+                self._adopt_cached()
+            expired = self._expires_at is not None and time.time() > self._expires_at - 60
+            if self._token and expired and self._refresh_token:
+                self.refresh(client)  # known to be expired: renew before the call, not after a refusal
+        return super().header(client)
+
+    def _adopt_cached(self, unlike: Secret | None = None) -> bool:
+        """Take the cached login if it differs from ``unlike`` (another kernel signed in or refreshed)."""
+        cached = self.cache.load(self.cache_key) if self.cache is not None else None
+        if cached is None or cached.access_token == unlike:
+            return False
+        self._token = cached.access_token
+        self._refresh_token = cached.refresh_token or self._refresh_token
+        self._expires_at = cached.expires_at
+        return not cached.expired
+
+    def refresh(self, client: AdminClient) -> None:
+        refused = self._token
+        with self._login_lock:
+            if self._token != refused:
+                return  # another thread signed in meanwhile
+            if self._adopt_cached(unlike=refused):
+                return  # another kernel signed in or refreshed: its token is newer than ours
+            self._token = Secret(self.fetch_token(client))
+
+    def logout(self, client: AdminClient) -> None:
+        with self._login_lock:
+            super().logout(client)
+            self._refresh_token = None
+            self._expires_at = None
+            self._cache_read = True  # do not read the login back
+            if self.cache is not None:
+                self.cache.delete(self.cache_key)
+
+    # ---- obtaining tokens -------------------------------------------------------------------------
 
     def fetch_token(self, client: AdminClient) -> str:
         server = _discover(client, self.client_id, self.scopes, self.audience)
@@ -299,12 +356,16 @@ class DeviceFlow(Authenticator):
             )
             if status == 200 and payload.get("access_token"):
                 return self._keep(payload)
-            self._refresh_token = None  # expired: fall through to a new device login
+            self._refresh_token = None  # expired: fall through to a new login
+        return self.sign_in(client, server)
+
+    def sign_in(self, client: AdminClient, server: _OAuthServer) -> str:
+        """Ask the user to sign in (here: approve a device code) and return the new access token."""
         if not server.device_endpoint:
             raise RemoteUnauthenticatedError(
                 f"FlyteAdmin at {client.config.endpoint} requires credentials and its authorization server "
-                "offers no device flow. Use ClientSecret or ExternalCommand (a browser login on the kernel "
-                "machine, Pkce, is not supported).",
+                "offers no device flow. Sign in through a browser (admin.authType Pkce on a machine with a "
+                "browser), or use ClientSecret or ExternalCommand.",
                 code="UNAUTHENTICATED",
             )
         fields = {
@@ -359,10 +420,18 @@ class DeviceFlow(Authenticator):
         )
 
     def _keep(self, payload: dict[str, Any]) -> str:
+        """Remember a token response (and cache it for later kernels); return the access token."""
         refresh = payload.get("refresh_token")
         if isinstance(refresh, str) and refresh:
             self._refresh_token = Secret(refresh)
-        return str(payload["access_token"])
+        expires_in = payload.get("expires_in")
+        self._expires_at = time.time() + float(expires_in) if isinstance(expires_in, (int, float)) else None
+        access = str(payload["access_token"])
+        if self.cache is not None:
+            self.cache.save(
+                self.cache_key, CachedTokens(Secret(access), self._refresh_token, self._expires_at)
+            )
+        return access
 
 
 class ExternalCommand(Authenticator):
@@ -408,8 +477,8 @@ class ExternalCommand(Authenticator):
 
 
 _MODES: dict[str, str] = {
-    "STANDARD": "device",
-    "PKCE": "device",
+    "STANDARD": "user",
+    "PKCE": "user",
     "DEVICEFLOW": "device",
     "BASIC": "client",
     "CLIENT_CREDENTIALS": "client",
@@ -420,13 +489,20 @@ _MODES: dict[str, str] = {
 
 
 def authenticator_for(
-    config: RemoteConfig, *, prompt: Callable[[DeviceCode], None] | None = None
+    config: RemoteConfig,
+    *,
+    prompt: Callable[[DeviceCode], None] | None = None,
+    login: str | None = None,
+    cache: TokenCache | None = None,
 ) -> Authenticator:
     """The authenticator flytekit would pick for ``config.auth.mode``.
 
-    ``Pkce``/``standard`` (flytekit's default) needs a browser on the machine running the kernel, which a
-    remote notebook does not have; the device flow is used instead, and only when the server demands
-    credentials at all.
+    ``Pkce``/``standard`` (flytekit's default) signs in through a browser when the kernel runs on the
+    user's own machine, and with the device flow when it cannot open one there (a remote kernel):
+    :class:`~flyte_nb.remote.pkce.Pkce` decides at sign-in; ``login`` (or ``$FLYTE_NB_LOGIN``: ``auto``,
+    ``browser``, ``device``) overrides. ``DeviceFlow`` always uses the device flow. Either way the login
+    is cached per endpoint (``cache``, default :func:`~flyte_nb.remote.token_cache.default_token_cache`),
+    and a user is asked only when the server demands credentials and none are cached.
     """
     auth = config.auth
     kind = _MODES.get(auth.mode.upper().replace("-", "_"))
@@ -455,4 +531,20 @@ def authenticator_for(
                 "or choose another admin.authType."
             )
         return ExternalCommand(auth.command, secrets=[s for s in (auth.client_secret,) if s])
-    return DeviceFlow(auth.client_id, scopes=auth.scopes, audience=auth.audience, prompt=prompt, http=http)
+    if cache is None:
+        from flyte_nb.remote.token_cache import default_token_cache
+
+        cache = default_token_cache()
+    user = {
+        "scopes": auth.scopes,
+        "audience": auth.audience,
+        "prompt": prompt,
+        "http": http,
+        "cache": cache,
+        "cache_key": config.endpoint,
+    }
+    if kind == "device":
+        return DeviceFlow(auth.client_id, **user)  # type: ignore[arg-type]
+    from flyte_nb.remote.pkce import Pkce, login_choice
+
+    return Pkce(auth.client_id, login=login_choice(login), **user)  # type: ignore[arg-type]

@@ -133,7 +133,13 @@ class Remote:
     env:
         Environment variables added to every submitted task's container.
     device_prompt:
-        Shows a device-flow login (link and code); the notebook extension passes one that renders it.
+        Shows a sign-in (a device flow's link and code, or a browser sign-in's link); the notebook
+        extension passes one that renders it.
+    login:
+        How a user signs in when the server asks (auth modes ``Pkce``/``standard``): ``"auto"`` (a
+        browser when the kernel runs on the user's own machine, else the device flow), ``"browser"`` or
+        ``"device"``. Default: ``$FLYTE_NB_LOGIN``, else ``"auto"``. The login is cached for the endpoint
+        (OS keyring or a private file), so later kernels start signed in; :meth:`logout` forgets it.
     client:
         A ready :class:`AdminClient` (tests inject one with fake stubs). It fixes where the server is and
         how to sign in, so ``endpoint``, ``insecure``, ``config_file``, ``auth`` and ``device_prompt``
@@ -154,6 +160,7 @@ class Remote:
         env: Mapping[str, str] | None = None,
         device_prompt: Callable[[DeviceCode], None] | None = None,
         client: AdminClient | None = None,
+        login: str | None = None,
     ) -> None:
         if client is not None:
             _refuse_with_client(
@@ -172,7 +179,8 @@ class Remote:
         else:
             self.config = load_config(endpoint, project, domain, insecure, config_file)
             client = AdminClient(
-                self.config, authenticator=auth or authenticator_for(self.config, prompt=device_prompt)
+                self.config,
+                authenticator=auth or authenticator_for(self.config, prompt=device_prompt, login=login),
             )
         self.client = client
         preflight = getattr(image, "preflight", None)

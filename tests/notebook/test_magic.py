@@ -392,8 +392,9 @@ def test_flyte_remote_builds_its_remote_with_the_notebook_device_prompt(ip: Any)
     assert magics is not None
     with capture_output():
         ip.run_line_magic("flyte_remote", "localhost:30080 --insecure")
-    authenticator = magics.remote.client.authenticator  # flytekit's default mode: device flow if asked
-    assert type(authenticator).__name__ == "DeviceFlow"
+    # flytekit's default mode: a browser sign-in on the user's machine, else the device flow, if asked
+    authenticator = magics.remote.client.authenticator
+    assert type(authenticator).__name__ == "Pkce"
     assert authenticator.prompt is _show_device_code
 
 

@@ -715,7 +715,7 @@ class AuthServicer(auth_pb2_grpc.AuthMetadataServiceServicer):
     ) -> auth_pb2.PublicClientAuthConfigResponse:
         return auth_pb2.PublicClientAuthConfigResponse(
             client_id="flytectl",
-            redirect_uri="http://localhost:53593/callback",
+            redirect_uri=self.s.redirect_uri,
             scopes=["offline", "all"],
             authorization_metadata_key=self.s.auth_header_key,
         )
@@ -726,9 +726,13 @@ class AuthServicer(auth_pb2_grpc.AuthMetadataServiceServicer):
         base = self.s.http.base_url
         return auth_pb2.OAuth2MetadataResponse(
             issuer=base,
+            authorization_endpoint=f"{base}/oauth2/authorize",
             token_endpoint=f"{base}/oauth2/token",
             device_authorization_endpoint=f"{base}/oauth2/device/auth",
+            response_types_supported=["code"],
+            code_challenge_methods_supported=["S256"],
             grant_types_supported=[
+                "authorization_code",
                 "client_credentials",
                 "refresh_token",
                 "urn:ietf:params:oauth:grant-type:device_code",

@@ -33,22 +33,47 @@ class DeviceGrant:
 
 
 @dataclass
+class CodeGrant:
+    """An authorization code handed to a browser (PKCE), waiting to be exchanged at the token endpoint."""
+
+    client_id: str
+    redirect_uri: str
+    challenge: str
+
+
+@dataclass
 class OAuthState:
-    """Clients, issued tokens and pending device logins of the stand-in's authorization server."""
+    """Clients, issued tokens and pending device and browser logins of the stand-in's authorization server.
+
+    ``PUBLIC_CLIENT`` is the public client id FlyteAdmin's ``GetPublicClientConfig`` hands out (flytectl's).
+    """
+
+    PUBLIC_CLIENT = "flytectl"
 
     clients: dict[str, str] = field(default_factory=dict)  # client_id -> secret
     tokens: set[str] = field(default_factory=set)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh -> client_id
     devices: dict[str, DeviceGrant] = field(default_factory=dict)  # device_code -> grant
+    codes: dict[str, CodeGrant] = field(default_factory=dict)  # authorization code -> grant
     auto_approve_after: int | None = 1  # polls before a device code approves itself (None: never)
+    deny_browser: bool = False  # the user refuses the browser sign-in
+    redirect_uri: str = ""  # the registered loopback redirect of the public client
+    token_lifetime: int = 3600  # expires_in of issued access tokens
     token_requests: int = 0
+    device_logins: int = 0  # device authorizations started (a user was asked to approve a code)
+    browser_logins: int = 0  # authorization requests (a browser was sent to sign in)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue(self) -> dict[str, Any]:
         token, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.tokens.add(token)
         self.refresh_tokens[refresh] = "device"
-        return {"access_token": token, "token_type": "bearer", "expires_in": 3600, "refresh_token": refresh}
+        return {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": self.token_lifetime,
+            "refresh_token": refresh,
+        }
 
     def expire_all(self) -> None:
         with self.lock:
@@ -184,8 +209,7 @@ def _handler(bucket: Bucket, oauth: OAuthState | None) -> type[BaseHTTPRequestHa
             bucket.puts.append(rel)
             return self._reply(200)
 
-        def do_GET(self) -> None:
-            path, query = self._split()
+        def _bucket_get(self, path: str, query: dict[str, str]) -> None:
             if not path.startswith("/bucket/"):
                 return self._reply(404, b"no such route")
             rel = path[len("/bucket/") :]
@@ -197,7 +221,40 @@ def _handler(bucket: Bucket, oauth: OAuthState | None) -> type[BaseHTTPRequestHa
             bucket.gets.append(rel)
             return self._reply(200, (bucket.root / rel).read_bytes(), "application/octet-stream")
 
+        def do_GET(self) -> None:  # the OAuth authorize endpoint, then the bucket
+            path, query = self._split()
+            if path == "/oauth2/authorize" and oauth is not None:
+                with oauth.lock:
+                    return self._authorize(query)
+            return self._bucket_get(path, query)
+
         do_HEAD = do_GET
+
+        def _authorize(self, query: dict[str, str]) -> None:
+            """The browser step of the authorization-code flow: the user signs in (at once, here) and the
+            browser is sent back to the loopback redirect with a code, or with an error."""
+            assert oauth is not None
+            oauth.browser_logins += 1
+            redirect = query.get("redirect_uri", "")
+            if query.get("client_id") != OAuthState.PUBLIC_CLIENT or redirect != oauth.redirect_uri:
+                return self._reply(400, b"unknown client or redirect_uri not registered")
+            if query.get("response_type") != "code" or query.get("code_challenge_method") != "S256":
+                return self._reply(400, b"response_type=code with an S256 code_challenge is required")
+            if oauth.deny_browser:
+                back = {
+                    "error": "access_denied",
+                    "error_description": "The user refused.",
+                    "state": query.get("state", ""),
+                }
+            else:
+                code = secrets.token_urlsafe(16)
+                oauth.codes[code] = CodeGrant(query["client_id"], redirect, query.get("code_challenge", ""))
+                back = {"code": code, "state": query.get("state", "")}
+            self.send_response(302)
+            self.send_header("Location", f"{redirect}?{urllib.parse.urlencode(back)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
 
         def do_POST(self) -> None:
             path, _ = self._split()
@@ -237,6 +294,25 @@ def _handler(bucket: Bucket, oauth: OAuthState | None) -> type[BaseHTTPRequestHa
                     return self._json(400, {"error": "authorization_pending"})
                 del oauth.devices[form["device_code"]]
                 return self._json(200, oauth.issue())
+            if grant == "authorization_code":
+                code = oauth.codes.pop(form.get("code", ""), None)
+                if (
+                    code is None
+                    or code.redirect_uri != form.get("redirect_uri")
+                    or code.client_id != form.get("client_id")
+                ):
+                    return self._json(
+                        400, {"error": "invalid_grant", "error_description": "unknown or used code"}
+                    )
+                verifier = form.get("code_verifier", "")
+                digest = (
+                    base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+                )
+                if not 43 <= len(verifier) <= 128 or digest != code.challenge:
+                    return self._json(
+                        400, {"error": "invalid_grant", "error_description": "PKCE verification failed"}
+                    )
+                return self._json(200, oauth.issue())
             if grant == "refresh_token":
                 if form.get("refresh_token") not in oauth.refresh_tokens:
                     return self._json(400, {"error": "invalid_grant"})
@@ -246,6 +322,7 @@ def _handler(bucket: Bucket, oauth: OAuthState | None) -> type[BaseHTTPRequestHa
 
         def _device(self, form: dict[str, str]) -> None:
             assert oauth is not None
+            oauth.device_logins += 1
             device_code, user_code = secrets.token_urlsafe(16), secrets.token_hex(4).upper()
             oauth.devices[device_code] = DeviceGrant(user_code=user_code, client_id=form.get("client_id", ""))
             return self._json(

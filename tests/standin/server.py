@@ -66,6 +66,12 @@ class Faults:
         return None
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _aborting(code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
     def handler(request: Any, context: grpc.ServicerContext) -> Any:
         context.abort(code, message)
@@ -151,6 +157,11 @@ class StandIn:
         self.store = Store(self.root / "db")
         self.bucket = Bucket(self.root / "bucket")
         self.oauth = OAuthState(clients=dict(clients or {"notebook": "n0tebook-s3cret"})) if auth else None
+        # The public client's loopback redirect (flytectl's is localhost:53593): a free port per stand-in,
+        # so tests signing in through a browser at the same time do not collide.
+        self.redirect_uri = f"http://localhost:{_free_port()}/callback"
+        if self.oauth is not None:
+            self.oauth.redirect_uri = self.redirect_uri
         self.http = HttpSide(self.bucket, self.oauth)
         self.projects = set(projects)
         self.auth_header_key = auth_header_key

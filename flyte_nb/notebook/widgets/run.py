@@ -227,7 +227,13 @@ class RunPanel(widgets.VBox):
         if handle.url:
             line += f' · <a href="{r.escape(handle.url)}" target="_blank" rel="noopener">Flyte console</a>'
         login = handle.login
-        if login is not None and not handle.done:
+        if login is not None and not handle.done and not login.user_code:  # a browser sign-in: no code
+            line += (
+                f'<div class="flyte-nb-login">Sign in to Flyte in the browser window that opened (or <a '
+                f'href="{r.escape(login.link)}" target="_blank" rel="noopener">open the sign-in page</a>); the '
+                "run continues once you have signed in.</div>"
+            )
+        elif login is not None and not handle.done:
             line += (
                 f'<div class="flyte-nb-login">To sign in to Flyte, open <a href="{r.escape(login.link)}" '
                 f'target="_blank" rel="noopener">{r.escape(login.verification_uri)}</a> and enter the code '
