@@ -2,7 +2,9 @@
 
 ``Remote`` reads the configuration flytekit users already have (``FLYTE_*`` variables, flytectl's
 ``~/.flyte/config.yaml``), uploads the task's code through the data proxy, registers the task and
-launches it; ``RemoteExecution`` follows the run and returns its outputs.
+launches it; ``RemoteExecution`` follows the run and returns its outputs. ``Remote.execution(name)``
+re-attaches to any execution (flytekit's too) and decodes it from its registered interface
+(``RegisteredTask``); user logins (``Pkce`` in a browser, ``DeviceFlow``) are cached between kernels.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from flyte_nb.remote.auth import ClientCredentials, DeviceCode, DeviceFlow, ExternalCommand, StaticToken
 from flyte_nb.remote.config import RemoteConfig, load_config
 from flyte_nb.remote.executions import RemoteExecution
+from flyte_nb.remote.pkce import Pkce
+from flyte_nb.remote.registered import RegisteredTask
 from flyte_nb.remote.remote import Remote, SubmitProgress
 
 __all__ = [
@@ -17,6 +21,8 @@ __all__ = [
     "DeviceCode",
     "DeviceFlow",
     "ExternalCommand",
+    "Pkce",
+    "RegisteredTask",
     "Remote",
     "RemoteConfig",
     "RemoteExecution",
