@@ -531,20 +531,42 @@ def authenticator_for(
                 "or choose another admin.authType."
             )
         return ExternalCommand(auth.command, secrets=[s for s in (auth.client_secret,) if s])
+    return _user_login(config, kind, http, prompt, login, cache)
+
+
+def _user_login(
+    config: RemoteConfig,
+    kind: str,
+    http: HttpSettings,
+    prompt: Callable[[DeviceCode], None] | None,
+    login: str | None,
+    cache: TokenCache | None,
+) -> DeviceFlow:
+    """The device flow (``kind == "device"``) or the browser-or-device sign-in, with the login cache."""
     if cache is None:
         from flyte_nb.remote.token_cache import default_token_cache
 
         cache = default_token_cache()
-    user = {
-        "scopes": auth.scopes,
-        "audience": auth.audience,
-        "prompt": prompt,
-        "http": http,
-        "cache": cache,
-        "cache_key": config.endpoint,
-    }
+    auth = config.auth
     if kind == "device":
-        return DeviceFlow(auth.client_id, **user)  # type: ignore[arg-type]
+        return DeviceFlow(
+            auth.client_id,
+            scopes=auth.scopes,
+            audience=auth.audience,
+            prompt=prompt,
+            http=http,
+            cache=cache,
+            cache_key=config.endpoint,
+        )
     from flyte_nb.remote.pkce import Pkce, login_choice
 
-    return Pkce(auth.client_id, login=login_choice(login), **user)  # type: ignore[arg-type]
+    return Pkce(
+        auth.client_id,
+        login=login_choice(login),
+        scopes=auth.scopes,
+        audience=auth.audience,
+        prompt=prompt,
+        http=http,
+        cache=cache,
+        cache_key=config.endpoint,
+    )
