@@ -7,7 +7,8 @@ IPython.
 
 The run ledger is the file beside the notebook: the kernel's working directory when the extension was
 loaded (Jupyter starts a kernel in its notebook's directory), or ``$FLYTE_NB_RUN_LEDGER``. The notebook's
-own name comes from ``$JPY_SESSION_NAME``, which Jupyter servers set for the kernels they start.
+own name comes from ``$JPY_SESSION_NAME``, which Jupyter servers set for the kernels they start (or from
+VS Code's ``__vsc_ipynb_file__``).
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ class KernelSession:
 
     @property
     def notebook(self) -> str:
-        """The file name of the notebook this kernel runs, or ``""`` when the kernel was not told."""
-        return os.path.basename(os.environ.get("JPY_SESSION_NAME", ""))
+        """The file name of the notebook this kernel runs, or ``""`` when the kernel was not told
+        (Jupyter servers set ``$JPY_SESSION_NAME``; VS Code sets ``__vsc_ipynb_file__``)."""
+        path = os.environ.get("JPY_SESSION_NAME") or self.user_namespace().get("__vsc_ipynb_file__", "")
+        return os.path.basename(path) if isinstance(path, str) else ""
 
     @property
     def ledger(self) -> RunLedger | None:

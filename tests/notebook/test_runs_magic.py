@@ -163,3 +163,29 @@ def test_durations_read_as_people_write_them() -> None:
     assert format_duration(12.34) == "12.3s"
     assert format_duration(245) == "4m05s"
     assert format_duration(7380) == "2h03m"
+
+
+def test_runs_are_filed_under_the_notebook_the_kernel_runs(
+    ip: Any, ledger: RunLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    magics = current_magics(ip)
+    assert magics is not None
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    assert magics.session.notebook == ""
+    ip.user_ns["__vsc_ipynb_file__"] = "/home/me/work/vscode.ipynb"  # what VS Code sets
+    assert magics.session.notebook == "vscode.ipynb"
+    monkeypatch.setenv("JPY_SESSION_NAME", "/srv/notebooks/analysis.ipynb")  # what Jupyter servers set
+    assert magics.session.notebook == "analysis.ipynb"
+    monkeypatch.setenv("FLYTE_NB_RUN_LEDGER", str(ledger.path.with_name("other.sqlite")))
+    other = magics.session.ledger
+    assert other is not None
+    assert other.notebook == "analysis.ipynb"
+    cell(ip, DEFINE)
+    cell(ip, "fnb.SandboxExecutor('kernel').run(halve, x=3.0)")
+    assert [r.notebook for r in other.runs()] == ["analysis.ipynb"]
+    from flyte_nb.core.runs import RunStart
+
+    RunLedger(other.path, notebook="b.ipynb").run_started(RunStart("theirs", "", "kernel", ""))
+    assert "theirs" not in _listing(ip)  # this notebook's runs only
+    assert "halve" in _listing(ip)
+    assert "theirs" in _listing(ip, "--all")
