@@ -9,11 +9,11 @@ re-attaches to any execution (flytekit's too) and decodes it from its registered
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from flyte_nb.remote.auth import ClientCredentials, DeviceCode, DeviceFlow, ExternalCommand, StaticToken
 from flyte_nb.remote.config import RemoteConfig, load_config
 from flyte_nb.remote.executions import RemoteExecution
-from flyte_nb.remote.pkce import Pkce
-from flyte_nb.remote.registered import RegisteredTask
 from flyte_nb.remote.remote import Remote, SubmitProgress
 
 __all__ = [
@@ -30,3 +30,21 @@ __all__ = [
     "SubmitProgress",
     "load_config",
 ]
+
+if TYPE_CHECKING:
+    from flyte_nb.remote.pkce import Pkce
+    from flyte_nb.remote.registered import RegisteredTask
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the browser sign-in and the task machinery a RegisteredTask needs are not
+    # needed to submit a task.
+    if name == "Pkce":
+        from flyte_nb.remote.pkce import Pkce
+
+        return Pkce
+    if name == "RegisteredTask":
+        from flyte_nb.remote.registered import RegisteredTask
+
+        return RegisteredTask
+    raise AttributeError(f"module 'flyte_nb.remote' has no attribute {name!r}")

@@ -32,7 +32,6 @@ from flyte_nb.errors import (
     TaskExecutionError,
     WaitTimeoutError,
 )
-from flyte_nb.remote.registered import RegisteredTask
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
@@ -281,6 +280,8 @@ class RemoteExecution:
         literal_map = self._output_literals()
         task = self._decoding_task("outputs")
         store = self.remote.store(self.id.project, self.id.domain)
+        from flyte_nb.remote.registered import RegisteredTask  # the core's task machinery, on first use
+
         if not isinstance(task, RegisteredTask):
             from flyte_nb.core.execution import literal_map_to_outputs
 

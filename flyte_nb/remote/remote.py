@@ -44,13 +44,13 @@ from flyte_nb.remote.config import RemoteConfig, load_config
 from flyte_nb.remote.config_values import parse_text
 from flyte_nb.remote.executions import RemoteExecution, record_launch
 from flyte_nb.remote.http import HttpSettings
-from flyte_nb.remote.registered import RegisteredTask, fetch_registered
 from flyte_nb.remote.upload import DataProxyStore, Uploader
 
 if TYPE_CHECKING:
     from flyte_nb.core.image_spec import ImageSpec
     from flyte_nb.core.settings import ImageConfig, SerializationSettings
     from flyte_nb.core.task import Task
+    from flyte_nb.remote.registered import RegisteredTask
 
 __all__ = ["Remote", "SubmitProgress", "execution_name"]
 
@@ -283,6 +283,8 @@ class Remote:
         RemoteInvalidArgumentError
             The server rejected the template, or this version already exists with a different template.
         """
+        from flyte_nb.remote.registered import RegisteredTask
+
         if isinstance(task, RegisteredTask):  # fetched from this server: launch what is registered
             return task.id
         from flyte_nb.core.serialize import task_spec
@@ -486,6 +488,8 @@ class Remote:
 
         With ``missing_ok``, ``None`` when it is not registered (its executions then cannot be decoded).
         """
+        from flyte_nb.remote.registered import fetch_registered
+
         key = launch_plan.SerializeToString(deterministic=True)
         if key not in self._registered:
             try:
