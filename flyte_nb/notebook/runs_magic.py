@@ -63,7 +63,9 @@ class FlyteRunsMagics(Magics):
         help="Re-attach to a remote run: its number in the list, or its execution name.",
     )
     @argument(
-        "--clear", action="store_true", help="Forget the runs listed (this notebook's; with --all, all)."
+        "--clear",
+        action="store_true",
+        help="Forget this notebook's runs (with --all, every run in the ledger).",
     )
     @line_magic
     def flyte_runs(self, line: str = "") -> Any:
