@@ -169,6 +169,7 @@ class Remote:
                 config_file=config_file,
                 auth=auth,
                 device_prompt=device_prompt,
+                login=login,
             )
             self.config: RemoteConfig = replace(
                 client.config,
