@@ -17,7 +17,7 @@ from flyte_nb.errors import FlyteTypeError
 
 def _interface() -> interface_pb2.TypedInterface:
     iface = interface_pb2.TypedInterface()
-    iface.outputs.variables["report"].type.blob.format = ""  # a FlyteFile
+    iface.outputs.variables["report"].type.schema.SetInParent()  # the old FlyteSchema: no Python type
     iface.outputs.variables["total"].type.simple = types_pb2.INTEGER
     iface.outputs.variables["mean"].type.simple = types_pb2.FLOAT
     iface.inputs.variables["xs"].type.collection_type.simple = types_pb2.FLOAT
@@ -29,7 +29,7 @@ def _outputs() -> literals_pb2.LiteralMap:
     outputs = literals_pb2.LiteralMap()
     outputs.literals["total"].scalar.primitive.integer = 3
     outputs.literals["mean"].scalar.primitive.float_value = 1.5
-    outputs.literals["report"].scalar.blob.uri = "s3://bucket/report.csv"
+    outputs.literals["report"].scalar.schema.uri = "s3://bucket/report"
     return outputs
 
 
@@ -54,7 +54,7 @@ def test_a_variable_nothing_decodes_fails_alone_and_by_name() -> None:
         )
     message = str(info.value)
     assert message.startswith(
-        "Execution x output 'report': expected a literal type flyte_nb can decode, got blob"
+        "Execution x output 'report': expected a literal type flyte_nb can decode, got schema"
     )
     assert message.endswith("To read it, pass the task.")
     # the others decode without it
@@ -72,7 +72,7 @@ def test_a_type_the_engine_learns_to_guess_is_used(monkeypatch: pytest.MonkeyPat
     original = TypeEngine.guess_python_type.__func__  # type: ignore[attr-defined]
 
     def guess(cls: type, literal_type: types_pb2.LiteralType) -> typing.Any:
-        if literal_type.WhichOneof("type") == "blob" and literal_type.blob.format == "":
+        if literal_type.WhichOneof("type") == "schema":
             return Report
         return original(cls, literal_type)
 

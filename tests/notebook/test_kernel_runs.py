@@ -111,7 +111,7 @@ def test_runs_and_the_login_survive_a_kernel_restart(notebook_dir: Path, tmp_pat
             kernel.run(DEFINE)
             # in the kernel, from the task widget's button
             clicked = kernel.run(
-                "w = TaskWidget(scale)\nw.form.fields['x'].editor.value = 1.5\n"
+                "w = TaskWidget(scale)\nw.form.fields['x'].editor.value = '1.5'\n"
                 "w.run_panel.buttons['kernel'].click()\nprint(w.run_panel.wait(60))"
             )
             assert clicked.strip() == "3.0"
