@@ -15,7 +15,7 @@ from flyteidl.core import literals_pb2, types_pb2, workflow_pb2
 
 from flyte_nb.errors import InternalError, TaskExecutionError
 
-__all__ = ["START_NODE", "order_nodes", "resolve_binding"]
+__all__ = ["START_NODE", "dependencies", "order_nodes", "resolve_binding"]
 
 START_NODE = "start-node"  # the id propeller gives a workflow's inputs
 
@@ -116,14 +116,22 @@ def _references(binding: literals_pb2.BindingData) -> set[str]:
     return set()
 
 
+def dependencies(nodes: Iterable[workflow_pb2.Node]) -> dict[str, frozenset[str]]:
+    """The ids of the nodes each node waits for: its ``upstream_node_ids`` and the nodes it reads from."""
+    listed = list(nodes)
+    ids = {n.id for n in listed}
+    return {
+        n.id: frozenset(
+            (set(n.upstream_node_ids) | {r for b in n.inputs for r in _references(b.binding)}) & ids
+        )
+        for n in listed
+    }
+
+
 def order_nodes(nodes: Iterable[workflow_pb2.Node]) -> list[workflow_pb2.Node]:
     """``nodes`` in an order where each runs after every node it depends on (stable otherwise)."""
     pending = list(nodes)
-    ids = {n.id for n in pending}
-    deps = {
-        n.id: (set(n.upstream_node_ids) | {r for b in n.inputs for r in _references(b.binding)}) & ids
-        for n in pending
-    }
+    deps = dependencies(pending)
     done: list[workflow_pb2.Node] = []
     finished: set[str] = set()
     while pending:

@@ -7,7 +7,8 @@ kernel     ``sandbox_execute`` in this process: inputs → literals → the task
 process    the task's own container command (``flyte-nb-execute …``), rendered with propeller's rules
            and run by this interpreter in a fresh process, with ``inputs.pb`` / ``outputs.pb`` files
            laid out as on a cluster (:mod:`flyte_nb.runtime.process`). The output streams into the
-           caller while it runs; ``retries`` and ``timeout`` behave as on a cluster.
+           caller while it runs; ``retries`` and ``timeout`` behave as on a cluster, and the
+           sub-tasks of a dynamic task run at once, up to ``max_parallelism`` processes.
 remote     ``remote.submit(task, **inputs).wait()`` on a Flyte cluster: the :class:`flyte_nb.Remote` passed
            in, or in a notebook with the flyte_nb extension the remote the kernel is configured with
            (``%flyte_remote``, ``FLYTE_*`` variables, ``~/.flyte/config.yaml``).
@@ -39,6 +40,7 @@ from flyte_nb.core.storage import MemoryStore, local_path
 from flyte_nb.errors import ConfigError
 from flyte_nb.runtime.entrypoint import classify
 from flyte_nb.runtime.error_document import error_document, kind_name, to_task_execution_error
+from flyte_nb.runtime.scheduler import check_parallelism
 from flyte_nb.runtime.storage import UriStore
 
 if TYPE_CHECKING:
@@ -46,10 +48,12 @@ if TYPE_CHECKING:
     from flyte_nb.core.session import Submitter
     from flyte_nb.core.settings import SerializationSettings
     from flyte_nb.core.task import Task
+    from flyte_nb.runtime.scheduler import NodeProgress
 
 __all__ = ["SandboxExecutor"]
 
 MODES = ("kernel", "process", "remote")
+_KEEP: Any = object()  # "not given" for with_overrides, where None is a value
 
 
 def _stdout(text: str) -> None:
@@ -91,6 +95,15 @@ class SandboxExecutor:
         Called as ``on_retry(attempt, code)`` when a RECOVERABLE failure is about to be retried, with the
         0-based number of the attempt that starts next and the failed attempt's error code (``kernel``
         and ``process``), so progress views can show the attempt without parsing log text.
+    max_parallelism:
+        How many task processes a ``process`` run may have at once: the sub-tasks of a dynamic task
+        (and of nested ones) whose inputs are ready run concurrently up to this bound, as Flyte's
+        ``max_parallelism`` bounds an execution's nodes. ``None``: the number of cores. Override it for
+        one run with :meth:`with_overrides`.
+    on_node:
+        Called with a :class:`~flyte_nb.runtime.scheduler.NodeProgress` (node, phase, attempt, and
+        ``done``/``total`` node counts) when a sub-task of a dynamic ``process`` run starts, is retried
+        or ends. Sub-tasks' output lines arrive prefixed with their node id (``[n3] …``).
     """
 
     def __init__(
@@ -106,6 +119,8 @@ class SandboxExecutor:
         env: Mapping[str, str] | None = None,
         keep_files: bool = False,
         on_retry: Callable[[int, str], None] | None = None,
+        max_parallelism: int | None = None,
+        on_node: Callable[[NodeProgress], None] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(
@@ -124,6 +139,8 @@ class SandboxExecutor:
         self.env = dict(env or {})
         self.keep_files = keep_files
         self.on_retry = on_retry
+        self.max_parallelism = check_parallelism(max_parallelism, "SandboxExecutor")
+        self.on_node = on_node
         self.last_run_dir: Path | None = None
         #: The decks of the last ``kernel`` or ``process`` run, as one HTML page (``None`` without decks).
         self.last_deck: str | None = None
@@ -132,6 +149,33 @@ class SandboxExecutor:
 
     def __repr__(self) -> str:
         return f"SandboxExecutor(mode={self.mode!r})"
+
+    def with_overrides(
+        self,
+        *,
+        max_parallelism: int | None = _KEEP,
+        retries: int | None = _KEEP,
+        timeout: float | None = _KEEP,
+    ) -> SandboxExecutor:
+        """A copy of this executor with some settings replaced, for one run or a few.
+
+        ``fnb.SandboxExecutor("process").with_overrides(max_parallelism=4).run(fan_out, n=16)`` runs
+        at most 4 sub-task processes at once, whatever the executor's own setting.
+        """
+        return SandboxExecutor(
+            self.mode,
+            self.remote,
+            retries=self.retries if retries is _KEEP else retries,
+            timeout=self.timeout if timeout is _KEEP else timeout,
+            stdout=self.stdout,
+            stderr=self.stderr,
+            settings=self.settings,
+            env=self.env,
+            keep_files=self.keep_files,
+            on_retry=self.on_retry,
+            max_parallelism=self.max_parallelism if max_parallelism is _KEEP else max_parallelism,
+            on_node=self.on_node,
+        )
 
     # ----------------------------------------------------------------------------------------- API
 
@@ -233,6 +277,8 @@ class SandboxExecutor:
                 timeout=self.timeout,
                 on_retry=self.on_retry,
                 execution=(template.id.project, template.id.domain, name),
+                max_parallelism=self.max_parallelism,
+                on_node=self.on_node,
             )
             with self._lock:
                 self._runner = runner
