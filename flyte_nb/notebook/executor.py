@@ -5,7 +5,8 @@ other cell, no widget message, no *Cancel* click could be handled), so :class:`R
 daemon thread and reports what happens through callbacks:
 
 * **progress** — phase (``QUEUED`` → ``RUNNING`` → ``SUCCEEDED`` | ``FAILED`` | ``ABORTED``), elapsed
-  time, attempt, and the console link for remote runs;
+  time, attempt, how many sub-nodes of a dynamic process run are done, and the console link for remote
+  runs;
 * **cancellation** — a remote execution is terminated on the cluster; a process sandbox is stopped; a
   kernel run gets :class:`RunCancelled` raised inside its thread (Python cannot kill a thread, so code
   blocked in a C call stops when that call returns; the run is reported ``ABORTED`` at once and its late
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 from flyte_nb.core.phases import TERMINAL_PHASES, phase_name
 from flyte_nb.errors import ConfigError, RemoteError, TaskExecutionError
 from flyte_nb.notebook.protocols import Execution, RemoteRunner, SignInCode, SubmitStep
+from flyte_nb.runtime.scheduler import check_parallelism
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
@@ -260,6 +262,11 @@ class RunHandle:
         ``None``.
     stopped_by:
         What cancelled the run (``"Cancel"``, ``"the kernel's interrupt"``), ``""`` when nothing did.
+    nodes_done, nodes_total:
+        How many sub-nodes of a dynamic ``process`` run have succeeded, out of how many the run has so
+        far (both 0 for other runs).
+    max_parallelism:
+        How many sub-task processes a ``process`` run may have at once (``None``: the number of cores).
     """
 
     def __init__(
@@ -272,6 +279,7 @@ class RunHandle:
         namespace: MutableMapping[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
         sandbox_factory: SandboxFactory | None = None,
+        max_parallelism: int | None = None,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"mode: expected one of {list(MODES)}, got {mode!r} ({type(mode).__name__}).")
@@ -305,6 +313,8 @@ class RunHandle:
         self._log_chars = 0
         self._log_lock = threading.Lock()
         self._sandbox: Sandbox | None = None
+        self.nodes_done = self.nodes_total = 0
+        self.max_parallelism = check_parallelism(max_parallelism, "start_run")
         self._started = time.monotonic()
         self._finished: float | None = None
         self._done = threading.Event()
@@ -480,6 +490,10 @@ class RunHandle:
         self.attempt = attempt + 1  # shown 1-based
         self._notify()
 
+    def _on_node(self, progress: Any) -> None:
+        self.nodes_done, self.nodes_total = progress.done, progress.total
+        self._notify()
+
     def _run_local(self) -> Any:
         sandbox: Sandbox
         if self._sandbox_factory is not None:
@@ -493,6 +507,8 @@ class RunHandle:
                 stdout=self._write,
                 stderr=self._write,
                 on_retry=self._on_retry,
+                max_parallelism=self.max_parallelism,
+                on_node=self._on_node,
             )
         self._sandbox = sandbox
         try:
@@ -551,6 +567,7 @@ def start_run(
     namespace: MutableMapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
     sandbox_factory: SandboxFactory | None = None,
+    max_parallelism: int | None = None,
 ) -> RunHandle:
     """Run ``task`` with native ``inputs`` in ``mode`` on a background thread.
 
@@ -571,6 +588,8 @@ def start_run(
         Called with the handle on every change, from the run's thread.
     sandbox_factory:
         ``(mode, remote) -> executor with .run(task, **inputs)``; defaults to ``SandboxExecutor``.
+    max_parallelism:
+        How many sub-task processes a dynamic ``"process"`` run may have at once (default: the cores).
 
     Returns
     -------
@@ -585,5 +604,6 @@ def start_run(
         namespace=namespace,
         on_progress=on_progress,
         sandbox_factory=sandbox_factory,
+        max_parallelism=max_parallelism,
     )
     return handle.start()

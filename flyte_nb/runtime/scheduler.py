@@ -155,7 +155,7 @@ def run_graph(
     def work(node: str, upstream: Mapping[str, T]) -> None:
         try:
             finished.put(_Done(node, value=run(node, upstream)))
-        except BaseException as exc:  # every outcome goes back to the scheduling thread, which raises it
+        except BaseException as exc:  # noqa: BLE001 - every outcome goes back to the scheduling thread, which raises it
             finished.put(_Done(node, error=exc))
 
     while True:

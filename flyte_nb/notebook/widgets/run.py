@@ -224,6 +224,8 @@ class RunPanel(widgets.VBox):
             f"{r.phase_badge(handle.phase)} {r.escape(_LABELS[handle.mode].lower())}{doing} · "
             f"{handle.elapsed:.1f}s · attempt {handle.attempt}"
         )
+        if handle.nodes_total:
+            line += f" · {handle.nodes_done}/{handle.nodes_total} nodes done"
         if handle.url:
             line += f' · <a href="{r.escape(handle.url)}" target="_blank" rel="noopener">Flyte console</a>'
         login = handle.login
