@@ -1,7 +1,8 @@
 """``RemoteExecution``: one run of a task on a Flyte cluster, watched from the notebook.
 
-Its state is FlyteAdmin's: ``phase`` asks the server, ``wait`` polls with backoff until a terminal phase
-(SUCCEEDED, FAILED, TIMED_OUT, ABORTED) and returns the task's native outputs, read from
+Its state is FlyteAdmin's: ``phase`` asks the server, ``wait`` polls until a terminal phase (SUCCEEDED,
+FAILED, TIMED_OUT, ABORTED) — every 0.1-0.5 s for the first 30 s, then backing off, never more than 10
+times a second per execution (:mod:`flyte_nb.remote.polling`) — and returns the task's native outputs, read from
 ``GetExecutionData`` (``full_outputs``, else the signed outputs URL) with pickled and offloaded values
 downloaded through the data proxy. A failed run raises :class:`~flyte_nb.TaskExecutionError` carrying
 the container's own message (the task's traceback), code, kind and origin.
@@ -32,6 +33,7 @@ from flyte_nb.errors import (
     TaskExecutionError,
     WaitTimeoutError,
 )
+from flyte_nb.remote.polling import MIN_POLL_INTERVAL, PollSchedule
 
 if TYPE_CHECKING:
     from flyte_nb.core.task import Task
@@ -43,6 +45,7 @@ Phase = core_execution_pb2.WorkflowExecution
 _UNSET: Any = object()
 _log = logging.getLogger(__name__)
 _FRESH_FOR = 0.2  # seconds a fetched phase is reused by the ``phase`` property
+_ATTEMPT_FRESH_FOR = 1.0  # seconds the ``attempt`` property reuses what it read (two calls per read)
 _CONTROL_NODES = frozenset({"start-node", "end-node"})  # every workflow's bookends; they run no task
 
 
@@ -58,7 +61,8 @@ class RemoteExecution:
         ``RegisteredTask`` fetched from FlyteAdmin for a re-attached execution, or ``None`` when that
         could not be fetched.
     max_poll_interval:
-        The longest pause between two polls of :meth:`wait`, in seconds.
+        The longest pause between two polls of :meth:`wait`, in seconds (reached after 30 s of waiting;
+        see :mod:`flyte_nb.remote.polling`).
     max_unreachable:
         How long :meth:`wait` keeps trying while FlyteAdmin does not answer, in seconds.
     """
@@ -78,10 +82,14 @@ class RemoteExecution:
         self.max_poll_interval = max_poll_interval
         self.max_unreachable = max_unreachable
         self._execution: execution_pb2.Execution | None = None
-        self._fetched_at = 0.0
+        self._fetched_at = float("-inf")
         self._outputs: Any = _UNSET
         self._inputs: dict[str, Any] | None = None
         self._recorded_phase = ""
+        self._attempt: tuple[float, int] | None = None  # (read at, attempt)
+        # The clock and sleep of wait(); tests replace them to check the polling schedule without waiting.
+        self._clock: Callable[[], float] = time.monotonic
+        self._sleep: Callable[[float], None] = time.sleep
 
     # ---- identity --------------------------------------------------------------------------------
 
@@ -109,7 +117,7 @@ class RemoteExecution:
         """Fetch the execution from FlyteAdmin (``GetExecution``) and return it."""
         request = execution_pb2.WorkflowExecutionGetRequest(id=self.id)
         self._execution = self.remote.client.get_execution(request)
-        self._fetched_at = time.monotonic()
+        self._fetched_at = self._clock()
         self._record_phase(self._execution)
         return self._execution
 
@@ -143,7 +151,7 @@ class RemoteExecution:
         Asked from the server unless already terminal or fetched less than ``_FRESH_FOR`` seconds ago
         (a progress callback reading it right after a poll does not cost a second round trip).
         """
-        stale = time.monotonic() - self._fetched_at > _FRESH_FOR
+        stale = self._clock() - self._fetched_at > _FRESH_FOR
         if self._execution is None or (
             stale and Phase.Phase.Name(self._execution.closure.phase) not in TERMINAL_PHASES
         ):
@@ -155,9 +163,18 @@ class RemoteExecution:
     def attempt(self) -> int:
         """The 1-based number of the task's current (or last) attempt; retries count up from 1.
 
-        Read from FlyteAdmin's node and task executions (two reads), so call it when it matters, e.g.
-        while the execution is RUNNING. ``1`` before the task has started or when admin cannot say.
+        Read from FlyteAdmin's node and task executions (two reads, reused for a second), so call it when
+        it matters, e.g. while the execution is RUNNING. ``1`` before the task has started or when admin
+        cannot say.
         """
+        now = self._clock()
+        if self._attempt is not None and now - self._attempt[0] < _ATTEMPT_FRESH_FOR:
+            return self._attempt[1]
+        attempt = self._read_attempt()
+        self._attempt = (now, attempt)
+        return attempt
+
+    def _read_attempt(self) -> int:
         try:
             nodes = self.remote.client.list_node_executions(
                 node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=self.id, limit=10)
@@ -199,9 +216,15 @@ class RemoteExecution:
         timeout: float | None = None,
         on_update: Callable[[RemoteExecution], None] | None = None,
         *,
-        poll_interval: float = 0.25,
+        poll_interval: float = MIN_POLL_INTERVAL,
     ) -> Any:
         """Poll until the execution finishes and return its native outputs (as calling the task does).
+
+        Polls start fast and back off (:mod:`flyte_nb.remote.polling`): the pause between two
+        ``GetExecution`` calls grows from 0.1 s to 0.5 s and stays there for the first 30 s of waiting,
+        so a short run's result is returned within about half a second of FlyteAdmin reporting it; then
+        it grows by half per poll up to ``max_poll_interval``. Never more than one poll per
+        ``MIN_POLL_INTERVAL`` (0.1 s) per execution, whatever ``poll_interval`` says.
 
         Parameters
         ----------
@@ -209,9 +232,10 @@ class RemoteExecution:
             Seconds to wait at most (``None``: no limit). When it passes, :class:`WaitTimeoutError` is
             raised and the execution keeps running on the cluster; call ``wait`` again to keep waiting.
         on_update:
-            Called with this execution after every poll (progress widgets read ``.phase``).
+            Called with this execution after every poll (progress widgets read ``.phase``), so every
+            phase that lasts longer than a pause is seen as it happens.
         poll_interval:
-            The first delay between polls; it grows by half per poll up to ``max_poll_interval``.
+            The first pause between polls (at least 0.1 s).
 
         Raises
         ------
@@ -223,15 +247,16 @@ class RemoteExecution:
             FlyteAdmin did not answer for ``max_unreachable`` seconds (shorter outages, such as an admin
             restart, are waited out), or until ``timeout``.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = poll_interval
+        started = self._clock()
+        deadline = None if timeout is None else started + timeout
+        schedule = PollSchedule(poll_interval, self.max_poll_interval)
         unreachable_since: float | None = None
         while True:
             try:
-                phase = str(Phase.Phase.Name(self.refresh().closure.phase))
+                phase = str(Phase.Phase.Name(self._poll().closure.phase))
             except RemoteUnavailableError as exc:
                 # Admin restarts (deploys, node moves) outlast one call's retries; the run goes on meanwhile.
-                now = time.monotonic()
+                now = self._clock()
                 unreachable_since = unreachable_since or now
                 if now - unreachable_since >= self.max_unreachable or (
                     deadline is not None and now >= deadline
@@ -245,21 +270,28 @@ class RemoteExecution:
                 _log.warning(
                     "FlyteAdmin unreachable while waiting for %s (%s); still trying", self.name, exc.code
                 )
-                time.sleep(min(self.max_poll_interval, max(delay, 1.0)))
+                self._sleep(min(self.max_poll_interval, max(schedule.next(now - started), 1.0)))
                 continue
             unreachable_since = None
             if on_update is not None:
                 on_update(self)
             if phase in TERMINAL_PHASES:
                 return self.outputs
-            if deadline is not None and time.monotonic() >= deadline:
+            now = self._clock()
+            if deadline is not None and now >= deadline:
                 raise WaitTimeoutError(
                     f"Execution {self.name} is still {phase} after {timeout} s (wait(timeout={timeout})). It keeps "
                     f"running on the cluster: call .wait() again, follow it at {self.url}, or .terminate() it."
                 )
-            pause = delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic()))
-            time.sleep(pause)
-            delay = min(self.max_poll_interval, delay * 1.5)
+            pause = schedule.next(now - started)
+            self._sleep(pause if deadline is None else min(pause, max(0.0, deadline - now)))
+
+    def _poll(self) -> execution_pb2.Execution:
+        """``refresh()``, no sooner than ``MIN_POLL_INTERVAL`` after the last fetch (by any caller)."""
+        early = self._fetched_at + MIN_POLL_INTERVAL - self._clock()
+        if early > 0:
+            self._sleep(early)
+        return self.refresh()
 
     # ---- results ---------------------------------------------------------------------------------
 
