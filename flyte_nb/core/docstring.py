@@ -14,6 +14,18 @@ from typing import Any
 __all__ = ["Docstring", "output_descriptions_for"]
 
 
+class _Empty:
+    """What ``docstring_parser.parse("")`` returns, without importing it."""
+
+    params: list[Any] = []
+    many_returns: list[Any] = []
+    short_description: str | None = None
+    long_description: str | None = None
+
+
+_EMPTY = _Empty()
+
+
 class Docstring:
     """The parsed docstring of a callable (or of an explicit text).
 
@@ -32,9 +44,16 @@ class Docstring:
 
     @cached_property
     def _parsed(self) -> Any:
+        if not (self.text or "").strip():
+            return _EMPTY  # nothing to parse: no need to import the parser (a container's start-up)
         from docstring_parser import parse  # lazy: only needed when descriptions are asked for
 
         return parse(self.text or "")
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The parse is re-done on demand: pickled with a task it would make loading the task (in a
+        # container) import docstring_parser, and it adds nothing the text does not hold.
+        return {"text": self.text}
 
     @property
     def input_descriptions(self) -> dict[str, str]:

@@ -48,8 +48,6 @@ from typing import TYPE_CHECKING, Any
 import cloudpickle
 
 from flyte_nb._version import __version__
-from flyte_nb.core import pickling
-from flyte_nb.core.manifest import Manifest, build_manifest, human_size
 from flyte_nb.core.resolver import Payload, TaskResolverMixin
 from flyte_nb.errors import (
     PayloadDigestError,
@@ -59,6 +57,7 @@ from flyte_nb.errors import (
 )
 
 if TYPE_CHECKING:
+    from flyte_nb.core.manifest import Manifest
     from flyte_nb.core.settings import SerializationSettings
     from flyte_nb.core.task import Task
 
@@ -196,6 +195,8 @@ class NotebookTaskResolver(TaskResolverMixin):
     # ---- building the payload --------------------------------------------------------------------
 
     def _pickle(self, task: Task) -> tuple[bytes, PayloadHeader, tuple[str, ...]]:
+        from flyte_nb.core import pickling  # building payloads only: a container just loads one
+
         local = tuple(pickling.local_modules())
         header = PayloadHeader(
             format=FORMAT_VERSION,
@@ -263,6 +264,8 @@ class NotebookTaskResolver(TaskResolverMixin):
         return data
 
     def _check_size(self, task: Task, data: bytes, local: tuple[str, ...]) -> None:
+        from flyte_nb.core.manifest import human_size
+
         manifest = self._manifest(task, len(data), local)
         largest = manifest.largest(3) if manifest is not None else []
         named = ", ".join(
@@ -286,6 +289,9 @@ class NotebookTaskResolver(TaskResolverMixin):
                 )
 
     def _manifest(self, task: Task, size: int | None, local: tuple[str, ...]) -> Manifest | None:
+        from flyte_nb.core import pickling
+        from flyte_nb.core.manifest import build_manifest
+
         function = getattr(task, "task_function", None)
         if not isinstance(function, types.FunctionType):
             return None
@@ -297,6 +303,8 @@ class NotebookTaskResolver(TaskResolverMixin):
 
         Never raises for unpicklable values: they are listed in ``manifest.unpicklable`` instead.
         """
+        from flyte_nb.core import pickling
+
         local = tuple(pickling.local_modules())
         try:
             pickled, header, _ = self._pickle(task)

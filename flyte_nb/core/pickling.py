@@ -38,7 +38,6 @@ import dataclasses
 import dis
 import functools
 import hashlib
-import importlib.metadata
 import io
 import linecache
 import os
@@ -343,6 +342,8 @@ def _distributed_names(path: tuple[str, ...]) -> frozenset[str]:
     # Scanning every installed distribution takes a noticeable fraction of a second: cache it per
     # sys.path (a pip install into a running kernel is rare, and a new sys.path rescans).
     del path
+    import importlib.metadata  # ~20 ms to import: only a payload being built needs it
+
     return frozenset(importlib.metadata.packages_distributions())
 
 

@@ -26,7 +26,6 @@ import io
 import os
 import shutil
 import tempfile
-import uuid
 import weakref
 from typing import IO, Any, Protocol, runtime_checkable
 
@@ -93,7 +92,7 @@ class BaseStore:
 
     def new_uri(self, name: str = "") -> str:
         """A fresh, unique URI ``<raw_prefix>/<random 32 hex>[/<name>]`` (nothing is written yet)."""
-        return _join(self.raw_prefix, uuid.uuid4().hex, name)
+        return _join(self.raw_prefix, os.urandom(16).hex(), name)
 
     # -- bytes ------------------------------------------------------------------------------------
     def write_bytes(self, uri: str, data: Buffer) -> None:
@@ -184,7 +183,7 @@ class MemoryStore(BaseStore):
     @property
     def raw_prefix(self) -> str:
         if not self._prefix:
-            self._prefix = f"memory://{uuid.uuid4().hex[:12]}"
+            self._prefix = f"memory://{os.urandom(16).hex()[:12]}"
         return self._prefix
 
     def owns(self, uri: str) -> bool:

@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import urllib.parse
-import uuid
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -216,7 +215,7 @@ def _remove_quietly(path: str) -> None:
 def _temp_beside(path: str) -> str:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    return os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.part")
+    return os.path.join(directory, f".{os.path.basename(path)}.{os.urandom(16).hex()[:8]}.part")
 
 
 #: The temporary name :func:`write_bytes_atomic` writes under: ``.<target name>.<8 hex>.part``.

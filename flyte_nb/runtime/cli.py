@@ -13,10 +13,13 @@ two-character value ``""`` that propeller substitutes for a missing previous che
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 from flyte_nb.errors import CommandLineError
 
@@ -56,6 +59,8 @@ def _optional(value: str | None) -> str | None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse  # only for --help and malformed command lines: _fast_parse handles the rest
+
     parser = argparse.ArgumentParser(
         prog="flyte-nb-execute",
         description="Run one flyte_nb task the way a Flyte cluster runs a container task.",
@@ -72,6 +77,53 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--dynamic-dest-dir", help="accepted for pyflyte-execute compatibility")
     parser.add_argument("--test", action="store_true", help="load the task and inputs, but do not run it")
     return parser
+
+
+_VALUED = (
+    "inputs",
+    "output_prefix",
+    "raw_output_data_prefix",
+    "checkpoint_path",
+    "prev_checkpoint",
+    "resolver",
+    "dynamic_addl_distro",
+    "dynamic_dest_dir",
+)
+
+
+class _Namespace:
+    """What ``argparse`` would return for a well-formed command line."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _fast_parse(options: Sequence[str]) -> _Namespace | None:
+    """Parse the command line propeller renders (``--name value`` pairs) without importing argparse.
+
+    ``None`` for anything else (``--name=value``, an unknown or repeated option, a missing value or a
+    missing required option), which argparse then parses or reports.
+    """
+    values: dict[str, Any] = dict.fromkeys(_VALUED)
+    values["test"] = False
+    seen: set[str] = set()
+    i = 0
+    while i < len(options):
+        name = options[i][2:].replace("-", "_") if options[i].startswith("--") else ""
+        if name in seen:
+            return None
+        seen.add(name)
+        if name == "test":
+            values["test"] = True
+            i += 1
+        elif name in _VALUED and i + 1 < len(options) and not options[i + 1].startswith("-"):
+            values[name] = options[i + 1]
+            i += 2
+        else:
+            return None
+    if not {"inputs", "output_prefix", "resolver"} <= seen:
+        return None
+    return _Namespace(values)
 
 
 def wants_help(argv: Sequence[str]) -> bool:
@@ -106,11 +158,12 @@ def parse_args(argv: Sequence[str]) -> ExecuteArgs:
     options, loader_args = argv[:split], argv[split + 1 :]
     if not loader_args:
         raise UsageError("flyte-nb-execute: expected at least one loader arg after '--', got none.")
-    parser = _parser()
-    try:
-        ns = parser.parse_args(options)
-    except SystemExit as exc:  # argparse already printed why
-        raise UsageError(f"flyte-nb-execute: invalid arguments {options!r}.") from exc
+    ns: Any = _fast_parse(options)
+    if ns is None:
+        try:
+            ns = _parser().parse_args(options)
+        except SystemExit as exc:  # argparse already printed why
+            raise UsageError(f"flyte-nb-execute: invalid arguments {options!r}.") from exc
     for name in ("inputs", "output_prefix"):
         value = getattr(ns, name)
         if _optional(value) is None:

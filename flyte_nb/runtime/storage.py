@@ -17,7 +17,6 @@ temporary ``.<name>.<8 hex>.part`` file; :func:`remove_partial_writes` removes t
 from __future__ import annotations
 
 import tempfile
-import uuid
 
 from flyte_nb.core.storage import BaseStore
 from flyte_nb.core.uris import exists, join, read_bytes, remove_partial_writes, write_bytes_atomic
@@ -51,7 +50,7 @@ class UriStore(BaseStore):
 
     def new_uri(self, name: str = "") -> str:
         """A fresh URI ``<raw_prefix>/<32 hex>[/<name>]``; nothing is written yet."""
-        return join(self._prefix, uuid.uuid4().hex, name)
+        return join(self._prefix, os.urandom(16).hex(), name)
 
     def __repr__(self) -> str:
         return f"UriStore({self._prefix!r})"

@@ -25,7 +25,6 @@ import os
 import shutil
 import tempfile
 import threading
-import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -91,7 +90,7 @@ def download_path(uri: str = "") -> str:
             _ROOT.append(_DownloadRoot())
         root = _ROOT[0].path
     tail = uri.rstrip("/").rsplit("/", 1)[-1] if uri else ""
-    return os.path.join(root, uuid.uuid4().hex, *([tail] if tail else []))
+    return os.path.join(root, os.urandom(16).hex(), *([tail] if tail else []))
 
 
 def labelled(label: str, message: str) -> str:
