@@ -1,8 +1,9 @@
 """``RemoteExecution``: one run of a task on a Flyte cluster, watched from the notebook.
 
 Its state is FlyteAdmin's: ``phase`` asks the server, ``wait`` polls until a terminal phase (SUCCEEDED,
-FAILED, TIMED_OUT, ABORTED) — every 0.1-0.5 s for the first 30 s, then backing off, never more than 10
-times a second per execution (:mod:`flyte_nb.remote.polling`) — and returns the task's native outputs, read from
+FAILED, TIMED_OUT, ABORTED) — every 0.1 s for the first second, at most 0.5 s apart for the first 30 s,
+then backing off, never more than 10 times a second per execution (:mod:`flyte_nb.remote.polling`) —
+and returns the task's native outputs, read from
 ``GetExecutionData`` (``full_outputs``, else the signed outputs URL) with pickled and offloaded values
 downloaded through the data proxy. A failed run raises :class:`~flyte_nb.TaskExecutionError` carrying
 the container's own message (the task's traceback), code, kind and origin.
@@ -221,9 +222,9 @@ class RemoteExecution:
         """Poll until the execution finishes and return its native outputs (as calling the task does).
 
         Polls start fast and back off (:mod:`flyte_nb.remote.polling`): the pause between two
-        ``GetExecution`` calls grows from 0.1 s to 0.5 s and stays there for the first 30 s of waiting,
-        so a short run's result is returned within about half a second of FlyteAdmin reporting it; then
-        it grows by half per poll up to ``max_poll_interval``. Never more than one poll per
+        ``GetExecution`` calls is 0.1 s for the first second, then grows to 0.5 s and stays there for the
+        first 30 s of waiting, so a short run's result is returned within half a second of FlyteAdmin
+        reporting it; then it grows by half per poll up to ``max_poll_interval``. Never more than one poll per
         ``MIN_POLL_INTERVAL`` (0.1 s) per execution, whatever ``poll_interval`` says.
 
         Parameters

@@ -16,7 +16,7 @@ from flyteidl.core import identifier_pb2, literals_pb2
 
 from flyte_nb.errors import WaitTimeoutError
 from flyte_nb.remote.executions import RemoteExecution
-from flyte_nb.remote.polling import FAST_FOR, FAST_POLL_INTERVAL, MIN_POLL_INTERVAL, PollSchedule
+from flyte_nb.remote.polling import FAST_FOR, FAST_POLL_INTERVAL, FAST_START, MIN_POLL_INTERVAL, PollSchedule
 
 Phase = core_execution_pb2.WorkflowExecution.Phase
 
@@ -93,7 +93,9 @@ def _gaps(times: list[float]) -> list[float]:
 
 def test_the_schedule_starts_at_the_ceiling_grows_to_half_a_second_then_backs_off() -> None:
     schedule = PollSchedule(max_interval=10.0)
-    early = [round(schedule.next(waited=1.0), 6) for _ in range(7)]
+    first = [round(schedule.next(waited=0.5), 6) for _ in range(3)]
+    assert first == [0.1, 0.1, 0.1]
+    early = [round(schedule.next(waited=FAST_START), 6) for _ in range(7)]
     assert early == [0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.5]
     late = [round(schedule.next(waited=FAST_FOR), 6) for _ in range(9)]
     assert late == [0.5, 0.75, 1.125, 1.6875, 2.53125, 3.796875, 5.695312, 8.542969, 10.0]
@@ -106,24 +108,28 @@ def test_no_pause_is_shorter_than_the_ceiling_whatever_is_asked() -> None:
 
 
 def test_a_short_run_is_returned_within_half_a_second_of_admin_reporting_it() -> None:
-    for finish in (0.05, 0.33, 1.0, 2.35, 7.9, 29.0):
+    for finish in (0.05, 0.33, 0.97, 1.0, 2.35, 7.9, 29.0):
         execution, admin, clock = _execution([(0, "QUEUED"), (0.02, "RUNNING"), (finish, "SUCCEEDED")])
         outputs = execution.wait()
         assert outputs.literals["o0"].scalar.primitive.integer == 42
-        assert finish <= clock.now <= finish + FAST_POLL_INTERVAL + 1e-9, (finish, admin.polls)
+        late = MIN_POLL_INTERVAL if finish < FAST_START else FAST_POLL_INTERVAL  # a very short run: 0.1 s
+        assert finish <= clock.now <= finish + late + 1e-9, (finish, admin.polls)
 
 
 def test_polls_of_a_long_run_back_off_to_max_poll_interval() -> None:
     execution, admin, _ = _execution([(0, "RUNNING"), (600, "SUCCEEDED")])
     execution.wait()
     gaps = _gaps(admin.polls)
-    assert gaps[:5] == [0.1, 0.2, 0.3, 0.4, 0.5]
+    assert gaps[:10] == [0.1] * 10  # the first second
+    assert all(g == 0.1 for t, g in zip(admin.polls, gaps, strict=False) if t < FAST_START)
+    grown = gaps.index(0.2)
+    assert gaps[grown : grown + 5] == [0.2, 0.3, 0.4, 0.5, 0.5]
     assert min(gaps) >= MIN_POLL_INTERVAL
     early = [g for t, g in zip(admin.polls, gaps, strict=False) if t < FAST_FOR]
     assert max(early) <= FAST_POLL_INTERVAL
     assert max(gaps) == execution.max_poll_interval == 10.0
     assert gaps == sorted(gaps)  # never faster again once backed off
-    assert len(admin.polls) < 130  # ~60 polls in the first 30 s, then one every 10 s
+    assert len(admin.polls) < 140  # ~70 polls in the first 30 s, then one every 10 s
 
 
 def test_max_poll_interval_caps_the_backoff() -> None:
@@ -149,7 +155,7 @@ def test_every_phase_longer_than_a_pause_is_reported_as_it_happens() -> None:
     changes = [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p]
     # every phase that lasted longer than a pause, in order; SUCCEEDING (50 ms) may fall between two polls
     assert [p for p in changes if p != "SUCCEEDING"] == ["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDED"]
-    for start, phase in timeline[1:4]:
+    for start, phase in [*timeline[1:3], timeline[4]]:
         first_seen = next(t for t, p in seen if p == phase)
         assert first_seen - start <= FAST_POLL_INTERVAL + 1e-9, phase
 
