@@ -10,11 +10,15 @@ from pathlib import Path
 from benchmarks import (
     bench_call,
     bench_data,
+    bench_fanout,
+    bench_feedback,
     bench_files,
     bench_import,
     bench_payload,
     bench_process,
     bench_remote,
+    bench_startup,
+    bench_widget,
 )
 from benchmarks.harness import Config, Row, load_average, machine
 from benchmarks.report import results_md, table
@@ -27,6 +31,10 @@ GROUPS = {
     "5": bench_remote,
     "6": bench_payload,
     "7": bench_files,
+    "8": bench_fanout,
+    "9": bench_feedback,
+    "10": bench_widget,
+    "11": bench_startup,
 }
 
 
@@ -41,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = Config.make(args.quick)
     chosen = [g for g in args.only.split(",") if g] or list(GROUPS)
     rows: list[Row] = []
+    sections: list[str] = []
     load_before = load_average()
     t0 = time.perf_counter()
     for key in chosen:
@@ -49,13 +58,16 @@ def main(argv: list[str] | None = None) -> int:
             f"[{time.perf_counter() - t0:6.1f}s] group {key}: {module.__name__}", file=sys.stderr, flush=True
         )
         rows += module.rows(cfg)
+        section = getattr(module, "SECTION", "")  # extra Markdown for RESULTS.md (an import profile)
+        if section:
+            sections.append(section)
     elapsed = time.perf_counter() - t0
     print(table(rows))
     print(f"\n{len(rows)} rows in {elapsed:.0f} s{' (quick: not a result)' if cfg.quick else ''}")
     if args.write:
         path = Path(__file__).with_name("RESULTS.md")
         info = {**machine(), "load": f"{load_before} at the start, {load_average()} at the end"}
-        path.write_text(results_md(rows, info, elapsed, cfg.reps))
+        path.write_text(results_md(rows, info, elapsed, cfg.reps, sections))
         print(f"wrote {path}", file=sys.stderr)
     return 0
 

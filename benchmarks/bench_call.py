@@ -66,7 +66,7 @@ def rows(cfg: Config) -> list[Row]:
             res["fnb"],
             res["fk"],
             floor=res["floor"],
-            target="≥ 30x faster than flytekit",
-            met=speedup >= 30,
+            target="≥ 100x faster than flytekit",
+            met=speedup >= 100,
         )
     ]
