@@ -1,4 +1,4 @@
-"""7. A ``@dynamic`` task fanning out to 16 sub-tasks (16 squares, then their total): 17 sub-nodes.
+"""8. A ``@dynamic`` task fanning out to 16 sub-tasks (16 squares, then their total): 17 sub-nodes.
 
 flyte_nb runs it in the process sandbox, as propeller would: the dynamic task's container writes
 ``futures.pb``, then every sub-node is its own ``flyte-nb-execute`` process. Measured twice in the same
@@ -54,7 +54,7 @@ def rows(cfg: Config) -> list[Row]:
     fnb = run_worker("bench_fanout", "worker", {"side": "fnb", "reps": reps})
     fk = run_worker("bench_fanout", "worker", {"side": "fk", "reps": reps})
     concurrent, serial, fk_ms = median(fnb["concurrent"]), median(fnb["serial"]), median(fk["fk"])
-    group = "7 fan-out"
+    group = "8 fan-out"
     return [
         Row(
             group,

@@ -1,4 +1,4 @@
-"""8. Submit to result on the FlyteAdmin stand-in (``tests/standin``), its propeller running the task.
+"""9. Submit to result on the FlyteAdmin stand-in (``tests/standin``), its propeller running the task.
 
 The stand-in runs in its own process; its propeller renders and runs each execution's container
 command as FlytePropeller would (``flyte-nb-execute`` / ``pyflyte-execute`` in a fresh interpreter) and
@@ -136,7 +136,7 @@ def rows(cfg: Config) -> list[Row]:
         )
     ran = median(module["ran"])
     total = median(module["ms"])
-    group = "8 remote feedback"
+    group = "9 remote feedback"
     return [
         Row(
             group,

@@ -1,4 +1,4 @@
-"""10. What the container entrypoint imports before it runs a trivial task (``-X importtime``).
+"""11. What the container entrypoint imports before it runs a trivial task (``-X importtime``).
 
 Each library's entrypoint runs the trivial module task of group 4 on the same ``inputs.pb`` with
 ``PYTHONPROFILEIMPORTTIME=1``; the rows count the modules it imported and sum the import time of its
@@ -117,7 +117,7 @@ def rows(cfg: Config) -> list[Row]:
     nb = run_worker("bench_startup", "notebook_profile", {})
     imports: Imports = [(m, s, c, d) for m, s, c, d in nb["imports"]]
     SECTION = _section(imports)
-    group = "10 start-up"
+    group = "11 start-up"
     count = {side: samples[side][0][0] for side in samples}
     ms = {side: median([s[1] for s in samples[side]]) for side in samples}
     heavy = [m for m, *_ in imports if m.split(".")[0] in ("numpy", "pandas", "pyarrow", "grpc", "IPython")]

@@ -1,4 +1,4 @@
-"""9. A print-heavy task run from the widget against the same call in a cell, in a real ipykernel.
+"""10. A print-heavy task run from the widget against the same call in a cell, in a real ipykernel.
 
 A task printing 3,000 lines is run in a real kernel (``jupyter_client``, ipykernel's own ``sys.stdout``
 and comms): once called in a cell, and once through the task widget's *Run in kernel* (the run panel's
@@ -90,7 +90,7 @@ def rows(cfg: Config) -> list[Row]:
     widget, cell = median(got["widget"]), median(got["cell"])
     return [
         Row(
-            "9 widget output",
+            "10 widget output",
             f"task printing {LINES:,} lines: *Run in kernel* from the widget, output routed to its panel, "
             "until the result shows (real ipykernel) — floor: the same call in a cell",
             "ms",

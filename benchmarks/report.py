@@ -37,7 +37,7 @@ FIXES = """\
   against the code before this round: ~37 µs -> ~13 µs under the same load. A hand-written loop doing only the
   protobuf work of this call (build the map, read it back, write and read the output) takes ~7.5 µs of
   those 13.
-- **Fan-out (7):** the process sandbox ran a dynamic task's sub-nodes one after another, so a 16-way
+- **Fan-out (8):** the process sandbox ran a dynamic task's sub-nodes one after another, so a 16-way
   fan-out cost the serial sum of 18 processes. Sub-nodes now start as soon as their inputs are ready,
   at most `max_parallelism` processes at a time (default: the cores; `flyte_nb/runtime/scheduler.py`).
   On 2 cores the best possible is 10/18 = 0.56 of the serial sum (the dynamic task's own process and
@@ -45,18 +45,18 @@ FIXES = """\
   moves between ~0.58 and ~0.62 with the other work's load. flytekit's local dynamic execution runs the
   sub-tasks as plain calls inside the notebook's interpreter (no container contract), so it is not the
   same work.
-- **Remote feedback (8):** `wait()` polled after 0.25 s and then every 1.5x longer (a 3 s run was seen
+- **Remote feedback (9):** `wait()` polled after 0.25 s and then every 1.5x longer (a 3 s run was seen
   up to ~1.5 s late). It now polls every 0.1 s for the first second, at most every 0.5 s until 30 s,
   then backs off to 10 s, never more than 10 polls a second per execution; on the stand-in a trivial
   task's result arrives within ~0.1 s of admin recording it. flytekit's `wait()` polls every 30 s by
   default, hence its ~30 s.
-- **Widget output (9):** every `print` in a run started from the widget re-rendered the run panel:
+- **Widget output (10):** every `print` in a run started from the widget re-rendered the run panel:
   the whole log re-joined, its tail HTML-escaped, two widget states sent to the browser. Measured in a
   real kernel before the fix: 1,000 lines took 1.08 s from the widget against 9 ms in a cell (O(n²):
   ~10 s for 3,000). Output now refreshes the panel at most every 0.1 s (one deferred refresh shows what
   arrived in between) and the panel reads only the tail it shows; the widget run costs about what the
   cell costs.
-- **Start-up (10):** `flyte-nb-execute` imported what only building a payload or describing a task
+- **Start-up (11):** `flyte-nb-execute` imported what only building a payload or describing a task
   needs: `importlib.metadata` (~20 ms), the payload manifest (~14 ms), `docstring_parser` (a pickled
   parse rode along with every task), `argparse` and `uuid` (which imports `platform`). A trivial
   module task's entrypoint went from ~176 ms to ~122 ms in a same-machine A/B (`python -c pass`:
