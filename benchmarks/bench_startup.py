@@ -53,12 +53,22 @@ def notebook_profile(args: dict[str, Any]) -> dict[str, Any]:
     shell.run_cell_magic("flyte_task", "--no-widget", "def add(a: int, b: int) -> int:\n    return a + b\n")
     from flyte_nb import SandboxExecutor
 
-    logs: list[str] = []
-    sandbox = SandboxExecutor(
-        "process", env={"PYTHONPROFILEIMPORTTIME": "1"}, stderr=logs.append, stdout=lambda _: None
-    )
-    assert sandbox.run(shell.user_ns["add"], a=1, b=2) == 3
-    return {"imports": profile("".join(logs))}
+    runs: list[Imports] = []
+    for _ in range(args["reps"]):
+        logs: list[str] = []
+        sandbox = SandboxExecutor(
+            "process", env={"PYTHONPROFILEIMPORTTIME": "1"}, stderr=logs.append, stdout=lambda _: None
+        )
+        assert sandbox.run(shell.user_ns["add"], a=1, b=2) == 3
+        runs.append(profile("".join(logs)))
+    # Each module's fastest import over the runs: a burst of load on a shared machine hits single
+    # modules of single runs (one run showed 22 ms for `enum`), not the same module every time.
+    fastest: dict[str, tuple[int, int]] = {}
+    for run in runs:
+        for name, self_us, cum, _ in run:
+            best = fastest.get(name)
+            fastest[name] = (min(best[0], self_us), min(best[1], cum)) if best else (self_us, cum)
+    return {"imports": [(name, *fastest[name], depth) for name, _, _, depth in runs[0]]}
 
 
 _GROUPS = (
@@ -88,8 +98,9 @@ def _section(imports: Imports) -> str:
         "## Start-up profile of `flyte-nb-execute`",
         "",
         "`flyte-nb-execute` running a task defined in a notebook cell (the pickled payload the notebook",
-        "resolver loads), profiled with `-X importtime` (its overhead inflates every figure alike). Each",
-        f"module's own import time is counted under its package. {sum(own.values()):.0f} ms in imports,",
+        "resolver loads), profiled with `-X importtime` (its overhead inflates every figure alike); each",
+        "module's fastest import over the runs, counted under its package. "
+        f"{sum(own.values()):.0f} ms in imports,",
         f"{len(imports)} modules. Not imported: numpy, pandas, pyarrow, grpc, IPython, ipywidgets, yaml,",
         "fsspec, docstring_parser, importlib.metadata, argparse (a test checks the list).",
         "",
@@ -114,7 +125,7 @@ def rows(cfg: Config) -> list[Row]:
             for side, template in templates.items():
                 samples[side].append(_summary(_profiled(_render(template, root, f"{side}-{i}"), REPO)))
             samples["floor"].append(_summary(_profiled([PYTHON, "-c", "pass"], REPO)))
-    nb = run_worker("bench_startup", "notebook_profile", {})
+    nb = run_worker("bench_startup", "notebook_profile", {"reps": reps})
     imports: Imports = [(m, s, c, d) for m, s, c, d in nb["imports"]]
     SECTION = _section(imports)
     group = "11 start-up"
