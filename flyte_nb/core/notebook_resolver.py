@@ -380,6 +380,8 @@ class NotebookTaskResolver(TaskResolverMixin):
             )
         sources = record.get("sources")
         if isinstance(sources, dict):  # payloads from before sources travelled have none
+            from flyte_nb.core import pickling
+
             pickling.register_sources(sources)
         loaded: Task = task
         return loaded

@@ -16,6 +16,7 @@ temporary ``.<name>.<8 hex>.part`` file; :func:`remove_partial_writes` removes t
 
 from __future__ import annotations
 
+import os
 import tempfile
 
 from flyte_nb.core.storage import BaseStore
