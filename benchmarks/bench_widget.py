@@ -37,7 +37,7 @@ _ms = (time.perf_counter() - _t0) * 1e3
 
 FROM_THE_WIDGET = f"""
 _w = TaskWidget(chatter, namespace=get_ipython().user_ns)
-_w.form.fields["n"].editor.value = {LINES}
+_w.form.fields["n"].editor.value = "{LINES}"
 _t0 = time.perf_counter()
 _w.run_panel.run("kernel")
 assert _w.run_panel.wait(300) == {LINES}

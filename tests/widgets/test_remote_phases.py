@@ -20,7 +20,7 @@ def test_the_panel_shows_every_phase_as_it_happens(tmp_path: Path, namespace: di
     remote = make_remote(server)
     try:
         w = TaskWidget(tasks.slow, remote=remote, namespace=namespace)
-        w.form.fields["seconds"].editor.value = 1.5
+        w.form.fields["seconds"].editor.value = "1.5"
         phases: list[str] = []
         w.run_panel.observe(lambda change: phases.append(change["new"]), "phase")
         w.run_panel.run("remote")
@@ -31,10 +31,12 @@ def test_the_panel_shows_every_phase_as_it_happens(tmp_path: Path, namespace: di
         reported = server.propeller.phases[handle.execution.name]
         assert reported == ["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "SUCCEEDED"]
         shown = [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p]
-        # before the first answer the panel shows its own phases (submitting); from then on the cluster's,
-        # every one of them (SUCCEEDING lasts a moment and may fall between two polls)
-        cluster = shown[shown.index("UNDEFINED") :]
-        assert [p for p in cluster if p != "SUCCEEDING"] == ["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDED"]
+        # before the first answer the panel shows its own phase (SUBMITTING); from then on the cluster's,
+        # every one of them (its UNDEFINED shows as QUEUED: the execution exists and waits to start;
+        # SUCCEEDING lasts a moment and may fall between two polls)
+        assert "UNDEFINED" not in shown
+        cluster = shown[shown.index("QUEUED") :]
+        assert [p for p in cluster if p != "SUCCEEDING"] == ["QUEUED", "RUNNING", "SUCCEEDED"]
     finally:
         remote.close()
         server.stop()

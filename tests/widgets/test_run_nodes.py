@@ -22,7 +22,7 @@ def _repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_panel_shows_how_many_nodes_are_done(namespace: dict[str, Any]) -> None:
     w = TaskWidget(tasks_fanout.chain, namespace=namespace)
-    w.form.fields["n"].editor.value = 3
+    w.form.fields["n"].editor.value = "3"
     statuses: list[str] = []
     w.run_panel.status.observe(lambda change: statuses.append(change["new"]), "value")
     w.run_panel.run("process")
@@ -37,7 +37,7 @@ def test_the_panel_shows_how_many_nodes_are_done(namespace: dict[str, Any]) -> N
 
 def test_a_plain_run_shows_no_node_count(namespace: dict[str, Any]) -> None:
     w = TaskWidget(tasks_fanout.square, namespace=namespace)
-    w.form.fields["x"].editor.value = 3
+    w.form.fields["x"].editor.value = "3"
     w.run_panel.run("process")
     assert w.run_panel.wait(60) == 9
     wait_until(lambda: not w.run_panel.running)
