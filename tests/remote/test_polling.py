@@ -82,6 +82,15 @@ class Admin:
         return self.call("admin", "ListTaskExecutions", request)
 
 
+@pytest.fixture(autouse=True)
+def _no_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polls here are counted exactly: no notebook session (and so no run ledger) takes part, whatever
+    an earlier test in this process installed."""
+    from flyte_nb.core import session
+
+    monkeypatch.setattr(session, "_session", None)
+
+
 @fnb.task
 def answer() -> int:
     """What the polled execution runs (its outputs decode with this task's types)."""
@@ -94,6 +103,7 @@ class FakeRemote:
 
         class Config:
             console_url = "http://console.example"
+            endpoint = "admin.example:443"
 
         self.config = Config()
 
