@@ -23,7 +23,15 @@ from typing import Any
 
 from flyte_nb.errors import FlyteTypeError
 
-__all__ = ["coerce", "is_plain", "optional_inner", "parse_float", "parse_int", "strip_annotated"]
+__all__ = [
+    "check_value",
+    "coerce",
+    "is_plain",
+    "optional_inner",
+    "parse_float",
+    "parse_int",
+    "strip_annotated",
+]
 
 _INT = re.compile(r"[+-]?\d[\d_]*")
 
@@ -76,6 +84,24 @@ def is_plain(value: Any) -> bool:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return all(is_plain(getattr(value, f.name)) for f in dataclasses.fields(value))
     return False
+
+
+def check_value(value: Any, t: Any) -> None:
+    """Ask the type engine whether ``value`` can be input type ``t``, without side effects.
+
+    The engine converts through an in-memory store that keeps local paths where they are (as a call in
+    the kernel does), so checking a typed path runs the engine's own checks (the file exists, it is no
+    directory, it has the declared format) without copying the file anywhere.
+
+    Raises
+    ------
+    FlyteTypeError
+        The engine refuses the value; its message says what was expected and what was received.
+    """
+    from flyte_nb.core.storage import MemoryStore
+    from flyte_nb.core.types import TypeEngine
+
+    TypeEngine.to_literal(value, t, store=MemoryStore())
 
 
 def _is_dataclass_type(t: Any) -> bool:
@@ -189,10 +215,8 @@ def _field(hint: Any, value: Any, path: str) -> Any:
     value = coerce(hint, value, path)
     if hint is Any or _contains_dataclass(hint) or not is_plain(value):
         return value
-    from flyte_nb.core.types import TypeEngine
-
     try:
-        TypeEngine.to_literal(value, hint)
+        check_value(value, hint)
     except FlyteTypeError as exc:
         raise FlyteTypeError(f"{_where(path)}{exc}") from None
     return value

@@ -36,6 +36,7 @@ from traitlets import Bool, TraitError, Unicode
 from flyte_nb.errors import FlyteTypeError, TaskInputError
 from flyte_nb.notebook.widgets import _render as r
 from flyte_nb.notebook.widgets._coerce import (
+    check_value,
     coerce,
     is_plain,
     optional_inner,
@@ -339,10 +340,8 @@ class InputField(widgets.HBox):
         """Ask the type engine now, so a mistyped value is reported here rather than by the run."""
         if self.kind != "expression" or not is_plain(value):
             return
-        from flyte_nb.core.types import TypeEngine
-
         try:
-            TypeEngine.to_literal(value, self.python_type)
+            check_value(value, self.python_type)
         except FlyteTypeError as exc:
             raise self._error(str(exc)) from None
 
