@@ -210,6 +210,13 @@ def _call_logged(callback: ProgressCallback, handle: RunHandle) -> None:
         _log.exception("progress callback %r failed", callback)
 
 
+def _call_quietly(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:  # noqa: BLE001 - a view's cleanup must not hide the run's own result; the log has it
+        _log.exception("callback %r at the end of a run's thread failed", callback)
+
+
 class Sandbox(Protocol):
     """What runs a task locally (``flyte_nb.SandboxExecutor``)."""
 
@@ -321,6 +328,8 @@ class RunHandle:
         self._cancel_requested = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"flyte-nb-run-{mode}", daemon=True)
+        self._thread_ended = False
+        self._on_thread_end: list[Callable[[], None]] = []
 
     # -- public -------------------------------------------------------------------------------------
     @property
@@ -337,6 +346,16 @@ class RunHandle:
     def add_callback(self, callback: ProgressCallback) -> None:
         """Call ``callback(handle)`` on every progress change (from the run's thread)."""
         self._callbacks.append(callback)
+
+    def when_thread_ends(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once the run's thread has ended: after its outputs or error, and — for a
+        cancelled kernel run, reported ``ABORTED`` at once — only when its code has really stopped.
+        Called at once when the thread has ended already."""
+        with self._lock:
+            if not self._thread_ended:
+                self._on_thread_end.append(callback)
+                return
+        callback()
 
     def start(self) -> RunHandle:
         """Start the run on its own thread and return at once.
@@ -440,6 +459,12 @@ class RunHandle:
             self._run_and_report()
         except RunCancelled:  # a cancel that landed in our own bookkeeping rather than in the task
             self._finish("ABORTED")
+        finally:
+            with self._lock:
+                self._thread_ended = True
+                callbacks, self._on_thread_end = self._on_thread_end, []
+            for callback in callbacks:
+                _call_quietly(callback)
 
     def _run_and_report(self) -> None:
         try:

@@ -10,22 +10,31 @@ annotation                          editor
 ``datetime`` / ``date``             date-time / date picker
 ``timedelta``                       text box, in seconds (the unit is shown beside it)
 ``Enum`` (str-valued), ``Literal``  dropdown
+``FlyteFile`` / ``os.PathLike``      path or URI field with an *Upload* button (the upload is staged
+                                    in a temporary file and its path shown)
+``FlyteDirectory``                  the same; the upload takes several files (one directory)
+``DataFrame`` / ``StructuredDataset``  expression field with a dropdown of the notebook's DataFrame
+                                    variables
 ``Optional[X]``                     X's editor plus a *None* checkbox
 anything else                       text box: JSON, or a Python expression evaluated in the
                                     notebook namespace (collections, dataclasses, pickled values);
                                     a dict for a dataclass is checked field by field
 =================================  ===========================================================
 
+A path is checked by the type engine as soon as it is typed or uploaded (it exists, it is a file or a
+directory as declared, it has the declared format), without copying it; a remote URI passes unchecked.
 Required inputs (no default) start empty and must be filled. A cell-body task's inputs are filled from
 the notebook variables of the same names, as calling the task reads them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import enum
 import json
+import os
 import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -35,6 +44,7 @@ from traitlets import Bool, TraitError, Unicode
 
 from flyte_nb.errors import FlyteTypeError, TaskInputError
 from flyte_nb.notebook.widgets import _render as r
+from flyte_nb.notebook.widgets import data_input
 from flyte_nb.notebook.widgets._coerce import (
     check_value,
     coerce,
@@ -68,12 +78,18 @@ _PLACEHOLDERS = {
     "duration": "seconds, e.g. 90 or 0.5",
     "str": "text",
     "expression": "JSON, or a Python expression (e.g. [1, 2, 3])",
+    "file": "a path or a URI (s3://…), or upload a file",
+    "directory": "a path or a URI prefix, or upload files",
+    "dataframe": "a notebook variable, or a Python expression",
 }
 
 
 def editor_kind(t: Any) -> str:
     """The editor a (non-Optional) annotation gets: int, float, str, bool, datetime, date, duration,
-    choice or expression."""
+    choice, file, directory, dataframe or expression."""
+    data = data_input.data_kind(t)
+    if data is not None:
+        return data
     t = strip_annotated(t)
     if t in _SIMPLE:
         return _SIMPLE[t]
@@ -125,7 +141,8 @@ class InputField(widgets.HBox):
 
     name = Unicode(help="The task input this field edits.").tag(sync=True)
     kind = Unicode(
-        help="Editor kind: int, float, str, bool, datetime, date, duration, choice or expression."
+        help="Editor kind: int, float, str, bool, datetime, date, duration, choice, file, directory, "
+        "dataframe or expression."
     ).tag(sync=True)
     optional = Bool(
         False, help="True for Optional[...] inputs: a None checkbox sits next to the editor."
@@ -158,7 +175,9 @@ class InputField(widgets.HBox):
         self._shown: str | None = None  # the text an expression box was filled with
         inner = optional_inner(strip_annotated(python_type))
         self.value_type = inner if inner is not None else strip_annotated(python_type)
-        kind = editor_kind(self.value_type)
+        # the annotation of a present value, Annotated metadata kept (a DataFrame's declared columns)
+        self.value_annotation = inner if inner is not None else python_type
+        kind = editor_kind(self.value_annotation)
         aware = isinstance(initial, datetime.datetime) and initial.tzinfo is not None
         self.editor = self._make_editor(kind, filled=initial is not _NONE, tz_aware=aware)
         self.none_toggle = widgets.Checkbox(
@@ -243,6 +262,19 @@ class InputField(widgets.HBox):
             return widgets.DatePicker(layout=layout)
         if kind == "choice":
             return widgets.Dropdown(options=_choices(self.value_type), index=None, layout=layout)
+        if kind in ("file", "directory"):
+            editor = data_input.PathEditor(
+                directory=kind == "directory",
+                fmt=data_input.declared_format(self.value_type),
+                placeholder=required + _PLACEHOLDERS[kind],
+                on_message=lambda text: self.show_message(str(self._error(text))),
+            )
+            editor.observe(self._on_path, names="value")
+            return editor
+        if kind == "dataframe":
+            return data_input.FrameEditor(
+                self.value_annotation, self.namespace, placeholder=required + _PLACEHOLDERS[kind]
+            )
         return widgets.Textarea(
             layout=widgets.Layout(width=_EDITOR_WIDTH, height="32px", flex="0 0 auto"),
             placeholder=required + _PLACEHOLDERS["expression"],
@@ -252,8 +284,11 @@ class InputField(widgets.HBox):
         if value is None and self.optional:
             self.none_toggle.value = True
             return
-        if self.kind == "expression":
+        if self.kind in ("expression", "dataframe"):
             self._shown = _default_text(value)
+            self.editor.value = self._shown
+        elif self.kind in ("file", "directory"):
+            self._shown = str(getattr(value, "remote_source", None) or value)
             self.editor.value = self._shown
         elif self.kind in ("int", "float"):
             self.editor.value = _number_text(value)
@@ -269,6 +304,19 @@ class InputField(widgets.HBox):
 
     def _on_none(self, change: dict[str, Any]) -> None:
         self.editor.disabled = bool(change["new"])
+
+    def _on_path(self, change: dict[str, Any]) -> None:
+        """A path typed or uploaded is checked at once (a cleared field waits for the run)."""
+        if str(change["new"]).strip():
+            with contextlib.suppress(TaskInputError):  # value() shows the message next to the field
+                self.value()
+        else:
+            self.show_message("")
+
+    def close(self) -> None:
+        """Close the field and its editor (a path field lets go of its staged upload)."""
+        self.editor.close()
+        super().close()
 
     # -- values ------------------------------------------------------------------------------------
     def _error(self, text: str) -> TaskInputError:
@@ -292,8 +340,10 @@ class InputField(widgets.HBox):
             raise self._error(str(exc)) from None
 
     def _parse_raw(self, raw: Any) -> Any:
-        if self.kind == "expression":
+        if self.kind in ("expression", "dataframe"):
             return self._parse_expression(str(raw))
+        if self.kind in ("file", "directory"):
+            return self._parse_path(str(raw))
         if self.kind in ("int", "float", "duration"):
             if not str(raw).strip():
                 raise self._empty("Type a number" if self.kind != "int" else "Type a whole number")
@@ -336,12 +386,24 @@ class InputField(widgets.HBox):
                 ) from None
         return coerce(self.python_type, value)
 
+    def _parse_path(self, text: str) -> Any:
+        if self._shown == text and self._initial is not _NONE:
+            return self._initial  # unchanged: the default's own FlyteFile / FlyteDirectory
+        text = text.strip()
+        if not text:
+            raise self._empty(f"Type {_PLACEHOLDERS[self.kind]}")
+        if len(text) > 1 and text[0] == text[-1] == '"':  # a path typed as a JSON string, as before
+            with contextlib.suppress(ValueError):
+                text = str(json.loads(text))
+        return os.path.expanduser(text)
+
     def _check_type(self, value: Any) -> None:
         """Ask the type engine now, so a mistyped value is reported here rather than by the run."""
-        if self.kind != "expression" or not is_plain(value):
-            return
         try:
-            check_value(value, self.python_type)
+            if self.kind == "dataframe":
+                data_input.check_frame(value, self.value_annotation)
+            elif self.kind in ("expression", "file", "directory") and is_plain(value):
+                check_value(value, self.python_type)
         except FlyteTypeError as exc:
             raise self._error(str(exc)) from None
 
@@ -411,6 +473,12 @@ class InputForm(widgets.VBox):
             children = [widgets.HTML(f'<i style="color:{r.MUTED}">This task takes no inputs.</i>')]
         super().__init__(children=children, **kwargs)
         self.add_class("flyte-nb-form")
+
+    def close(self) -> None:
+        """Close the form and its fields (staged uploads are let go of)."""
+        for field in self.fields.values():
+            field.close()
+        super().close()
 
     def collect(self) -> dict[str, Any] | None:
         """Every field's value by input name, or ``None`` when a field is invalid (its message says why)."""

@@ -13,6 +13,7 @@ from traitlets import Bool, Float, Int, Unicode
 
 from flyte_nb.errors import NotStartedError
 from flyte_nb.notebook import executor as ex
+from flyte_nb.notebook.uploads import STAGING
 from flyte_nb.notebook.widgets import _render as r
 from flyte_nb.notebook.widgets.form import InputForm
 from flyte_nb.notebook.widgets.log import LogView
@@ -166,6 +167,9 @@ class RunPanel(widgets.VBox):
             sandbox_factory=self._sandbox_factory,
         )
         self.handle = handle
+        # uploads among the inputs stay on disk until the run's code has stopped, even if the widget is
+        # closed or the field gets a new upload meanwhile
+        handle.when_thread_ends(STAGING.lease(inputs.values()))
         handle.start()
         threading.Thread(target=self._tick, args=(handle,), name="flyte-nb-run-clock", daemon=True).start()
         return handle

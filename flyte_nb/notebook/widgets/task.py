@@ -118,3 +118,8 @@ class TaskWidget(widgets.VBox):
             **kwargs,
         )
         self.add_class("flyte-nb-task-widget")
+
+    def close(self) -> None:
+        """Close the widget; files uploaded through its form are removed (once no run uses them)."""
+        self.form.close()
+        super().close()
