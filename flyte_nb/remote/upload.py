@@ -30,6 +30,7 @@ from flyte_nb.core.storage import BaseStore, ObjectWriter
 from flyte_nb.errors import RemoteAlreadyExistsError, StorageError
 from flyte_nb.remote.client import AdminClient, RetryPolicy
 from flyte_nb.remote.http import HttpResponse, HttpSettings, http_request
+from flyte_nb.remote.ranged import RangeReader
 
 __all__ = ["DataProxyStore", "Uploader"]
 
@@ -139,6 +140,12 @@ class Uploader:
             with contextlib.suppress(OSError):
                 os.remove(tmp)
 
+    def open_download(self, native_url: str) -> RangeReader:
+        """A seekable file on the object at ``native_url``, read in pieces with range requests through one
+        signed URL (only what is read is downloaded)."""
+        url = self.signed_download_url(native_url)
+        return RangeReader(lambda span: self._send("GET", url, None, {"Range": span}), native_url)
+
     def get(self, url: str, *, what: str) -> bytes:
         """GET a signed URL (retrying transient failures); ``what`` names the data in errors."""
         response = self._send("GET", url, None, {})
@@ -193,8 +200,9 @@ class DataProxyStore(BaseStore):
       MD5 names the location) and only once per :class:`~flyte_nb.remote.Remote`, however often it is
       passed;
     * reads (``read_bytes``, ``get_file``, ``open``) of any URI the cluster produced go through
-      ``CreateDownloadLocation`` signed URLs, so a notebook needs no bucket credentials. No URI is local
-      here: a path in a literal is a path in the cluster's storage.
+      ``CreateDownloadLocation`` signed URLs, so a notebook needs no bucket credentials; ``open`` reads
+      in pieces with range requests, so reading the start of an object downloads only that. No URI is
+      local here: a path in a literal is a path in the cluster's storage.
 
     The data proxy signs one object at a time and cannot list a prefix: listing a directory (to
     download it, ``listdir``, ``crawl``) needs direct access to the bucket (its fsspec extra and
@@ -255,9 +263,10 @@ class DataProxyStore(BaseStore):
         self.uploader.download_file(uri, dst)
 
     def open(self, uri: str, mode: str = "rb") -> IO[Any]:
-        if "r" in mode:
-            data = io.BytesIO(self.read_bytes(uri))
-            return data if "b" in mode else io.TextIOWrapper(data)
+        if "r" in mode:  # only the pieces read are downloaded (a preview's head, a parquet footer…)
+            # (a BufferedIOBase is a binary file, though typeshed's IO[Any] and TextIOWrapper do not say so)
+            reader = self.uploader.open_download(uri)
+            return reader if "b" in mode else io.TextIOWrapper(reader)  # type: ignore[type-var,return-value]
         writer = ObjectWriter(self, uri)
         return writer if "b" in mode else io.TextIOWrapper(writer)
 

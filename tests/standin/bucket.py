@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -99,6 +100,11 @@ class Bucket:
         self.faults = BucketFaults()
         self.puts: list[str] = []  # relative paths successfully written, in order
         self.gets: list[str] = []  # relative paths read through a signed URL, in order
+        self.served: list[tuple[str, int]] = []  # (relative path, bytes sent) per GET, in order
+
+    def served_bytes(self, suffix: str) -> int:
+        """Bytes sent for the objects whose relative path ends with ``suffix``."""
+        return sum(n for rel, n in self.served if rel.endswith(suffix))
 
     def native_url(self, rel: str) -> str:
         return (self.root / rel).as_uri()
@@ -160,6 +166,17 @@ class Bucket:
         meta.write_text(json.dumps({"flytecontentmd5": md5_meta or ""}))
 
 
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """``(start, end)`` (inclusive) of a single ``Range: bytes=…`` header as S3 reads it, else ``None``."""
+    match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header)
+    if match is None or not (match.group(1) or match.group(2)):
+        return None
+    first, last = match.groups()
+    if not first:  # the last N bytes
+        return max(size - int(last), 0), size - 1
+    return int(first), min(int(last), size - 1) if last else size - 1
+
+
 def _handler(bucket: Bucket, oauth: OAuthState | None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -219,7 +236,28 @@ def _handler(bucket: Bucket, oauth: OAuthState | None) -> type[BaseHTTPRequestHa
             if not bucket.exists(rel):
                 return self._reply(404, b"NoSuchKey")
             bucket.gets.append(rel)
-            return self._reply(200, (bucket.root / rel).read_bytes(), "application/octet-stream")
+            data = (bucket.root / rel).read_bytes()
+            span = _byte_range(self.headers.get("Range", ""), len(data))
+            if span is None:  # no Range (or one S3 would ignore): the whole object
+                bucket.served.append((rel, len(data)))
+                return self._reply(200, data, "application/octet-stream")
+            start, end = span
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            piece = data[start : end + 1]
+            bucket.served.append((rel, len(piece)))
+            self.send_response(206)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Range", f"bytes {start}-{start + len(piece) - 1}/{len(data)}")
+            self.send_header("Content-Length", str(len(piece)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(piece)
+            return None
 
         def do_GET(self) -> None:  # the OAuth authorize endpoint, then the bucket
             path, query = self._split()
