@@ -10,6 +10,9 @@
   ``__repr__``: interface table, compiled template (highlighted YAML), payload. They never raise.
 * :func:`execution_html` / :func:`execution_text` / :func:`display_execution` — the same for a
   ``RemoteExecution``: phase, duration, console link, outputs or error.
+* :func:`display_data_value` — a ``FlyteFile``, ``FlyteDirectory`` or ``StructuredDataset`` shown in a
+  cell: its name, size and a preview (a widget with *Download preview* for remote data; static HTML
+  beside it, which reads nothing remote).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from flyte_nb.notebook.protocols import Execution, RemoteRunner
 
 __all__ = [
+    "display_data_value",
     "display_execution",
     "display_task",
     "execution_html",
@@ -186,13 +190,33 @@ def execution_html(execution: Execution) -> str:
         )
     parts.append("</div>")
     if f["outputs"] is not None:
-        parts.append(f"<pre>{r.escape(repr(f['outputs']))}</pre>")
+        parts.append(_outputs_html(r.execution_output_names(execution), f["outputs"]))
     if isinstance(f["error"], BaseException):
         parts.append(r.error_html(f["error"]))
     elif f["error"]:
         parts.append(f'<pre style="color:{r.ERROR_FG}">{r.escape(f["error"])}</pre>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def _outputs_html(names: list[str], outputs: Any) -> str:
+    """Outputs as static HTML: files, directories and datasets as previews (remote data is not read)."""
+    from flyte_nb.notebook.widgets._preview import is_previewable, make_preview, preview_html
+
+    parts = r.split_outputs(names, outputs)
+    if not any(is_previewable(value) for _, value in parts):
+        return f"<pre>{r.escape(repr(outputs))}</pre>"
+    out = []
+    for name, value in parts:
+        if len(parts) > 1:
+            out.append(f"<div><b><code>{r.escape(name)}</code></b></div>")
+        shown = (
+            preview_html(make_preview(value))
+            if is_previewable(value)
+            else f"<pre>{r.escape(repr(value))}</pre>"
+        )
+        out.append(shown)
+    return "".join(out)
 
 
 def execution_text(execution: Execution) -> str:
@@ -233,12 +257,40 @@ def display_execution(execution: Execution) -> None:
     display(bundle, raw=True)  # type: ignore[no-untyped-call]
 
 
+# -- files, directories, datasets ----------------------------------------------------------------------
+def display_data_value(value: Any) -> None:
+    """Display a ``FlyteFile``, ``FlyteDirectory`` or ``StructuredDataset``: its preview widget where
+    widgets render (remote data behind a *Download preview* button), else the static preview; the
+    ``text/plain`` stays the value's ``repr``."""
+    from IPython.display import display
+
+    from flyte_nb.notebook.widgets._preview import make_preview, preview_html
+
+    preview = make_preview(value)  # reads local data only
+    bundle = {"text/plain": repr(value), "text/html": preview_html(preview)}
+    if widgets_available():
+        try:
+            from flyte_nb.notebook.widgets.data_preview import DataPreview
+
+            bundle = {**DataPreview(value, preview=preview).mimebundle(), "text/plain": repr(value)}
+        except Exception:  # noqa: BLE001 - the static preview is still right; the log has the traceback
+            _log.exception("the preview widget of %r could not be built; showing the static preview", value)
+    display(bundle, raw=True)  # type: ignore[no-untyped-call]
+
+
 # -- registration --------------------------------------------------------------------------------------
 # By module and class name, so that registering imports neither the core nor grpc; IPython matches
 # subclasses (PythonFunctionTask, CellBodyTask) through their MRO.
 _VIEWS: tuple[tuple[str, str, Callable[[Any], None], Callable[[Any], str]], ...] = (
     ("flyte_nb.core.task", "Task", display_task, task_text),
     ("flyte_nb.remote.executions", "RemoteExecution", display_execution, execution_text),
+)
+# Files, directories and datasets keep their repr as text (a list of them prints as before); displayed
+# on their own (a cell's last line, display()) they show their preview.
+_DATA_VIEWS: tuple[tuple[str, str], ...] = (
+    ("flyte_nb.core.types.file", "FlyteFile"),
+    ("flyte_nb.core.types.directory", "FlyteDirectory"),
+    ("flyte_nb.core.types.structured_dataset", "StructuredDataset"),
 )
 
 
@@ -262,6 +314,8 @@ def register(shell: InteractiveShell) -> None:
     for module, name, show, text in _VIEWS:
         formatter.ipython_display_formatter.for_type_by_name(module, name, show)
         formatter.formatters["text/plain"].for_type_by_name(module, name, _pretty(text))
+    for module, name in _DATA_VIEWS:
+        formatter.ipython_display_formatter.for_type_by_name(module, name, display_data_value)
 
 
 def unregister(shell: InteractiveShell) -> None:
@@ -271,3 +325,5 @@ def unregister(shell: InteractiveShell) -> None:
     for module, name, _show, _text in _VIEWS:
         for target in (formatter.ipython_display_formatter, formatter.formatters["text/plain"]):
             target.pop(f"{module}.{name}", None)
+    for module, name in _DATA_VIEWS:
+        formatter.ipython_display_formatter.pop(f"{module}.{name}", None)

@@ -156,3 +156,17 @@ def fan_out(xs: list[int]) -> list[int]:
 def misuse(n: int) -> int:
     """Arithmetic on a promise: refused while compiling, as on the cluster."""
     return double(n=n) + 1
+
+
+CsvFile = fnb.FlyteFile["csv"]
+
+
+@fnb.task
+def table_file(rows: int) -> CsvFile:
+    """A CSV file of ``rows`` rows, written in the task's working directory."""
+    import os
+
+    path = os.path.join(fnb.current_context().working_directory, "table.csv")
+    with open(path, "w") as fh:
+        fh.write("n,square\n" + "".join(f"{i},{i * i}\n" for i in range(rows)))
+    return fnb.FlyteFile(path)

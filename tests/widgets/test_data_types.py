@@ -1,7 +1,6 @@
-"""The existing views on tasks over files, directories and datasets: nothing crashes, values show their repr.
-
-(The file-upload field and result previews are a separate feature; this checks the views that exist.)
-"""
+"""A task over files, directories and datasets, end to end in the widget: its interface, its static view,
+a run from the form and the outputs' previews. (The pieces: test_file_inputs, test_frame_inputs,
+test_data_previews.)"""
 
 from __future__ import annotations
 
@@ -58,12 +57,16 @@ def test_the_form_runs_a_data_task_in_the_kernel_and_shows_the_outputs(
     assert sd.open(pd.DataFrame).all()["a"].tolist() == [2]
     texts = [o["data"]["text/plain"] for o in w.run_panel.result.output.outputs]
     assert texts[0] == "o0:"
-    assert str(csv) in texts[1]
-    assert texts[3].startswith("StructuredDataset(uri=")
+    assert texts[1].startswith("file x.csv · 4 B · CSV")
+    assert texts[3].startswith("dataset · parquet")
+    previews = w.run_panel.result.previews
+    assert [p.kind for p in previews.values()] == ["file", "dataset"]
+    assert all(p.state == "shown" for p in previews.values())  # in the kernel: nothing to download
 
 
-def test_results_show_the_values_repr() -> None:
+def test_remote_results_show_where_they_are() -> None:
     view = ResultView()
     view.show_outputs(["o0"], fnb.FlyteDirectory("s3://bucket/prefix/"))
     (out,) = view.output.outputs
     assert "s3://bucket/prefix/" in out["data"]["text/plain"]
+    assert view.previews["o0"].state == "not downloaded"

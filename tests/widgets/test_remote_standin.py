@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from flyte_nb.notebook.widgets import ExecutionView, TaskWidget
+from flyte_nb.notebook.widgets._preview import HEAD_BYTES, size_text
 from tests.remote.conftest import make_remote
 from tests.standin import StandIn
 from tests.widgets import tasks
@@ -134,3 +135,34 @@ def test_retries_on_the_cluster_show_as_attempts(
     assert w.run_panel.attempt == 3
     assert "attempt 3" in w.run_panel.status.value
     assert sorted(p.name for p in markers.iterdir()) == ["attempt-0", "attempt-1", "attempt-2"]
+
+
+def test_a_file_output_of_a_remote_run_is_downloaded_only_for_its_preview(
+    tmp_path: Path, namespace: dict[str, Any]
+) -> None:
+    with StandIn(tmp_path / "standin", extra_pythonpath=[str(ROOT)]) as server:
+        remote = make_remote(server)
+        try:
+            w = TaskWidget(tasks.table_file, remote=remote, namespace=namespace)
+            w.form.fields["rows"].editor.value = "20000"
+            w.run_panel.buttons["remote"].click()
+            table = w.run_panel.wait(60)
+            wait_until(lambda: w.run_panel.result.status == "outputs", what="the outputs")
+            preview = w.run_panel.result.previews["o0"]
+            assert preview.state == "not downloaded"
+            assert table.remote_source in preview.body.value
+            assert not [g for g in server.bucket.gets if g.endswith("table.csv")]  # nothing read yet
+            preview.button.click()
+            assert preview.join(60)
+            assert preview.state == "shown", preview.body.value
+            assert ">9</td><td" in preview.body.value  # 3 squared, in the first rows
+            assert preview.preview.facts[:2] == [size_text(table_size(20000)), "CSV"]
+            assert len([g for g in server.bucket.gets if g.endswith("table.csv")]) == 1
+            assert server.bucket.served_bytes("table.csv") <= HEAD_BYTES  # its start, not all of it
+            assert not table.downloaded
+        finally:
+            remote.close()
+
+
+def table_size(rows: int) -> int:
+    return len("n,square\n" + "".join(f"{i},{i * i}\n" for i in range(rows)))

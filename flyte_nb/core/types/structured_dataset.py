@@ -39,15 +39,26 @@ from flyte_nb.core.types._data import current_store, labelled
 from flyte_nb.core.types._dataframe_io import (
     CSV,
     PARQUET,
+    DatasetHead,
     check_columns,
     pandas_module,
     read_dataframe,
+    read_head,
     write_dataframe,
 )
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError, StorageError, UnsupportedTypeError
 
-__all__ = ["CSV", "PARQUET", "StructuredDataset", "StructuredDatasetTransformer", "StructuredDatasetType"]
+__all__ = [
+    "CSV",
+    "PARQUET",
+    "DatasetHead",
+    "StructuredDataset",
+    "StructuredDatasetTransformer",
+    "StructuredDatasetType",
+    "dataset_head",
+    "dataset_is_remote",
+]
 
 #: flyteidl's message, exported under flytekit's name.
 StructuredDatasetType = types_pb2.StructuredDatasetType
@@ -206,6 +217,41 @@ class StructuredDataset(SerializableType):
         from flyte_nb.core.types._data import pydantic_json_schema
 
         return pydantic_json_schema(core, handler, _FLYTEKIT_DESCRIPTION)
+
+
+def dataset_is_remote(sd: StructuredDataset) -> bool:
+    """True when reading ``sd`` means downloading: its data is neither a dataframe in this process, nor
+    in an in-kernel call's memory, nor on this machine's disk (for the store it was decoded with)."""
+    if sd.dataframe is not None:
+        return False
+    uri = sd.literal.uri if sd.literal is not None else (sd.uri or "")
+    store = sd._reader()
+    owns = getattr(store, "owns", None)
+    return not (store.is_local(uri) or (callable(owns) and owns(uri)))
+
+
+def dataset_head(sd: StructuredDataset, rows: int = 10) -> DatasetHead:
+    """The column schema and first ``rows`` rows of ``sd``, reading as little of it as its format allows
+    (see :func:`~flyte_nb.core.types._dataframe_io.read_head`); a dataset made from a dataframe is read
+    from that dataframe. Declared columns select the columns, as reading the dataset does.
+
+    Raises
+    ------
+    StorageError
+        The data cannot be read (the message names the variable when ``sd`` was a task's input/output).
+    """
+    declared_names = (
+        [c.name for c in sd.metadata.structured_dataset_type.columns] if sd.metadata is not None else []
+    )
+    frame = sd.dataframe
+    if frame is not None:
+        schema = [(str(c), str(t)) for c, t in frame.dtypes.items()]
+        return DatasetHead(schema, frame.head(rows), len(frame), None)
+    literal = sd.literal or _literal_from(sd.uri, sd.file_format)
+    try:
+        return read_head(literal, declared_names, sd._reader(), rows)
+    except StorageError as exc:
+        raise StorageError(labelled(sd._label, f"Cannot read this dataset: {exc}")) from exc
 
 
 def _rebuild(value: Any, deserializing: bool) -> Any:

@@ -52,6 +52,7 @@ __all__ = [
     "phase_badge",
     "python_type_name",
     "safe",
+    "split_outputs",
     "task_template",
     "template_document",
     "template_facts",
@@ -488,6 +489,17 @@ def execution_label(execution: Execution) -> str:
     """``project/domain/name`` of a remote execution."""
     ident = execution.id
     return f"{ident.project}/{ident.domain}/{ident.name}"
+
+
+def split_outputs(output_names: list[str], outputs: Any) -> list[tuple[str, Any]]:
+    """``(name, value)`` per declared output: a multi-output task returns a tuple (or NamedTuple)."""
+    if not output_names:
+        return []
+    if len(output_names) == 1:
+        return [(output_names[0], outputs)]
+    if isinstance(outputs, tuple) and len(outputs) == len(output_names):
+        return list(zip(output_names, outputs, strict=True))
+    return [("outputs", outputs)]
 
 
 def execution_output_names(execution: Execution) -> list[str]:

@@ -1,6 +1,10 @@
 # mypy: allow-subclassing-any
 # (ipywidgets ships no type information, so its classes are Any to mypy)
-"""The result view: a run's outputs rendered richly, or its error as a readable traceback."""
+"""The result view: a run's outputs rendered richly, or its error as a readable traceback.
+
+Files, directories and datasets among the outputs show as :class:`~.data_preview.DataPreview` widgets:
+name, size and a preview, downloaded from remote storage only when asked.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +15,11 @@ import ipywidgets as widgets
 from traitlets import Int, Unicode
 
 from flyte_nb.notebook.widgets import _render as r
+from flyte_nb.notebook.widgets._preview import is_previewable
+from flyte_nb.notebook.widgets._render import split_outputs
+from flyte_nb.notebook.widgets.data_preview import DataPreview
 
 __all__ = ["ResultView", "split_outputs"]
-
-
-def split_outputs(output_names: list[str], outputs: Any) -> list[tuple[str, Any]]:
-    """``(name, value)`` per declared output: a multi-output task returns a tuple (or NamedTuple)."""
-    if not output_names:
-        return []
-    if len(output_names) == 1:
-        return [(output_names[0], outputs)]
-    if isinstance(outputs, tuple) and len(outputs) == len(output_names):
-        return list(zip(output_names, outputs, strict=True))
-    return [("outputs", outputs)]
 
 
 class ResultView(widgets.VBox):
@@ -50,6 +46,8 @@ class ResultView(widgets.VBox):
         )
         self.show_all_button.on_click(lambda _b: self.show_all())
         self._whole: tuple[dict[str, Any], ...] = ()
+        #: The previews of the file, directory and dataset outputs shown, by output name.
+        self.previews: dict[str, DataPreview] = {}
         super().__init__(children=[self.header, self.output, self.show_all_button], **kwargs)
         self.add_class("flyte-nb-result")
 
@@ -57,6 +55,9 @@ class ResultView(widgets.VBox):
         """Remove whatever is shown."""
         self.header.value = ""
         self.output.outputs = ()
+        for preview in self.previews.values():
+            preview.close()
+        self.previews = {}
         self._whole = ()
         self.lines_cut = 0
         self.show_all_button.layout.display = "none"
@@ -90,7 +91,15 @@ class ResultView(widgets.VBox):
                 label = _display_output(_Label(name))
                 whole.append(label)
                 shown.append(label)
-            full = _display_output(value)
+            if is_previewable(value):
+                self.previews[name] = DataPreview(value)
+                full = {
+                    "output_type": "display_data",
+                    "data": self.previews[name].mimebundle(),
+                    "metadata": {},
+                }
+            else:
+                full = _display_output(value)
             bounded, lines_cut = _bounded(full)
             whole.append(full)
             shown.append(bounded)
