@@ -190,3 +190,56 @@ def test_a_large_frame_with_declared_columns_round_trips_in_the_kernel() -> None
     out = keep_top(d=df)
     assert list(out.columns) == ["id", "score"]
     assert len(out) == n // 2
+
+
+# -- the start of a dataset (what a preview shows) ---------------------------------------------------------
+def test_the_head_of_a_dataset_is_its_schema_row_count_and_first_rows(frame: Any, store: MemoryStore) -> None:
+    from flyte_nb.core.types.structured_dataset import dataset_head, dataset_is_remote
+
+    big = pd.concat([frame] * 1000, ignore_index=True)
+    for fmt, rows in (("parquet", 3000), ("csv", 3000)):
+        lit = TypeEngine.to_literal(SD(dataframe=big), Annotated[SD, fmt], store=store)
+        sd = TypeEngine.to_python_value(lit, Annotated[SD, kwtypes(c=float, a=int)], store=store)
+        assert not dataset_is_remote(sd)  # in this call's memory
+        head = dataset_head(sd, 4)
+        assert [name for name, _ in head.columns] == ["a", "b", "c"]  # what is stored
+        assert list(head.frame.columns) == ["c", "a"]  # what the reader declared, in its order
+        assert head.frame["a"].tolist() == [1, 2, 3, 1]
+        assert head.total_rows == rows
+        assert head.files == 1
+
+
+def test_the_head_of_parts_counts_every_part_and_a_huge_csv_is_read_from_its_start(
+    frame: Any, tmp_path: pathlib.Path
+) -> None:
+    from flyte_nb.core.types import _dataframe_io
+    from flyte_nb.core.types.structured_dataset import dataset_head
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame.iloc[:2].to_parquet(folder / "part-0.parquet")
+    frame.iloc[2:].to_parquet(folder / "part-1.parquet")
+    (folder / "_SUCCESS").write_text("")
+    head = dataset_head(SD(uri=str(folder), file_format="parquet"), 10)
+    assert (head.total_rows, head.files) == (3, 2)
+    assert head.frame["a"].tolist() == [1, 2]  # the first part's rows
+    huge = tmp_path / "huge"
+    huge.mkdir()
+    with (huge / ".csv").open("w") as fh:
+        fh.write("a,b\n" + "1,x\n" * 100_000)
+        fh.truncate(1_000_000_000)  # sparse: 1 GB that costs nothing
+    head = dataset_head(SD(uri=str(huge), file_format="csv"), 5)
+    assert head.total_rows is None  # only the first CSV_HEAD_BYTES were read
+    assert head.frame.to_dict("list") == {"a": [1] * 5, "b": ["x"] * 5}
+    assert _dataframe_io.CSV_HEAD_BYTES < 1_000_000
+
+
+def test_the_head_of_a_dataset_without_its_declared_columns_names_them(
+    frame: Any, store: MemoryStore
+) -> None:
+    from flyte_nb.core.types.structured_dataset import dataset_head
+
+    lit = TypeEngine.to_literal(frame, pd.DataFrame, store=store)
+    sd = TypeEngine.to_python_value(lit, Annotated[SD, kwtypes(a=int, zz=str)], store=store)
+    with pytest.raises(FlyteTypeError, match=r"declared columns \['a', 'zz'\].*without \['zz'\]"):
+        dataset_head(sd, 3)
