@@ -165,9 +165,16 @@ def test_an_uploaded_file_is_staged_and_its_path_shown(tmp_path: pathlib.Path) -
     assert staged.read_bytes() == b"id,score\n1,0.5\n2,0.9\n"
     assert str(staged).startswith(STAGING.root + os.sep)
     assert field.editor.staged == str(staged)
-    assert field.editor.upload.value == ()  # the bytes are not kept in the widget twice
+    assert len(field.editor.upload.value) == 1  # the button says "Upload (1)": the field uses it
     assert field.message == ""
     assert form.collect() == {"f": str(staged)}
+    # another path typed over it: the upload is let go of, and the button's count goes back to 0
+    (tmp_path / "typed.csv").write_text("id\n1\n")
+    field.editor.value = str(tmp_path / "typed.csv")
+    assert not staged.exists()
+    assert field.editor.upload.value == ()
+    assert field.editor.staged == ""
+    assert form.collect() == {"f": str(tmp_path / "typed.csv")}
 
 
 def test_an_upload_of_the_wrong_format_is_refused_at_the_field() -> None:
@@ -194,6 +201,7 @@ def test_an_upload_that_cannot_be_staged_says_so_and_changes_nothing(
     assert "the upload could not be used: Could not stage the upload" in field.message
     assert field.editor.value == "typed.csv"
     assert field.editor.staged == ""
+    assert field.editor.upload.value == ()  # "Upload (0)": no upload is in use
     assert list(tmp_path.iterdir()) == [blocker]  # nothing half-written
 
 

@@ -64,6 +64,9 @@ def declared_format(t: Any) -> str:
 class PathEditor(widgets.HBox):
     """A path or URI field with an *Upload* button; an upload is staged and its path shown in the field.
 
+    The button counts the files of the upload the field uses (``Upload (1)``); typing another path lets
+    go of the upload and the count returns to 0.
+
     Parameters
     ----------
     directory:
@@ -115,24 +118,30 @@ class PathEditor(widgets.HBox):
         widgets.link((self, "disabled"), (self.text, "disabled"))
         widgets.link((self, "disabled"), (self.upload, "disabled"))
         self.upload.observe(self._on_upload, names="value")
+        self.observe(self._on_path, names="value")
 
     def _on_upload(self, change: dict[str, Any]) -> None:
         files = change["new"]
         if not files:
-            return  # our own reset below
+            return  # cleared (below): nothing to stage
         try:
             if self.directory:
                 path = STAGING.stage_directory([(f["name"], f["content"]) for f in files])
             else:
                 path = STAGING.stage_file(files[0]["name"], files[0]["content"])
         except StorageError as exc:
+            self.upload.value = ()  # the button's count says no upload is in use
             self._on_message(f"the upload could not be used: {exc}")
             return
-        finally:
-            self.upload.value = ()  # the bytes are on disk now (or refused): no need to keep them twice
         self.discard()
         self.staged = path
         self.value = path
+
+    def _on_path(self, change: dict[str, Any]) -> None:
+        """Another path typed over an upload: the upload is let go of, and the button's count says so."""
+        if self.staged and change["new"] != self.staged:
+            self.discard()
+            self.upload.value = ()
 
     def discard(self) -> None:
         """Let go of this field's staged upload (removed now, or when the last run using it ends)."""
