@@ -81,10 +81,37 @@ def task_html(task: Task) -> str:
     parts.append(r.payload_html(info) if exc is None else r.error_html(exc))
     parts.append("</details>")
     parts.append(
-        f'<div class="flyte-nb-static-note" style="color:{r.MUTED};margin-top:4px">{STATIC_NOTE}</div>'
+        f'<div class="flyte-nb-static-note" style="color:{r.MUTED};margin-top:4px">{STATIC_NOTE}'
+        f"{_data_note(task)}</div>"
     )
     parts.append("</div>")
     return "".join(parts)
+
+
+def _data_note(task: Task) -> str:
+    """What the live form adds for this task's files, directories and DataFrames ('' when it has none)."""
+    from flyte_nb.notebook.widgets._coerce import data_kind, optional_inner, strip_annotated
+
+    iface = task.python_interface
+    if iface is None:
+        return ""
+
+    def kind(t: Any) -> str | None:
+        return data_kind(optional_inner(strip_annotated(t)) or t)
+
+    inputs = {kind(t) for t in iface.inputs.values()}
+    outputs = {kind(t) for t in iface.outputs.values()} - {None}
+    offers = []
+    if inputs & {"file", "directory"}:
+        offers.append("file and directory inputs have an <b>Upload</b> button")
+    if "dataframe" in inputs:
+        offers.append("DataFrame inputs list the notebook's DataFrames")
+    if outputs:
+        offers.append("file, directory and dataset results show a preview")
+    if not offers:
+        return ""
+    listed = offers[0] if len(offers) == 1 else ", ".join(offers[:-1]) + " and " + offers[-1]
+    return f" There, {listed}."
 
 
 def _image_note(task: Task) -> str:

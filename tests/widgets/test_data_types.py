@@ -70,3 +70,17 @@ def test_remote_results_show_where_they_are() -> None:
     (out,) = view.output.outputs
     assert "s3://bucket/prefix/" in out["data"]["text/plain"]
     assert view.previews["o0"].state == "not downloaded"
+
+
+def test_the_static_view_says_what_the_live_form_adds_for_data() -> None:
+    note = views.task_html(data_task).split('class="flyte-nb-static-note"')[1]
+    assert (
+        "There, file and directory inputs have an <b>Upload</b> button, DataFrame inputs list the "
+        "notebook's DataFrames and file, directory and dataset results show a preview." in note
+    )
+
+    @fnb.task
+    def plain(n: int) -> int:
+        return n
+
+    assert "There," not in views.task_html(plain)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import os
 import re
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -26,7 +28,10 @@ from flyte_nb.errors import FlyteTypeError
 __all__ = [
     "check_value",
     "coerce",
+    "data_kind",
+    "declared_format",
     "is_plain",
+    "loaded_class",
     "optional_inner",
     "parse_float",
     "parse_int",
@@ -102,6 +107,36 @@ def check_value(value: Any, t: Any) -> None:
     from flyte_nb.core.types import TypeEngine
 
     TypeEngine.to_literal(value, t, store=MemoryStore())
+
+
+def loaded_class(module: str, name: str) -> Any:
+    """A class from a module that is already imported (an annotation naming it means it is), else None."""
+    found = sys.modules.get(module)
+    return getattr(found, name, None) if found is not None else None
+
+
+def _is_subclass(t: Any, cls: Any) -> bool:
+    return cls is not None and isinstance(t, type) and issubclass(t, cls)
+
+
+def data_kind(t: Any) -> str | None:
+    """``"file"``, ``"directory"`` or ``"dataframe"`` for a data input annotation, else ``None``."""
+    t = strip_annotated(t)
+    if t is os.PathLike or _is_subclass(t, loaded_class("flyte_nb.core.types.file", "FlyteFile")):
+        return "file"
+    if _is_subclass(t, loaded_class("flyte_nb.core.types.directory", "FlyteDirectory")):
+        return "directory"
+    if _is_subclass(
+        t, loaded_class("flyte_nb.core.types.structured_dataset", "StructuredDataset")
+    ) or _is_subclass(t, loaded_class("pandas", "DataFrame")):
+        return "dataframe"
+    return None
+
+
+def declared_format(t: Any) -> str:
+    """The format ``FlyteFile["csv"]`` / ``FlyteDirectory["csv"]`` declares (``""`` for any)."""
+    extension = getattr(strip_annotated(t), "extension", None)
+    return str(extension()) if callable(extension) else ""
 
 
 def _is_dataclass_type(t: Any) -> bool:

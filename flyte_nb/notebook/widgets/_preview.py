@@ -21,13 +21,13 @@ import csv
 import io
 import itertools
 import os
-import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from flyte_nb.core import uris
 from flyte_nb.errors import FlyteNbError
 from flyte_nb.notebook.widgets import _render as r
+from flyte_nb.notebook.widgets._coerce import loaded_class
 
 __all__ = ["Preview", "is_previewable", "make_preview", "needs_download", "preview_html", "preview_text"]
 
@@ -69,18 +69,13 @@ class Preview:
     error: str = ""
 
 
-def _loaded(module: str, name: str) -> Any:
-    found = sys.modules.get(module)
-    return getattr(found, name, None) if found is not None else None
-
-
 def _kind_of(value: Any) -> str | None:
     for kind, module, name in (
         ("file", "flyte_nb.core.types.file", "FlyteFile"),
         ("directory", "flyte_nb.core.types.directory", "FlyteDirectory"),
         ("dataset", "flyte_nb.core.types.structured_dataset", "StructuredDataset"),
     ):
-        cls = _loaded(module, name)
+        cls = loaded_class(module, name)
         if cls is not None and isinstance(value, cls):
             return kind
     return None

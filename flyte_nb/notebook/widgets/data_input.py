@@ -14,8 +14,6 @@ treats every editor alike.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,41 +22,19 @@ from traitlets import Bool, Unicode
 
 from flyte_nb.errors import StorageError
 from flyte_nb.notebook.uploads import STAGING
-from flyte_nb.notebook.widgets._coerce import check_value, strip_annotated
+from flyte_nb.notebook.widgets._coerce import (
+    check_value,
+    loaded_class,
+    strip_annotated,
+)
 
-__all__ = ["FrameEditor", "PathEditor", "check_frame", "data_kind", "declared_format", "frame_variables"]
+__all__ = ["FrameEditor", "PathEditor", "check_frame", "frame_variables"]
 
 _WIDTH = "320px"
 
 
-def _loaded(module: str, name: str) -> Any:
-    """A class from a module that is already imported (an annotation naming it means it is)."""
-    found = sys.modules.get(module)
-    return getattr(found, name, None) if found is not None else None
-
-
-def _subclass(t: Any, cls: Any) -> bool:
+def _is_subclass(t: Any, cls: Any) -> bool:
     return cls is not None and isinstance(t, type) and issubclass(t, cls)
-
-
-def data_kind(t: Any) -> str | None:
-    """``"file"``, ``"directory"`` or ``"dataframe"`` for a data input annotation, else ``None``."""
-    t = strip_annotated(t)
-    if t is os.PathLike or _subclass(t, _loaded("flyte_nb.core.types.file", "FlyteFile")):
-        return "file"
-    if _subclass(t, _loaded("flyte_nb.core.types.directory", "FlyteDirectory")):
-        return "directory"
-    if _subclass(t, _loaded("flyte_nb.core.types.structured_dataset", "StructuredDataset")) or _subclass(
-        t, _loaded("pandas", "DataFrame")
-    ):
-        return "dataframe"
-    return None
-
-
-def declared_format(t: Any) -> str:
-    """The format ``FlyteFile["csv"]`` / ``FlyteDirectory["csv"]`` declares (``""`` for any)."""
-    extension = getattr(strip_annotated(t), "extension", None)
-    return str(extension()) if callable(extension) else ""
 
 
 class PathEditor(widgets.HBox):
@@ -174,9 +150,9 @@ def frame_variables(namespace: Mapping[str, Any] | None, python_type: Any) -> li
     """
     if not namespace:
         return []
-    dataset = _loaded("flyte_nb.core.types.structured_dataset", "StructuredDataset")
-    frame = _loaded("pandas", "DataFrame")
-    wants_dataset = _subclass(strip_annotated(python_type), dataset)
+    dataset = loaded_class("flyte_nb.core.types.structured_dataset", "StructuredDataset")
+    frame = loaded_class("pandas", "DataFrame")
+    wants_dataset = _is_subclass(strip_annotated(python_type), dataset)
     kinds = tuple(c for c in ((dataset,) if wants_dataset else (frame, dataset)) if c is not None)
     found = [
         (f"{name} ({_describe(value)})", name)
@@ -195,13 +171,13 @@ def check_frame(value: Any, python_type: Any) -> None:
     FlyteTypeError
         With the engine's own message (what was expected, what was received, the fix).
     """
-    frame = _loaded("pandas", "DataFrame")
+    frame = loaded_class("pandas", "DataFrame")
     if frame is None or not isinstance(value, frame):
         return  # a dataset is checked when it is written, by the run
     from flyte_nb.core.types._dataframe_io import check_columns
     from flyte_nb.core.types.structured_dataset import StructuredDataset, dataset_type, declared
 
-    if _subclass(declared(python_type).base, StructuredDataset):
+    if _is_subclass(declared(python_type).base, StructuredDataset):
         check_value(value, python_type)  # refused before anything is written
         return
     wanted = [c.name for c in dataset_type(python_type).columns]

@@ -48,6 +48,8 @@ from flyte_nb.notebook.widgets import data_input
 from flyte_nb.notebook.widgets._coerce import (
     check_value,
     coerce,
+    data_kind,
+    declared_format,
     is_plain,
     optional_inner,
     parse_float,
@@ -87,7 +89,7 @@ _PLACEHOLDERS = {
 def editor_kind(t: Any) -> str:
     """The editor a (non-Optional) annotation gets: int, float, str, bool, datetime, date, duration,
     choice, file, directory, dataframe or expression."""
-    data = data_input.data_kind(t)
+    data = data_kind(t)
     if data is not None:
         return data
     t = strip_annotated(t)
@@ -265,7 +267,7 @@ class InputField(widgets.HBox):
         if kind in ("file", "directory"):
             editor = data_input.PathEditor(
                 directory=kind == "directory",
-                fmt=data_input.declared_format(self.value_type),
+                fmt=declared_format(self.value_type),
                 placeholder=required + _PLACEHOLDERS[kind],
                 on_message=lambda text: self.show_message(str(self._error(text))),
             )
