@@ -7,7 +7,7 @@ Loading does three things, and unloading undoes them:
   (:class:`~flyte_nb.notebook.runs_magic.FlyteRunsMagics`);
 * registers how tasks and remote executions are displayed with IPython's display formatters
   (:func:`flyte_nb.notebook.views.register`): the task widget and the live execution view, with static
-  HTML / text beside them. The core and network objects only have a plain ``__repr__``; in a kernel
+  HTML / text beside them; and the previews of files, directories and datasets shown in a cell. The core and network objects only have a plain ``__repr__``; in a kernel
   without the extension, that text is what a task or an execution shows;
 * installs the :class:`~flyte_nb.notebook.session.KernelSession` through which the core reads the notebook
   namespace, cell locations and the configured remote (:mod:`flyte_nb.core.session`).

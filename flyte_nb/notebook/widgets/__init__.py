@@ -6,8 +6,11 @@
 :class:`TemplateView`   the compiled TaskTemplate, highlighted, with a copy button (``template.py``)
 :class:`PayloadView`    what the resolver ships: size, digest, manifest (``payload.py``)
 :class:`InputForm`      typed input fields with validation messages (``form.py``)
+:class:`PathEditor`     a file / directory input: path field and Upload button (``data_input.py``)
+:class:`FrameEditor`    a DataFrame input: expression and the notebook's DataFrames (``data_input.py``)
 :class:`RunPanel`       *Run in kernel* / *Run in process* / *Submit to Flyte*, progress, cancel (``run.py``)
 :class:`ResultView`     outputs (rich reprs) or the error with its traceback (``result.py``)
+:class:`DataPreview`    a file, directory or dataset: name, size, preview (``data_preview.py``)
 :class:`ExecutionView`  a ``RemoteExecution``, live: phase, duration, link, outputs (``execution.py``)
 :class:`DeckView`       the deck page a task with ``enable_deck`` wrote in its last run (``deck.py``)
 :class:`LogView`        what a run printed: its end, what was left out, the whole on demand (``log.py``)
@@ -24,6 +27,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from flyte_nb.notebook.widgets.data_input import FrameEditor, PathEditor
+    from flyte_nb.notebook.widgets.data_preview import DataPreview
     from flyte_nb.notebook.widgets.deck import DeckView
     from flyte_nb.notebook.widgets.execution import ExecutionView
     from flyte_nb.notebook.widgets.form import InputForm
@@ -37,11 +42,14 @@ if TYPE_CHECKING:
     from flyte_nb.notebook.widgets.workflow import WorkflowView
 
 _EXPORTS = {
+    "DataPreview": "data_preview",
     "DeckView": "deck",
     "ExecutionView": "execution",
+    "FrameEditor": "data_input",
     "InputForm": "form",
     "InterfaceView": "interface",
     "LogView": "log",
+    "PathEditor": "data_input",
     "PayloadView": "payload",
     "ResultView": "result",
     "RunPanel": "run",
@@ -51,11 +59,14 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "DataPreview",
     "DeckView",
     "ExecutionView",
+    "FrameEditor",
     "InputForm",
     "InterfaceView",
     "LogView",
+    "PathEditor",
     "PayloadView",
     "ResultView",
     "RunPanel",
