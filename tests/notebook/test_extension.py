@@ -115,19 +115,26 @@ def test_displays_are_registered_by_the_extension_and_removed_with_it(ip: Any) -
     from IPython.display import display
     from IPython.utils.capture import capture_output
 
+    import flyte_nb as fnb
+
     cell(ip, "%%flyte_task --no-widget\ndef shown(x: int) -> int:\n    return x\n")
     task = ip.user_ns["shown"]
+    remote_file = fnb.FlyteFile("s3://bucket/data.csv")
     with capture_output() as loaded:
         display(task)
+        display(remote_file)
     data = loaded.outputs[0].data
     assert 'class="flyte-nb-task"' in data["text/html"]
     assert data["text/plain"].startswith("PythonFunctionTask shown")
+    assert 'class="flyte-nb-preview flyte-nb-preview-file"' in loaded.outputs[1].data["text/html"]
 
     ip.run_line_magic("unload_ext", "flyte_nb")
     try:
         with capture_output() as unloaded:
             display(task)
+            display(remote_file)
         assert unloaded.outputs[0].data == {"text/plain": "<task shown(x: int) -> (o0: int)>"}
+        assert unloaded.outputs[1].data == {"text/plain": repr(remote_file)}
         with pytest.raises(KeyError):  # nothing of ours is left registered
             ip.display_formatter.ipython_display_formatter.lookup_by_type(type(task))
     finally:
