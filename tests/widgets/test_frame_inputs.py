@@ -45,7 +45,7 @@ def test_dataframe_inputs_offer_the_notebook_dataframes_by_name(notebook: dict[s
     assert list(df.variables.options) == [
         ("a notebook variable…", ""),
         ("dataset (StructuredDataset)", "dataset"),
-        ("ids (DataFrame: 1 rows, 1 columns)", "ids"),
+        ("ids (DataFrame: 1 row, 1 column)", "ids"),
         ("scores (DataFrame: 2 rows, 3 columns)", "scores"),
     ]
     # a dataset input takes datasets only (the engine refuses a bare DataFrame there)
@@ -96,7 +96,7 @@ def test_the_dropdown_lists_variables_a_later_cell_defines() -> None:
     editor = form.fields["raw"].editor
     assert "late_frame" not in [n for _, n in editor.variables.options]
     shell.run_cell("import pandas as pd\nlate_frame = pd.DataFrame({'a': [1, 2, 3]})")
-    assert ("late_frame (DataFrame: 3 rows, 1 columns)", "late_frame") in list(editor.variables.options)
+    assert ("late_frame (DataFrame: 3 rows, 1 column)", "late_frame") in list(editor.variables.options)
     shell.run_cell("del late_frame")
     assert "late_frame" not in [n for _, n in editor.variables.options]
 

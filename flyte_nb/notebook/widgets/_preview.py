@@ -29,7 +29,15 @@ from flyte_nb.errors import FlyteNbError
 from flyte_nb.notebook.widgets import _render as r
 from flyte_nb.notebook.widgets._coerce import loaded_class
 
-__all__ = ["Preview", "is_previewable", "make_preview", "needs_download", "preview_html", "preview_text"]
+__all__ = [
+    "Preview",
+    "count",
+    "is_previewable",
+    "make_preview",
+    "needs_download",
+    "preview_html",
+    "preview_text",
+]
 
 HEAD_BYTES = 64 * 1024  # bytes of a file read for a text or CSV preview
 IMAGE_BYTES = 2_000_000  # largest image shown inline
@@ -101,6 +109,11 @@ def needs_download(value: Any) -> bool:
 
         return dataset_is_remote(value)
     return kind is not None and _remote_source(value) is not None
+
+
+def count(n: int, noun: str) -> str:
+    """``1 row``, ``2 rows``, ``1,000 rows``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def size_text(n: int) -> str:
@@ -215,7 +228,7 @@ def _cut(text: str, limit: int) -> str:
 
 def _text(preview: Preview, lines: list[str], *, complete: bool) -> None:
     shown = [_cut(line, TEXT_LINE_CHARS) for line in lines[:TEXT_LINES]]
-    preview.facts.append(f"{len(lines):,} lines" if complete else "text")
+    preview.facts.append(count(len(lines), "line") if complete else "text")
     if len(lines) > TEXT_LINES or not complete:
         preview.note = f"The first {len(shown)} lines."
     body = "\n".join(shown)
@@ -229,7 +242,7 @@ def _text(preview: Preview, lines: list[str], *, complete: bool) -> None:
 def _table(preview: Preview, lines: list[str], delimiter: str, *, complete: bool) -> None:
     rows = list(csv.reader(lines, delimiter=delimiter))
     header, data = (rows[0], rows[1:]) if rows else ([], [])
-    preview.facts.append(f"{len(header)} columns" + (f", {len(data):,} rows" if complete else ""))
+    preview.facts.append(count(len(header), "column") + (f", {count(len(data), 'row')}" if complete else ""))
     shown = data[:TABLE_ROWS]
     if len(data) > TABLE_ROWS or not complete:
         preview.note = f"The first {len(shown)} rows" + (f" of {len(data):,}." if complete else ".")
@@ -328,7 +341,7 @@ def _dataset(value: Any, preview: Preview, *, read: bool) -> None:
         return
     head = dataset_head(value, TABLE_ROWS)
     if head.total_rows is not None:
-        preview.facts.append(f"{head.total_rows:,} rows")
+        preview.facts.append(count(head.total_rows, "row"))
     if head.files is not None and head.files > 1:
         preview.facts.append(f"{head.files} files")
     schema = table_html(["column", "type"], [[n, t] for n, t in head.columns])

@@ -27,6 +27,7 @@ from flyte_nb.notebook.widgets._coerce import (
     loaded_class,
     strip_annotated,
 )
+from flyte_nb.notebook.widgets._preview import count
 
 __all__ = ["FrameEditor", "PathEditor", "check_frame", "frame_variables"]
 
@@ -137,7 +138,7 @@ _MAX_CHOICES = 200
 def _describe(value: Any) -> str:
     shape = getattr(value, "shape", None)
     if isinstance(shape, tuple) and len(shape) == 2:
-        return f"{type(value).__name__}: {shape[0]:,} rows, {shape[1]:,} columns"
+        return f"{type(value).__name__}: {count(shape[0], 'row')}, {count(shape[1], 'column')}"
     return type(value).__name__
 
 
