@@ -170,3 +170,13 @@ def table_file(rows: int) -> CsvFile:
     with open(path, "w") as fh:
         fh.write("n,square\n" + "".join(f"{i},{i * i}\n" for i in range(rows)))
     return fnb.FlyteFile(path)
+
+
+@fnb.task
+def table_dataset(rows: int) -> fnb.StructuredDataset:
+    """A parquet dataset of ``rows`` rows."""
+    import pandas as pd
+
+    return fnb.StructuredDataset(
+        dataframe=pd.DataFrame({"n": range(rows), "square": [i * i for i in range(rows)]})
+    )

@@ -166,3 +166,29 @@ def test_a_file_output_of_a_remote_run_is_downloaded_only_for_its_preview(
 
 def table_size(rows: int) -> int:
     return len("n,square\n" + "".join(f"{i},{i * i}\n" for i in range(rows)))
+
+
+def test_a_dataset_output_of_a_remote_run_previews_from_its_parquet_footer_and_first_rows(
+    tmp_path: Path, namespace: dict[str, Any]
+) -> None:
+    with StandIn(tmp_path / "standin", extra_pythonpath=[str(ROOT)]) as server:
+        remote = make_remote(server)
+        try:
+            w = TaskWidget(tasks.table_dataset, remote=remote, namespace=namespace)
+            w.form.fields["rows"].editor.value = "1000000"
+            w.run_panel.buttons["remote"].click()
+            w.run_panel.wait(60)
+            wait_until(lambda: w.run_panel.result.status == "outputs", what="the outputs")
+            preview = w.run_panel.result.previews["o0"]
+            assert preview.state == "not downloaded"
+            assert not [g for g in server.bucket.gets if g.endswith("/00000")]
+            preview.button.click()
+            assert preview.join(60)
+            assert preview.state == "shown", preview.body.value
+            assert preview.preview.facts == ["parquet", "1,000,000 rows"]
+            assert ">81</td>" in preview.body.value  # 9 squared, in the first rows
+            stored = next(p for p in (server.bucket.root).rglob("00000"))
+            # the footer and the first pages of each column, not the whole (single row group) file
+            assert server.bucket.served_bytes("/00000") < stored.stat().st_size / 3
+        finally:
+            remote.close()

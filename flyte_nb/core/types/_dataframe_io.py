@@ -135,6 +135,8 @@ def read_dataframe(sd: literals_pb2.StructuredDataset, columns: list[str], store
 
 #: Bytes of a csv dataset read to find its first rows.
 CSV_HEAD_BYTES = 256 * 1024
+#: pyarrow's read buffer for the column chunks of a dataset's first rows.
+PARQUET_READ_BUFFER = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,8 @@ def read_head(
 ) -> DatasetHead:
     """The schema and first ``rows`` rows of the dataset ``sd`` (only ``columns`` when given).
 
-    Reads as little as the format allows: a parquet dataset's first file's footer and first row group
-    (the other files' footers only to count rows, when there are few), a csv dataset's first
+    Reads as little as the format allows: a parquet dataset's first file's footer and the first pages of
+    its columns (the other files' footers only to count rows, when there are few), a csv dataset's first
     ``CSV_HEAD_BYTES`` bytes.
     """
     pd = pandas_module()
@@ -213,7 +215,9 @@ def read_head(
     import pyarrow.parquet as pq
 
     with store.open(files[0], "rb") as fh:
-        parquet = pq.ParquetFile(fh)
+        # buffered, not pre-buffered: the first rows cost the first pages of each column, not the whole
+        # row group (a dataset written in one piece is one row group)
+        parquet = pq.ParquetFile(fh, buffer_size=PARQUET_READ_BUFFER, pre_buffer=False)
         names = parquet.schema_arrow.names
         if columns:
             check_columns(names, columns, f"the dataset {sd.uri!r}")
