@@ -27,11 +27,14 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
+
+from mashumaro.types import SerializableType
 
 from flyte_nb.core.storage import BaseStore, RawStore, as_store
 
 __all__ = [
+    "StoredValue",
     "converting_with",
     "current_store",
     "download_path",
@@ -209,3 +212,54 @@ def _with_paths(value: Any, t: Any, classes: tuple[type, ...]) -> Any:
     for name, new in changed.items():
         object.__setattr__(out, name, new)
     return out
+
+
+class StoredValue(SerializableType):
+    """The base of ``FlyteFile``, ``FlyteDirectory`` and ``StructuredDataset``: a value whose bytes live in
+    a store, read lazily, that embeds in dataclasses (mashumaro) and pydantic models as a small dict.
+
+    Subclasses set ``_store`` and ``_label`` in ``__init__`` and say how they are written
+    (``_serialize``) and rebuilt (:meth:`_from_mapping`, :meth:`_pydantic_rebuild`).
+    """
+
+    _store: BaseStore | None
+    _label: str
+    #: The description flytekit's JSON schema gives the type inside a pydantic model (``None``: none).
+    _PYDANTIC_DESCRIPTION: ClassVar[str | None] = None
+
+    def _reader(self) -> BaseStore:
+        """The store to read through: the one the value was decoded with, else :func:`current_store`."""
+        return self._store if self._store is not None else current_store()
+
+    def _set_flyte_label(self, label: str) -> None:
+        """Name the variable this value is (``Task 'f' input 'x'``), for errors raised when it is read."""
+        self._label = label
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_store"] = None  # an in-memory store or a network client does not travel in a pickle
+        return state
+
+    def _serialize(self) -> dict[str, Any]:
+        raise NotImplementedError  # pragma: no cover - every subclass writes its own dict
+
+    @classmethod
+    def _from_mapping(cls, value: Any, store: BaseStore) -> Any:
+        """The value a dataclass field or pydantic dict (``{"path": …}``, ``{"uri": …}``) describes."""
+        raise NotImplementedError  # pragma: no cover - every subclass reads its own dict
+
+    @classmethod
+    def _pydantic_rebuild(cls, value: Any, deserializing: bool) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    @classmethod
+    def _deserialize(cls, value: Any) -> Any:
+        return cls._from_mapping(value, current_store())
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        return pydantic_core_schema(cls, source, handler, lambda v: v._serialize(), cls._pydantic_rebuild)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: Any, handler: Any) -> Any:
+        return pydantic_json_schema(core, handler, cls._PYDANTIC_DESCRIPTION)

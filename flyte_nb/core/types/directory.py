@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from flyteidl.core import literals_pb2, types_pb2
-from mashumaro.types import SerializableType
 
 from flyte_nb.core import uris
 from flyte_nb.core.storage import BaseStore, RawStore, as_store
 from flyte_nb.core.types._common import received, scalar_kind
-from flyte_nb.core.types._data import current_store, download_path, labelled
+from flyte_nb.core.types._data import StoredValue, current_store, download_path, labelled
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.core.types.file import FlyteFile, _embedded_dict, _Hidden, format_name, new_remote_path
 from flyte_nb.errors import FlyteTypeError, StorageError
@@ -38,7 +37,7 @@ MULTIPART = types_pb2.BlobType.MULTIPART
 
 
 @dataclass(init=False, repr=False, eq=False)
-class FlyteDirectory(SerializableType, os.PathLike[str]):
+class FlyteDirectory(StoredValue, os.PathLike[str]):
     """A directory a task takes or returns: a local path or a URI prefix, downloaded only when read.
 
     Parameters
@@ -157,9 +156,6 @@ class FlyteDirectory(SerializableType, os.PathLike[str]):
             return os.fspath(self._remote_directory)
         return str(self.path)
 
-    def _reader(self) -> BaseStore:
-        return self._store if self._store is not None else current_store()
-
     def new_file(self, name: str | None = None) -> FlyteFile:
         """A ``FlyteFile`` for ``name`` (random when not given) inside this directory."""
         base = self._where().rstrip(self.sep)
@@ -238,9 +234,6 @@ class FlyteDirectory(SerializableType, os.PathLike[str]):
             if maxdepth is None or rel.count("/") < maxdepth:
                 yield where, rel
 
-    def _set_flyte_label(self, label: str) -> None:
-        self._label = label
-
     # -- value semantics --------------------------------------------------------------------------
     def __truediv__(self, other: str | os.PathLike[str]) -> pathlib.Path:
         return pathlib.Path(str(self.path)) / other
@@ -261,31 +254,18 @@ class FlyteDirectory(SerializableType, os.PathLike[str]):
         source = f", remote_source={self._remote_source!r}" if self._remote_source else ""
         return f"{name}({str(self.path)!r}{source})"
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_store"] = None  # an in-memory store or a network client does not travel in a pickle
-        return state
-
     # -- dataclasses (mashumaro) and pydantic -----------------------------------------------------
     def _serialize(self) -> dict[str, Any]:
         literal = FlyteDirToMultipartBlobTransformer().to_literal(self, type(self), None, current_store())  # type: ignore[arg-type]
         return {"path": literal.scalar.blob.uri}
 
     @classmethod
-    def _deserialize(cls, value: Any) -> FlyteDirectory:
-        return _from_dict(value, cls, current_store())
+    def _from_mapping(cls, value: Any, store: BaseStore) -> FlyteDirectory:
+        return _from_dict(value, cls, store)
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from flyte_nb.core.types._data import pydantic_core_schema
-
-        return pydantic_core_schema(cls, source, handler, lambda v: v._serialize(), _rebuild)
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core: Any, handler: Any) -> Any:
-        from flyte_nb.core.types._data import pydantic_json_schema
-
-        return pydantic_json_schema(core, handler, None)
+    def _pydantic_rebuild(cls, value: Any, deserializing: bool) -> Any:
+        return _rebuild(value, deserializing)
 
 
 def _rebuild(value: Any, deserializing: bool) -> Any:

@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from typing import IO, Any, Optional, Union
 
 from flyteidl.core import literals_pb2, types_pb2
-from mashumaro.types import SerializableType
 
 from flyte_nb.core import uris
 from flyte_nb.core.storage import BaseStore, RawStore, as_store
 from flyte_nb.core.types._common import received, scalar_kind, strip_annotated
-from flyte_nb.core.types._data import current_store, download_path, labelled
+from flyte_nb.core.types._data import StoredValue, current_store, download_path, labelled
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError, StorageError
 
@@ -62,7 +61,7 @@ class _Hidden:
 
 
 @dataclass(init=False, repr=False, eq=False)
-class FlyteFile(SerializableType, os.PathLike[str]):
+class FlyteFile(StoredValue, os.PathLike[str]):
     """A file a task takes or returns: a local path or a URI, downloaded only when it is read.
 
     Parameters
@@ -197,9 +196,6 @@ class FlyteFile(SerializableType, os.PathLike[str]):
         except StorageError as exc:
             raise StorageError(labelled(self._label, f"Cannot download this file: {exc}")) from exc
 
-    def _reader(self) -> BaseStore:
-        return self._store if self._store is not None else current_store()
-
     @contextlib.contextmanager
     def open(
         self, mode: str, cache_type: str | None = None, cache_options: dict[str, Any] | None = None
@@ -222,9 +218,6 @@ class FlyteFile(SerializableType, os.PathLike[str]):
         finally:
             handle.close()
 
-    def _set_flyte_label(self, label: str) -> None:
-        self._label = label
-
     # -- value semantics --------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FlyteFile):
@@ -246,11 +239,6 @@ class FlyteFile(SerializableType, os.PathLike[str]):
         source = f", remote_source={self._remote_source!r}" if self._remote_source else ""
         return f"{name}({str(self.path)!r}{source})"
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_store"] = None  # an in-memory store or a network client does not travel in a pickle
-        return state
-
     # -- dataclasses (mashumaro) and pydantic -----------------------------------------------------
     def _serialize(self) -> dict[str, Any]:
         literal = FlyteFilePathTransformer().to_literal(self, type(self), None, current_store())  # type: ignore[arg-type]
@@ -260,20 +248,12 @@ class FlyteFile(SerializableType, os.PathLike[str]):
         return out
 
     @classmethod
-    def _deserialize(cls, value: Any) -> FlyteFile:
-        return file_from_dict(value, cls, current_store())
+    def _from_mapping(cls, value: Any, store: BaseStore) -> FlyteFile:
+        return file_from_dict(value, cls, store)
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from flyte_nb.core.types._data import pydantic_core_schema
-
-        return pydantic_core_schema(cls, source, handler, lambda v: v._serialize(), _rebuild)
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core: Any, handler: Any) -> Any:
-        from flyte_nb.core.types._data import pydantic_json_schema
-
-        return pydantic_json_schema(core, handler, None)
+    def _pydantic_rebuild(cls, value: Any, deserializing: bool) -> Any:
+        return _rebuild(value, deserializing)
 
 
 def _rebuild(value: Any, deserializing: bool) -> Any:

@@ -30,12 +30,11 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from flyteidl.core import literals_pb2, types_pb2
-from mashumaro.types import SerializableType
 
 from flyte_nb.core import uris
 from flyte_nb.core.storage import BaseStore, RawStore, as_store
 from flyte_nb.core.types._common import received, scalar_kind, strip_annotated
-from flyte_nb.core.types._data import current_store, labelled
+from flyte_nb.core.types._data import StoredValue, current_store, labelled
 from flyte_nb.core.types._dataframe_io import (
     CSV,
     PARQUET,
@@ -72,7 +71,7 @@ _FLYTEKIT_DESCRIPTION = (
 
 
 @dataclass(init=False, repr=False, eq=False)
-class StructuredDataset(SerializableType):
+class StructuredDataset(StoredValue):
     """A table a task takes or returns: a dataframe to write, or a URI to read lazily.
 
     Parameters
@@ -90,6 +89,8 @@ class StructuredDataset(SerializableType):
     -----
     ``sd.open(pd.DataFrame).all()`` reads the data, keeping only the declared columns.
     """
+
+    _PYDANTIC_DESCRIPTION = _FLYTEKIT_DESCRIPTION
 
     # flytekit's fields: they shape the JSON schema of dataclasses and pydantic models holding a dataset.
     uri: Optional[str] = None  # noqa: UP045
@@ -177,12 +178,6 @@ class StructuredDataset(SerializableType):
             )
         return frame
 
-    def _reader(self) -> BaseStore:
-        return self._store if self._store is not None else current_store()
-
-    def _set_flyte_label(self, label: str) -> None:
-        self._label = label
-
     def __repr__(self) -> str:
         where = self._literal_sd.uri if self._literal_sd is not None else self.uri
         fmt = self.file_format or (
@@ -191,32 +186,18 @@ class StructuredDataset(SerializableType):
         what = f"dataframe of {len(self._dataframe)} rows" if self._dataframe is not None else "not loaded"
         return f"StructuredDataset(uri={where!r}, file_format={fmt!r}, {what})"
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_store"] = None  # an in-memory store or a network client does not travel in a pickle
-        return state
-
-    # -- dataclasses (mashumaro) and pydantic -----------------------------------------------------
     def _serialize(self) -> dict[str, Any]:
         literal = StructuredDatasetTransformer().to_literal(self, type(self), None, current_store())
         sd = literal.scalar.structured_dataset
         return {"uri": sd.uri, "file_format": sd.metadata.structured_dataset_type.format}
 
     @classmethod
-    def _deserialize(cls, value: Any) -> StructuredDataset:
-        return _from_dict(value, cls, current_store())
+    def _from_mapping(cls, value: Any, store: BaseStore) -> StructuredDataset:
+        return _from_dict(value, cls, store)
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from flyte_nb.core.types._data import pydantic_core_schema
-
-        return pydantic_core_schema(cls, source, handler, lambda v: v._serialize(), _rebuild)
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core: Any, handler: Any) -> Any:
-        from flyte_nb.core.types._data import pydantic_json_schema
-
-        return pydantic_json_schema(core, handler, _FLYTEKIT_DESCRIPTION)
+    def _pydantic_rebuild(cls, value: Any, deserializing: bool) -> Any:
+        return _rebuild(value, deserializing)
 
 
 def dataset_is_remote(sd: StructuredDataset) -> bool:
