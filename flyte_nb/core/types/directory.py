@@ -28,7 +28,7 @@ from flyte_nb.core.storage import BaseStore, RawStore, as_store
 from flyte_nb.core.types._common import received, scalar_kind
 from flyte_nb.core.types._data import StoredValue, current_store, download_path, labelled
 from flyte_nb.core.types.base import TypeTransformer
-from flyte_nb.core.types.file import FlyteFile, _embedded_dict, _Hidden, format_name, new_remote_path
+from flyte_nb.core.types.file import FlyteFile, _embedded_dict, format_name, format_subclass, new_remote_path
 from flyte_nb.errors import FlyteTypeError, StorageError
 
 __all__ = ["FlyteDirToMultipartBlobTransformer", "FlyteDirectory"]
@@ -277,20 +277,7 @@ def _rebuild(value: Any, deserializing: bool) -> Any:
 @functools.cache
 def _format_class(base: type, fmt: str) -> type:
     """The ``FlyteDirectory[fmt]`` class (one per format, so the type engine caches it once)."""
-
-    # Named and shaped as flytekit's (pydantic titles the schema after the class name).
-    class _SpecificFormatDirectoryClass(base):  # type: ignore[misc]
-        __origin__ = base
-        __class_getitem__ = _Hidden()
-
-        @classmethod
-        def extension(cls) -> str:
-            return fmt
-
-    # Its __name__ stays flytekit's (pydantic titles schemas with it); people read the qualname.
-    _SpecificFormatDirectoryClass.__qualname__ = f"{base.__qualname__}[{fmt!r}]"
-    _SpecificFormatDirectoryClass.__module__ = "flyte_nb"
-    return _SpecificFormatDirectoryClass
+    return format_subclass(base, fmt, "_SpecificFormatDirectoryClass")
 
 
 def _remote_file(uri: str, store: BaseStore) -> FlyteFile:

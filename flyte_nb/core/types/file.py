@@ -263,24 +263,26 @@ def _rebuild(value: Any, deserializing: bool) -> Any:
     return file_from_dict({"path": value.path, "metadata": value.metadata}, type(value), current_store())
 
 
+def format_subclass(base: type, fmt: str, class_name: str) -> type:
+    """``base[fmt]``: a subclass whose ``extension()`` is ``fmt``, shaped as flytekit's.
+
+    Its ``__name__`` is flytekit's ``class_name`` (pydantic titles the schema of a model holding one
+    after it) and mashumaro treats it as its ``__origin__``; people read the qualname, ``FlyteFile['csv']``.
+    """
+    made = type(
+        class_name,
+        (base,),
+        {"__origin__": base, "__class_getitem__": _Hidden(), "extension": classmethod(lambda cls: fmt)},
+    )
+    made.__qualname__ = f"{base.__qualname__}[{fmt!r}]"
+    made.__module__ = "flyte_nb"
+    return made
+
+
 @functools.cache
 def _format_class(base: type, fmt: str) -> type:
     """The ``FlyteFile[fmt]`` class (one per format, so the type engine caches it once)."""
-
-    # Named and shaped as flytekit's: pydantic titles its schema after the class name, and mashumaro
-    # treats the class as its ``__origin__``.
-    class _SpecificFormatClass(base):  # type: ignore[misc]
-        __origin__ = base
-        __class_getitem__ = _Hidden()
-
-        @classmethod
-        def extension(cls) -> str:
-            return fmt
-
-    # Its __name__ stays flytekit's (pydantic titles schemas with it); people read the qualname.
-    _SpecificFormatClass.__qualname__ = f"{base.__qualname__}[{fmt!r}]"
-    _SpecificFormatClass.__module__ = "flyte_nb"
-    return _SpecificFormatClass
+    return format_subclass(base, fmt, "_SpecificFormatClass")
 
 
 def new_remote_path(raw_prefix: str, name: str | None, alt: str | None) -> str:
