@@ -23,8 +23,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from flyteidl.core import identifier_pb2
@@ -209,13 +208,17 @@ class FlyteContext:
         """A copy with some fields changed (``self`` when every change is already its value)."""
         # A task call derives contexts several times, mostly without changing anything, and
         # dataclasses.replace costs microseconds; an immutable context can be shared instead.
-        if all(k in _CONTEXT_FIELDS and getattr(self, k) is v for k, v in changes.items()):
+        current = self.__dict__  # exactly the fields: a frozen dataclass without extra attributes
+        for k, v in changes.items():
+            if k not in current or current[k] is not v:
+                break
+        else:
             return self
         if not changes.keys() <= _CONTEXT_FIELDS:
             return replace(self, **changes)  # raises the usual TypeError naming the unknown field
         # Same result as replace() (no __post_init__, no InitVars) without re-running __init__.
         new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
+        new.__dict__.update(current)
         new.__dict__.update(changes)
         return new
 
@@ -228,9 +231,70 @@ class FlyteContext:
 
 _CONTEXT_FIELDS = frozenset(f.name for f in fields(FlyteContext))
 
+
+def _defaults(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A dataclass's plain defaults, and its default factories, by field name."""
+    plain = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    factories = {f.name: f.default_factory for f in fields(cls) if f.default_factory is not MISSING}
+    return plain, factories
+
+
+_PARAMS_DEFAULTS, _PARAMS_FACTORIES = _defaults(ExecutionParameters)
+_CONTEXT_DEFAULTS, _ = _defaults(FlyteContext)
+
+
+def default_context(store: RawStore | None = None) -> FlyteContext:
+    """``FlyteContext(store=store)`` (a fresh ``MemoryStore`` by default), built without ``__init__``.
+
+    Every task call outside a pushed context starts from one, and the frozen dataclasses' ``__init__``
+    (an ``object.__setattr__`` per field, for two objects) was a tenth of an in-kernel call. The result is
+    the same: every field its default, every default factory called.
+    """
+    params = object.__new__(ExecutionParameters)
+    values = params.__dict__
+    values.update(_PARAMS_DEFAULTS)
+    for name, factory in _PARAMS_FACTORIES.items():
+        values[name] = factory()
+    ctx = object.__new__(FlyteContext)
+    values = ctx.__dict__
+    values.update(_CONTEXT_DEFAULTS)
+    values["store"] = MemoryStore() if store is None else store
+    values["execution_params"] = params
+    return ctx
+
+
 _CURRENT: contextvars.ContextVar[FlyteContext | None] = contextvars.ContextVar(
     "flyte_nb_context", default=None
 )
+
+#: The innermost pushed context, or ``None`` when nothing is pushed (no default is made).
+pushed_context = _CURRENT.get
+
+
+def push_context(ctx: FlyteContext) -> contextvars.Token[FlyteContext | None]:
+    """Make ``ctx`` current until :func:`pop_context` (``with_context`` without a ``with`` block)."""
+    return _CURRENT.set(ctx)
+
+
+def pop_context(token: contextvars.Token[FlyteContext | None]) -> None:
+    """Undo the :func:`push_context` that returned ``token``."""
+    _CURRENT.reset(token)
+
+
+class _Pushed:
+    """``with FlyteContextManager.with_context(ctx):`` (a class: cheaper than a generator per task call)."""
+
+    __slots__ = ("ctx", "token")
+
+    def __init__(self, ctx: FlyteContext) -> None:
+        self.ctx = ctx
+
+    def __enter__(self) -> FlyteContext:
+        self.token = _CURRENT.set(self.ctx)
+        return self.ctx
+
+    def __exit__(self, *exc_info: object) -> None:
+        _CURRENT.reset(self.token)
 
 
 class FlyteContextManager:
@@ -240,17 +304,12 @@ class FlyteContextManager:
     def current_context() -> FlyteContext:
         """The innermost pushed context, or a fresh default one (in-memory store, local mode)."""
         ctx = _CURRENT.get()
-        return ctx if ctx is not None else FlyteContext()
+        return ctx if ctx is not None else default_context()
 
     @staticmethod
-    @contextlib.contextmanager
-    def with_context(ctx: FlyteContext) -> Iterator[FlyteContext]:
+    def with_context(ctx: FlyteContext) -> contextlib.AbstractContextManager[FlyteContext]:
         """Make ``ctx`` current inside the ``with`` block."""
-        token = _CURRENT.set(ctx)
-        try:
-            yield ctx
-        finally:
-            _CURRENT.reset(token)
+        return _Pushed(ctx)
 
 
 def current_context() -> ExecutionParameters:

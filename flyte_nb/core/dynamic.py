@@ -426,7 +426,7 @@ def _compile(
             execution.outputs_to_literal_map(task.name, iface, rval, ctx.store)  # raises the clear error
         values: list[Any] = []
     else:
-        values = list(execution._split_outputs(task.name, iface, names, rval))
+        values = list(execution.split_outputs(task.name, iface, names, rval))
     outputs: list[literals_pb2.Binding] = []
     for var, value in zip(names, values, strict=True):
         bd = _binding_data(value, iface.outputs[var], state, set(), f"output '{var}'", TaskOutputError)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from flyteidl.core import literals_pb2
 
 from flyte_nb.core.storage import RawStore, as_store, local_path
-from flyte_nb.core.types import TypeEngine
+from flyte_nb.core.types.engine import decode, encode_into
 from flyte_nb.errors import FlyteTypeError, StorageError, TaskInputError, TaskOutputError
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ __all__ = [
     "literal_map_to_outputs",
     "outputs_to_literal_map",
     "shape_outputs",
+    "split_outputs",
 ]
 
 
@@ -98,6 +99,46 @@ def _with_fix(message: str, var: str, annotation: str) -> str:
     return f"{message} Pass a value of type {annotation}, or change the annotation of '{var}'."
 
 
+# The errors of a task call's conversions, built in one place for every path that converts (the general
+# functions below and the in-kernel call of a plain task, flyte_nb.core.local_call). The caller raises
+# them: ``from None`` for a wrong value (the message says it all: a notebook shows this error alone, not
+# the converters' chain, which stays reachable as __context__), ``from exc`` for storage failures.
+
+
+def input_type_error(task_name: str, var: str, python_type: Any, exc: FlyteTypeError) -> TaskInputError:
+    """A native input value that does not fit its type: names task, input, expected and received."""
+    from flyte_nb.core.interface import describe_type
+
+    msg = _with_fix(str(exc), var, describe_type(python_type))
+    return TaskInputError(f"Task '{task_name}' input '{var}': {msg}")
+
+
+def input_read_error(task_name: str, var: str, python_type: Any, exc: FlyteTypeError) -> TaskInputError:
+    """An input literal that cannot be read as the input's type."""
+    return TaskInputError(
+        f"Task '{task_name}' input '{var}': the literal cannot be read as "
+        f"{python_type!r} ({type(exc).__name__}: {exc}). Send a value of the declared type."
+    )
+
+
+def output_type_error(task_name: str, var: str, exc: FlyteTypeError) -> TaskOutputError:
+    """A returned value that does not fit its output's type."""
+    return TaskOutputError(f"Task '{task_name}' output '{var}': {exc}")
+
+
+def storage_error(task_name: str, kind: str, var: str, exc: StorageError) -> StorageError:
+    """Raw data of an input or output (``kind``) that could not be written or read: names which."""
+    return StorageError(f"Task '{task_name}' {kind} '{var}': {exc}")
+
+
+def no_outputs_error(task_name: str, rval: Any) -> TaskOutputError:
+    """A task that declares no outputs returned something other than ``None``."""
+    return TaskOutputError(
+        f"Task '{task_name}' returned {_show(rval)} but declares no outputs. Annotate the return "
+        "type (e.g. -> int) to make it an output, or return None."
+    )
+
+
 def inputs_to_literal_map(
     task_name: str, types: Mapping[str, Any], values: Mapping[str, Any], store: RawStore
 ) -> literals_pb2.LiteralMap:
@@ -113,17 +154,11 @@ def inputs_to_literal_map(
     literals = lm.literals
     for var, value in values.items():
         try:
-            literal = TypeEngine.to_literal(value, types[var], store=store)
-        except FlyteTypeError as exc:
-            from flyte_nb.core.interface import describe_type
-
-            msg = _with_fix(str(exc), var, describe_type(types[var]))
-            # The message says it all: a notebook shows this error alone, not the converters' chain
-            # (still reachable as __context__).
-            raise TaskInputError(f"Task '{task_name}' input '{var}': {msg}") from None
+            encode_into(literals[var], value, types[var], store)
+        except FlyteTypeError as exc:  # noqa: PERF203 - the error names the input; free without one
+            raise input_type_error(task_name, var, types[var], exc) from None
         except StorageError as exc:  # an upload failed: say which input it was for
-            raise StorageError(f"Task '{task_name}' input '{var}': {exc}") from exc
-        literals[var].CopyFrom(literal)
+            raise storage_error(task_name, "input", var, exc) from exc
     return lm
 
 
@@ -141,15 +176,12 @@ def literal_map_to_inputs(
     out: dict[str, Any] = {}
     for var in names:
         try:
-            out[var] = TypeEngine.to_python_value(literals[var], types[var], store=store)
+            value = out[var] = decode(literals[var], types[var], store)
         except FlyteTypeError as exc:
-            raise TaskInputError(
-                f"Task '{task_name}' input '{var}': the literal cannot be read as "
-                f"{types[var]!r} ({type(exc).__name__}: {exc}). Send a value of the declared type."
-            ) from exc
+            raise input_read_error(task_name, var, types[var], exc) from exc
         except StorageError as exc:  # its raw data cannot be read: say which input it was
-            raise StorageError(f"Task '{task_name}' input '{var}': {exc}") from exc
-        label_lazy_value(out[var], f"Task '{task_name}' input '{var}'")
+            raise storage_error(task_name, "input", var, exc) from exc
+        label_lazy_value(value, f"Task '{task_name}' input '{var}'")
     return out
 
 
@@ -171,32 +203,26 @@ def outputs_to_literal_map(
     TaskOutputError
         The function returned the wrong number of values, or a value of the wrong type.
     """
-    names = list(iface.outputs)
-    if not names:
-        if rval is not None:
-            raise TaskOutputError(
-                f"Task '{task_name}' returned {_show(rval)} but declares no outputs. Annotate the return "
-                "type (e.g. -> int) to make it an output, or return None."
-            )
-        return literals_pb2.LiteralMap()
-    values = _split_outputs(task_name, iface, names, rval)
-
-    def encode(var: str, value: Any) -> literals_pb2.Literal:
-        t = iface.outputs[var]
-        try:
-            return TypeEngine.to_literal(value, t, store=store)
-        except FlyteTypeError as exc:
-            raise TaskOutputError(f"Task '{task_name}' output '{var}': {exc}") from None  # as for inputs
-        except StorageError as exc:  # an upload failed: say which output it was for
-            raise StorageError(f"Task '{task_name}' output '{var}': {exc}") from exc
-
+    outputs = iface.outputs
     lm = literals_pb2.LiteralMap()
-    for var, value in zip(names, values, strict=True):
-        lm.literals[var].CopyFrom(encode(var, value))
+    if not outputs:
+        if rval is not None:
+            raise no_outputs_error(task_name, rval)
+        return lm
+    names = list(outputs)
+    literals = lm.literals
+    for var, value in zip(names, split_outputs(task_name, iface, names, rval), strict=True):
+        try:
+            encode_into(literals[var], value, outputs[var], store)
+        except FlyteTypeError as exc:  # noqa: PERF203 - the error names the output; free without one
+            raise output_type_error(task_name, var, exc) from None  # as for inputs
+        except StorageError as exc:  # an upload failed: say which output it was for
+            raise storage_error(task_name, "output", var, exc) from exc
     return lm
 
 
-def _split_outputs(task_name: str, iface: PythonInterface, names: list[str], rval: Any) -> Sequence[Any]:
+def split_outputs(task_name: str, iface: PythonInterface, names: list[str], rval: Any) -> Sequence[Any]:
+    """The values of the outputs ``names`` in what the task function returned (``rval``)."""
     if len(names) == 1:
         # A one-field NamedTuple may be returned as the tuple or as its only value.
         if iface.output_tuple_type is not None and isinstance(rval, tuple) and len(rval) == 1:
@@ -217,17 +243,18 @@ def literal_map_to_outputs(
 ) -> Any:
     """Decode an output ``LiteralMap`` into what calling the task returns (see :func:`shape_outputs`)."""
     values: dict[str, Any] = {}
+    literals = literal_map.literals
     for var, t in iface.outputs.items():
-        if var not in literal_map.literals:
+        if var not in literals:
             raise TaskOutputError(
                 f"Task '{task_name}' output '{var}' is missing from its outputs "
-                f"(got {sorted(literal_map.literals)}). Return a value for every declared output."
+                f"(got {sorted(literals)}). Return a value for every declared output."
             )
         try:
-            values[var] = TypeEngine.to_python_value(literal_map.literals[var], t, store=store)
+            value = values[var] = decode(literals[var], t, store)
         except StorageError as exc:  # its raw data cannot be read: say which output it was
-            raise StorageError(f"Task '{task_name}' output '{var}': {exc}") from exc
-        label_lazy_value(values[var], f"Task '{task_name}' output '{var}'")
+            raise storage_error(task_name, "output", var, exc) from exc
+        label_lazy_value(value, f"Task '{task_name}' output '{var}'")
     return shape_outputs(iface, values)
 
 

@@ -16,12 +16,21 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-__all__ = ["contained"]
+__all__ = ["close_opened", "contained", "open_figures"]
 
 
-def _open_figures() -> set[int] | None:
+def open_figures() -> frozenset[int]:
+    """The numbers of the pyplot figures open now (none when pyplot is not imported)."""
     pyplot = sys.modules.get("matplotlib.pyplot")
-    return set(pyplot.get_fignums()) if pyplot is not None else None
+    return frozenset(pyplot.get_fignums()) if pyplot is not None else frozenset()
+
+
+def close_opened(before: frozenset[int]) -> None:
+    """Close the pyplot figures open now that were not open in ``before`` (see :func:`contained`)."""
+    pyplot = sys.modules.get("matplotlib.pyplot")  # the block may have imported it
+    if pyplot is not None:
+        for number in sorted(set(pyplot.get_fignums()) - before):
+            pyplot.close(number)
 
 
 @contextlib.contextmanager
@@ -31,11 +40,8 @@ def contained() -> Iterator[None]:
     pyplot keeps one registry per process: a figure another thread opens meanwhile (a cell running
     while a widget runs a task) cannot be told apart and is closed too; it still displays when shown.
     """
-    before = _open_figures() or set()
+    before = open_figures()
     try:
         yield
     finally:
-        pyplot = sys.modules.get("matplotlib.pyplot")
-        if pyplot is not None:
-            for number in sorted(set(pyplot.get_fignums()) - before):
-                pyplot.close(number)
+        close_opened(before)

@@ -19,8 +19,16 @@ from typing import TYPE_CHECKING, Any
 from flyteidl.admin import description_entity_pb2
 from flyteidl.core import interface_pb2, literals_pb2, security_pb2, tasks_pb2
 
-from flyte_nb.core import execution
-from flyte_nb.core.context import ExecutionMode, ExecutionParameters, FlyteContext, FlyteContextManager
+from flyte_nb.core import execution, figures
+from flyte_nb.core.context import (
+    ExecutionMode,
+    ExecutionParameters,
+    FlyteContext,
+    default_context,
+    pop_context,
+    push_context,
+    pushed_context,
+)
 from flyte_nb.core.settings import SerializationSettings, TaskMetadata
 from flyte_nb.core.storage import MemoryStore
 from flyte_nb.core.types import TypeEngine
@@ -28,7 +36,27 @@ from flyte_nb.core.types import TypeEngine
 if TYPE_CHECKING:
     from flyte_nb.core.interface import PythonInterface
 
-__all__ = ["Task"]
+__all__ = ["Task", "is_dynamic_job_spec", "not_outputs_error"]
+
+_LOCAL = ExecutionMode.LOCAL  # a module constant: read on every task call
+
+
+def is_dynamic_job_spec(value: Any) -> bool:
+    """Whether ``value`` is a ``DynamicJobSpec`` (what compiling a dynamic task returns)."""
+    # Only a dynamic task's compilation makes one, and that imports its module: when the module is not
+    # loaded, value cannot be one (saves an import on every task call). A type check, not isinstance:
+    # generated messages cannot be subclassed, and upb's isinstance is slow.
+    dynamic_job_pb2 = sys.modules.get("flyteidl.core.dynamic_job_pb2")
+    return dynamic_job_pb2 is not None and type(value) is dynamic_job_pb2.DynamicJobSpec
+
+
+def not_outputs_error(task_name: str, result: Any) -> Exception:
+    """A local run's dispatch returned something other than an output ``LiteralMap``."""
+    from flyte_nb.errors import InternalError
+
+    return InternalError(
+        f"Task '{task_name}' returned {type(result).__name__} from a local run instead of outputs."
+    )
 
 
 class Task:
@@ -195,7 +223,7 @@ class Task:
 
     def local_execution_mode(self) -> ExecutionMode:
         """The mode a local call runs in."""
-        return ExecutionMode.LOCAL
+        return _LOCAL
 
     def pre_execute(self, user_params: ExecutionParameters | None) -> ExecutionParameters | None:
         """Called before the inputs are converted and the body runs; may return changed parameters."""
@@ -223,15 +251,16 @@ class Task:
             self.name, iface.inputs, iface.defaults, input_literal_map, ctx.store
         )
         user_params = self.pre_execute(ctx.execution_params)
-        run_ctx = ctx.with_(compilation_state=None)
-        if isinstance(user_params, ExecutionParameters):
+        # The checks inline what with_() would find (nothing to change) on every plain task call.
+        run_ctx = ctx if ctx.compilation_state is None else ctx.with_(compilation_state=None)
+        if isinstance(user_params, ExecutionParameters) and user_params is not run_ctx.execution_params:
             run_ctx = run_ctx.with_(execution_params=user_params)
-        with FlyteContextManager.with_context(run_ctx):
+        token = push_context(run_ctx)  # `with FlyteContextManager.with_context(...)`, without its cost
+        try:
             rval = self.execute(**native)
-        # Only a dynamic task's compilation makes a DynamicJobSpec, and that imports its module: when the
-        # module is not loaded, rval cannot be one (saves an import statement on every task call).
-        dynamic_job_pb2 = sys.modules.get("flyteidl.core.dynamic_job_pb2")
-        if dynamic_job_pb2 is not None and isinstance(rval, dynamic_job_pb2.DynamicJobSpec):
+        finally:
+            pop_context(token)
+        if is_dynamic_job_spec(rval):
             return rval
         rval = self.post_execute(user_params, rval)
         return execution.outputs_to_literal_map(self.name, iface, rval, ctx.store)
@@ -241,14 +270,13 @@ class Task:
     ) -> literals_pb2.LiteralMap:
         """Run :meth:`dispatch_execute` as a local (sandbox) execution, never as a cluster one."""
         __tracebackhide__ = True
-        local_ctx = ctx.with_(mode=self.local_execution_mode(), compilation_state=None)
+        mode = self.local_execution_mode()
+        local_ctx = ctx
+        if ctx.mode is not mode or ctx.compilation_state is not None:
+            local_ctx = ctx.with_(mode=mode, compilation_state=None)
         result = self.dispatch_execute(local_ctx, input_literal_map)
-        if not isinstance(result, literals_pb2.LiteralMap):
-            from flyte_nb.errors import InternalError
-
-            raise InternalError(
-                f"Task '{self.name}' returned {type(result).__name__} from a local run instead of outputs."
-            )
+        if type(result) is not literals_pb2.LiteralMap:  # generated messages cannot be subclassed
+            raise not_outputs_error(self.name, result)
         return result
 
     def local_execute(self, ctx: FlyteContext, **kwargs: Any) -> Any:
@@ -259,37 +287,45 @@ class Task:
         Python default. ``cache=True`` tasks are memoised in :attr:`local_cache`.
         """
         __tracebackhide__ = True
-        from flyte_nb.core import figures
-
-        with figures.contained():  # figures the task opens stay with it, as in its container
-            return self._local_execute(ctx, kwargs)
+        # per call: pickled values stay in memory and die with the call
+        return self._local_execute(ctx.with_(store=MemoryStore()), kwargs)
 
     def _local_execute(self, ctx: FlyteContext, kwargs: dict[str, Any]) -> Any:
+        """:meth:`local_execute`, with ``ctx.store`` already the call's own fresh store."""
+        __tracebackhide__ = True
+        before = figures.open_figures()
+        try:  # figures the task opens stay with it, as in its container (flyte_nb.core.figures)
+            return self._round_trip(ctx, kwargs)
+        finally:
+            figures.close_opened(before)
+
+    def _round_trip(self, ctx: FlyteContext, kwargs: dict[str, Any]) -> Any:
         __tracebackhide__ = True
         iface = self.require_python_interface()
-        execution.check_input_names(self.name, iface.inputs, iface.defaults, list(kwargs))
-        store = MemoryStore()  # per call: pickled values stay in memory and die with the call
-        inputs = execution.inputs_to_literal_map(self.name, iface.inputs, kwargs, store)
-        if not self.metadata.cache:
-            outputs = self.sandbox_execute(ctx.with_(store=store), inputs)
-            return execution.literal_map_to_outputs(self.name, iface, outputs, store)
+        name, store = self.name, ctx.store
+        execution.check_input_names(name, iface.inputs, iface.defaults, list(kwargs))
+        inputs = execution.inputs_to_literal_map(name, iface.inputs, kwargs, store)
+        metadata = self.metadata
+        if not metadata.cache:
+            outputs = self.sandbox_execute(ctx, inputs)
+            return execution.literal_map_to_outputs(name, iface, outputs, store)
         cache = self.local_cache
         key = execution.cache_key(
-            self.name,
-            self.metadata.cache_version,
+            name,
+            metadata.cache_version,
             self.interface.SerializeToString(deterministic=True),
             inputs,
             store,
-            self.metadata.cache_ignore_input_vars,
+            metadata.cache_ignore_input_vars,
         )
-        guard = cache.key_lock(key) if self.metadata.cache_serialize else contextlib.nullcontext()
+        guard = cache.key_lock(key) if metadata.cache_serialize else contextlib.nullcontext()
         with guard:
             hit = cache.get(key)
             if hit is not None:
-                return execution.literal_map_to_outputs(self.name, iface, hit.outputs, hit.store)
-            outputs = self.sandbox_execute(ctx.with_(store=store), inputs)
+                return execution.literal_map_to_outputs(name, iface, hit.outputs, hit.store)
+            outputs = self.sandbox_execute(ctx, inputs)
             cache.put(key, outputs, store)
-        return execution.literal_map_to_outputs(self.name, iface, outputs, store)
+        return execution.literal_map_to_outputs(name, iface, outputs, store)
 
     def compile(self, ctx: FlyteContext, *args: Any, **kwargs: Any) -> Any:
         """Add a node running this task to the dynamic workflow being compiled; return its promises."""
@@ -301,12 +337,18 @@ class Task:
         # Frames marked so are folded away in IPython tracebacks ("[... skipping hidden N frames]"): a
         # failing task call shows the notebook line and the task's own code, not the execution machinery.
         __tracebackhide__ = True
-        ctx = FlyteContextManager.current_context()
-        if ctx.compilation_state is not None:
+        ctx = pushed_context()
+        if ctx is not None and ctx.compilation_state is not None:
             return self.compile(ctx, *args, **kwargs)
-        iface = self.require_python_interface()
-        bound = execution.bind_arguments(self.name, list(iface.inputs), args, kwargs)
-        return self.local_execute(ctx, **bound)
+        if args:
+            kwargs = execution.bind_arguments(
+                self.name, list(self.require_python_interface().inputs), args, kwargs
+            )
+        if ctx is None and type(self).local_execute is Task.local_execute:
+            # Nothing pushed: a fresh default context, made with this call's own store (no second store,
+            # no copy), is what local_execute would run in.
+            return self._local_execute(default_context(MemoryStore()), kwargs)
+        return self.local_execute(ctx if ctx is not None else default_context(), **kwargs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, type={self.task_type!r})"

@@ -375,7 +375,6 @@ def test_a_bug_in_a_converter_surfaces_with_its_traceback_not_as_a_user_error(
 ) -> None:
     """Only flyte_nb's own type errors become TaskInputError/TaskOutputError; anything else is a bug and
     keeps its type and traceback."""
-    from flyte_nb.core.types import engine
 
     @fnb.task
     def ident(x: int) -> int:
@@ -384,7 +383,9 @@ def test_a_bug_in_a_converter_surfaces_with_its_traceback_not_as_a_user_error(
     def broken(*args: object, **kwargs: object) -> object:
         raise TypeError("internal slip")
 
-    monkeypatch.setattr(engine.TypeEngine, "to_literal", broken)
+    converter = TypeEngine.get_transformer(int)  # the int converter, however a call reaches it
+    monkeypatch.setattr(converter, "to_literal", broken)
+    monkeypatch.setattr(converter, "to_literal_into", broken)
     with pytest.raises(TypeError, match="internal slip") as info:
         ident(x=1)
     assert not isinstance(info.value, (TaskInputError, TaskOutputError))

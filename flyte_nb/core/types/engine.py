@@ -28,7 +28,7 @@ from flyte_nb.core.types.annotations import FlyteAnnotation
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError, UnsupportedTypeError
 
-__all__ = ["TypeEngine", "default_store"]
+__all__ = ["TypeEngine", "codec", "decode", "default_store", "encode_into", "generation"]
 
 _NoneType = type(None)
 
@@ -91,10 +91,20 @@ def _entry(python_type: Any) -> _Entry:
     return entry
 
 
+#: Bumped whenever the cached entries are dropped: what callers derived from entries is stale then.
+_GENERATION = [0]
+
+
 def forget_cached_types() -> None:
     """Drop every cached entry (a custom transformer was registered: lookups may now differ)."""
     _ENTRIES.clear()
     _BY_ID.clear()
+    _GENERATION[0] += 1
+
+
+def generation() -> int:
+    """A number that changes whenever cached conversions may have changed (see :func:`codec`)."""
+    return _GENERATION[0]
 
 
 def _stand_in(python_type: Any) -> _Entry:
@@ -177,6 +187,33 @@ def _resolve_offloaded(literal: literals_pb2.Literal, store: RawStore) -> litera
     return out
 
 
+def codec(python_type: Any) -> _Entry:
+    """What converting a value of ``python_type`` takes: its transformer, the type the transformer is given
+    (``py``), the interface's ``literal_type`` and the ``hash_method`` of ``Annotated[T, HashMethod(f)]``.
+
+    For callers that convert many values of one interface (the in-kernel call keeps these per task):
+    ``encode_into`` and ``decode`` below are exactly these steps. Valid until :func:`generation` changes.
+    """
+    hit = _BY_ID.get(id(python_type))
+    return hit[1] if hit is not None and hit[0] is python_type else _entry(python_type)
+
+
+def encode_into(target: literals_pb2.Literal, value: Any, python_type: Any, store: RawStore) -> None:
+    """``TypeEngine.to_literal``, written into ``target`` (an empty literal, e.g. a ``LiteralMap`` entry)."""
+    e = codec(python_type)
+    e.transformer.to_literal_into(target, value, e.py, e.literal_type, store)
+    if e.hash_method is not None:
+        target.hash = e.hash_method.calculate(value)
+
+
+def decode(literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
+    """``TypeEngine.to_python_value`` with a store given."""
+    if literal.HasField("offloaded_metadata"):
+        literal = _resolve_offloaded(literal, store)
+    e = codec(python_type)
+    return e.transformer.to_python_value(literal, e.py, store)
+
+
 class TypeEngine:
     """Converts between Python values/types and Flyte literals/literal types (flytekit 1.16 formats).
 
@@ -222,11 +259,7 @@ class TypeEngine:
         cls, literal: literals_pb2.Literal, python_type: Any, *, store: RawStore | None = None
     ) -> Any:
         """Decode ``literal`` into a value of ``python_type`` (as leniently as flytekit does)."""
-        store = default_store() if store is None else store
-        if literal.HasField("offloaded_metadata"):
-            literal = _resolve_offloaded(literal, store)
-        e = _entry(python_type)
-        return e.transformer.to_python_value(literal, e.py, store)
+        return decode(literal, python_type, default_store() if store is None else store)
 
     @classmethod
     def to_literal_map(

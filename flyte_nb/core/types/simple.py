@@ -24,8 +24,6 @@ __all__ = ["SIMPLE_TRANSFORMERS", "SimpleTransformer"]
 _UTC = _dt.timezone.utc
 _NoneType = type(None)
 Literal = literals_pb2.Literal
-Scalar = literals_pb2.Scalar
-Primitive = literals_pb2.Primitive
 
 
 class SimpleTransformer(TypeTransformer[Any]):
@@ -67,9 +65,26 @@ class SimpleTransformer(TypeTransformer[Any]):
     ) -> literals_pb2.Literal:
         if type(value) is not self.py:
             raise self._mismatch(value)
-        return self._encode(value)
+        literal = Literal()
+        self._encode_into(literal, value)
+        return literal
 
-    def _encode(self, value: Any) -> literals_pb2.Literal:
+    def to_literal_into(
+        self,
+        target: literals_pb2.Literal,
+        value: Any,
+        python_type: Any,
+        expected: types_pb2.LiteralType,
+        store: RawStore,
+    ) -> None:
+        # Written in place: a separate literal copied into a LiteralMap entry, or nested constructors
+        # (Literal(scalar=Scalar(primitive=...)), each copying into its parent) were most of a primitive's
+        # encoding time on every task call.
+        if type(value) is not self.py:
+            raise self._mismatch(value)
+        self._encode_into(target, value)
+
+    def _encode_into(self, target: literals_pb2.Literal, value: Any) -> None:
         raise NotImplementedError  # pragma: no cover - every registered instance overrides it
 
     def _mismatch(self, value: Any) -> FlyteTypeError:
@@ -123,19 +138,10 @@ class SimpleTransformer(TypeTransformer[Any]):
         return value
 
 
-def _new_literal() -> tuple[literals_pb2.Literal, literals_pb2.Primitive]:
-    # Built in place: nested constructors (Literal(scalar=Scalar(primitive=...))) copy each message into
-    # its parent, which was most of a primitive's encoding time on every task call.
-    literal = Literal()
-    return literal, literal.scalar.primitive
-
-
 class _Int(SimpleTransformer):
-    def _encode(self, value: Any) -> literals_pb2.Literal:
+    def _encode_into(self, target: literals_pb2.Literal, value: Any) -> None:
         try:
-            literal, primitive = _new_literal()
-            primitive.integer = value
-            return literal
+            target.scalar.primitive.integer = value
         except ValueError:
             raise FlyteTypeError(
                 f"expected int in the 64-bit range, got {received(value)}. "
@@ -144,61 +150,61 @@ class _Int(SimpleTransformer):
 
     def _decode(self, literal: literals_pb2.Literal, scalar: literals_pb2.Scalar, kind: str | None) -> Any:
         if kind == "primitive":
-            pk = scalar.primitive.WhichOneof("value")
+            primitive = scalar.primitive
+            pk = primitive.WhichOneof("value")
             if pk == "integer":
-                return scalar.primitive.integer
+                return primitive.integer
             if pk == "float_value":
                 # The Flyte console sends every number as a float; flytekit truncates it back.
-                return int(scalar.primitive.float_value)
+                return int(primitive.float_value)
         raise self._cannot(literal)
 
 
 class _Float(SimpleTransformer):
-    def _encode(self, value: Any) -> literals_pb2.Literal:
-        literal, primitive = _new_literal()
-        primitive.float_value = value
-        return literal
+    def _encode_into(self, target: literals_pb2.Literal, value: Any) -> None:
+        target.scalar.primitive.float_value = value
 
     def _decode(self, literal: literals_pb2.Literal, scalar: literals_pb2.Scalar, kind: str | None) -> Any:
         if kind == "primitive":
-            pk = scalar.primitive.WhichOneof("value")
+            primitive = scalar.primitive
+            pk = primitive.WhichOneof("value")
             if pk == "float_value":
-                return scalar.primitive.float_value
+                return primitive.float_value
             if pk == "integer":
-                return float(scalar.primitive.integer)
+                return float(primitive.integer)
         raise self._cannot(literal)
 
 
 class _Str(SimpleTransformer):
-    def _encode(self, value: Any) -> literals_pb2.Literal:
-        literal, primitive = _new_literal()
+    def _encode_into(self, target: literals_pb2.Literal, value: Any) -> None:
         try:
-            primitive.string_value = value
+            target.scalar.primitive.string_value = value
         except UnicodeEncodeError as exc:
             raise not_utf8(value, exc) from None
-        return literal
 
     def _decode(self, literal: literals_pb2.Literal, scalar: literals_pb2.Scalar, kind: str | None) -> Any:
-        if kind == "primitive" and scalar.primitive.WhichOneof("value") == "string_value":
-            return scalar.primitive.string_value
+        if kind == "primitive":
+            primitive = scalar.primitive
+            if primitive.WhichOneof("value") == "string_value":
+                return primitive.string_value
         raise self._cannot(literal)
 
 
 class _Bool(SimpleTransformer):
-    def _encode(self, value: Any) -> literals_pb2.Literal:
-        literal, primitive = _new_literal()
-        primitive.boolean = value
-        return literal
+    def _encode_into(self, target: literals_pb2.Literal, value: Any) -> None:
+        target.scalar.primitive.boolean = value
 
     def _decode(self, literal: literals_pb2.Literal, scalar: literals_pb2.Scalar, kind: str | None) -> Any:
-        if kind == "primitive" and scalar.primitive.WhichOneof("value") == "boolean":
-            return scalar.primitive.boolean
+        if kind == "primitive":
+            primitive = scalar.primitive
+            if primitive.WhichOneof("value") == "boolean":
+                return primitive.boolean
         raise self._cannot(literal)
 
 
 class _None(SimpleTransformer):
-    def _encode(self, value: Any) -> literals_pb2.Literal:
-        return Literal(scalar=Scalar(none_type=literals_pb2.Void()))
+    def _encode_into(self, target: literals_pb2.Literal, value: Any) -> None:
+        target.scalar.none_type.SetInParent()
 
     def _mismatch(self, value: Any) -> FlyteTypeError:
         return FlyteTypeError(
@@ -212,13 +218,11 @@ class _None(SimpleTransformer):
 
 
 class _Datetime(SimpleTransformer):
-    def _encode(self, value: Any) -> literals_pb2.Literal:
+    def _encode_into(self, target: literals_pb2.Literal, value: Any) -> None:
         # flytekit takes a naive datetime as UTC and converts an aware one to UTC (the offset is lost).
         if value.tzinfo is not None:
             value = value.astimezone(_UTC).replace(tzinfo=None)
-        lit = Literal()
-        lit.scalar.primitive.datetime.FromDatetime(value)
-        return lit
+        target.scalar.primitive.datetime.FromDatetime(value)
 
     def _decode(self, literal: literals_pb2.Literal, scalar: literals_pb2.Scalar, kind: str | None) -> Any:
         if kind == "primitive" and scalar.primitive.WhichOneof("value") == "datetime":
@@ -233,10 +237,8 @@ class _Datetime(SimpleTransformer):
 
 
 class _Date(SimpleTransformer):
-    def _encode(self, value: Any) -> literals_pb2.Literal:
-        lit = Literal()
-        lit.scalar.primitive.datetime.FromDatetime(_dt.datetime.combine(value, _dt.time.min))
-        return lit
+    def _encode_into(self, target: literals_pb2.Literal, value: Any) -> None:
+        target.scalar.primitive.datetime.FromDatetime(_dt.datetime.combine(value, _dt.time.min))
 
     def _decode(self, literal: literals_pb2.Literal, scalar: literals_pb2.Scalar, kind: str | None) -> Any:
         if kind == "primitive" and scalar.primitive.WhichOneof("value") == "datetime":
@@ -250,10 +252,8 @@ class _Date(SimpleTransformer):
 
 
 class _Timedelta(SimpleTransformer):
-    def _encode(self, value: Any) -> literals_pb2.Literal:
-        lit = Literal()
-        lit.scalar.primitive.duration.FromTimedelta(value)
-        return lit
+    def _encode_into(self, target: literals_pb2.Literal, value: Any) -> None:
+        target.scalar.primitive.duration.FromTimedelta(value)
 
     def _decode(self, literal: literals_pb2.Literal, scalar: literals_pb2.Scalar, kind: str | None) -> Any:
         if kind == "primitive" and scalar.primitive.WhichOneof("value") == "duration":
