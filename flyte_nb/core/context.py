@@ -232,15 +232,14 @@ class FlyteContext:
 _CONTEXT_FIELDS = frozenset(f.name for f in fields(FlyteContext))
 
 
-def _defaults(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A dataclass's plain defaults, and its default factories, by field name."""
-    plain = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
-    factories = {f.name: f.default_factory for f in fields(cls) if f.default_factory is not MISSING}
-    return plain, factories
-
-
-_PARAMS_DEFAULTS, _PARAMS_FACTORIES = _defaults(ExecutionParameters)
-_CONTEXT_DEFAULTS, _ = _defaults(FlyteContext)
+_PARAMS_DEFAULTS = {f.name: f.default for f in fields(ExecutionParameters) if f.default is not MISSING}
+# The default factories, inlined in default_context (tests/core/test_call_path.py holds it to the
+# constructor): a shared placeholder id, the time, and a fresh dict and list.
+_PARAMS_DEFAULTS["execution_id"] = _LOCAL_EXECUTION_ID
+_CONTEXT_DEFAULTS = {f.name: f.default for f in fields(FlyteContext) if f.default is not MISSING}
+_new = object.__new__
+_now = datetime.datetime.now
+_UTC = datetime.timezone.utc
 
 
 def default_context(store: RawStore | None = None) -> FlyteContext:
@@ -250,12 +249,13 @@ def default_context(store: RawStore | None = None) -> FlyteContext:
     (an ``object.__setattr__`` per field, for two objects) was a tenth of an in-kernel call. The result is
     the same: every field its default, every default factory called.
     """
-    params = object.__new__(ExecutionParameters)
+    params = _new(ExecutionParameters)
     values = params.__dict__
     values.update(_PARAMS_DEFAULTS)
-    for name, factory in _PARAMS_FACTORIES.items():
-        values[name] = factory()
-    ctx = object.__new__(FlyteContext)
+    values["execution_date"] = _now(_UTC)
+    values["extra"] = {}
+    values["decks"] = []
+    ctx = _new(FlyteContext)
     values = ctx.__dict__
     values.update(_CONTEXT_DEFAULTS)
     values["store"] = MemoryStore() if store is None else store
@@ -267,18 +267,12 @@ _CURRENT: contextvars.ContextVar[FlyteContext | None] = contextvars.ContextVar(
     "flyte_nb_context", default=None
 )
 
-#: The innermost pushed context, or ``None`` when nothing is pushed (no default is made).
+#: ``pushed_context()``: the innermost pushed context, or ``None`` when nothing is pushed (no default is
+#: made). ``push_context(ctx)`` makes ``ctx`` current and returns a token; ``pop_context(token)`` undoes
+#: it (``with_context`` without a ``with`` block). The context variable's own methods: no Python frame.
 pushed_context = _CURRENT.get
-
-
-def push_context(ctx: FlyteContext) -> contextvars.Token[FlyteContext | None]:
-    """Make ``ctx`` current until :func:`pop_context` (``with_context`` without a ``with`` block)."""
-    return _CURRENT.set(ctx)
-
-
-def pop_context(token: contextvars.Token[FlyteContext | None]) -> None:
-    """Undo the :func:`push_context` that returned ``token``."""
-    _CURRENT.reset(token)
+push_context = _CURRENT.set
+pop_context = _CURRENT.reset
 
 
 class _Pushed:

@@ -15,9 +15,17 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from flyteidl.admin import description_entity_pb2
 from flyteidl.core import dynamic_job_pb2, literals_pb2, tasks_pb2, workflow_pb2
 
-from flyte_nb.core.context import ExecutionMode, ExecutionParameters, FlyteContext, FlyteContextManager
+from flyte_nb.core import execution
+from flyte_nb.core.context import (
+    ExecutionMode,
+    ExecutionParameters,
+    FlyteContext,
+    FlyteContextManager,
+    pushed_context,
+)
 from flyte_nb.core.docstring import Docstring
 from flyte_nb.core.interface import PythonInterface, to_typed_interface, transform_function_to_interface
+from flyte_nb.core.local_call import call_plain, is_plain
 from flyte_nb.core.options import ConstructorKeywords, TaskOptions
 from flyte_nb.core.resolver import TaskResolverMixin
 from flyte_nb.core.settings import Resources, SerializationSettings
@@ -454,6 +462,21 @@ class PythonFunctionTask(Task, Generic[T]):
             return iter(list(self._task_function(**kwargs)))
         return self._task_function(**kwargs)
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the task in this process (``t(a=1)``, ``t(1)``), or add it to a dynamic body being compiled.
+
+        A plain task (:func:`~flyte_nb.core.local_call.is_plain`) runs through :func:`~flyte_nb.core.local_call.call_plain`, the
+        general path's literal round trip in one frame; everything else through :meth:`Task.__call__`.
+        """
+        __tracebackhide__ = True  # IPython shows the user's frames of a failing task, not ours
+        ctx = pushed_context()
+        if (ctx is None or ctx.compilation_state is None) and is_plain(self):
+            if args:
+                names = list(self._python_interface.inputs)
+                kwargs = execution.bind_arguments(self.name, names, args, kwargs)
+            return call_plain(self, ctx, kwargs)
+        return Task.__call__(self, *args, **kwargs)
+
     def dynamic_execute(self, task_function: Callable[..., Any], **kwargs: Any) -> Any:
         """Run a dynamic body on native values and return native outputs.
 
@@ -474,8 +497,6 @@ class PythonFunctionTask(Task, Generic[T]):
             self._execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC
             and ctx.mode is ExecutionMode.TASK_EXECUTION
         ):
-            from flyte_nb.core import execution
-
             iface = self._python_interface
             native = execution.literal_map_to_inputs(
                 self.name, iface.inputs, iface.defaults, input_literal_map, ctx.store

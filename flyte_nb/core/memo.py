@@ -23,16 +23,20 @@ V = TypeVar("V")
 
 
 class BoundedMemo(Generic[K, V]):
-    """A dict that keeps at most ``maxsize`` entries, evicting the oldest inserted first."""
+    """A dict that keeps at most ``maxsize`` entries, evicting the oldest inserted first.
+
+    Attributes
+    ----------
+    get:
+        ``get(key)``: the value stored for ``key``, or ``None``. The dict's own ``get`` (no Python frame:
+        lookups sit on every task call's path).
+    """
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self._data: dict[K, V] = {}
         self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        """The value stored for ``key``, or ``None``."""
-        return self._data.get(key)
+        self.get: Callable[[K], V | None] = self._data.get
 
     def put(self, key: K, value: V) -> None:
         """Store ``value`` under ``key``, forgetting the oldest entries beyond ``maxsize``."""

@@ -28,7 +28,7 @@ from flyte_nb.core.types.annotations import FlyteAnnotation
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError, UnsupportedTypeError
 
-__all__ = ["TypeEngine", "codec", "decode", "default_store", "encode_into", "generation"]
+__all__ = ["GENERATION", "TypeEngine", "codec", "decode", "default_store", "encode_into"]
 
 _NoneType = type(None)
 
@@ -91,20 +91,17 @@ def _entry(python_type: Any) -> _Entry:
     return entry
 
 
-#: Bumped whenever the cached entries are dropped: what callers derived from entries is stale then.
-_GENERATION = [0]
+#: ``GENERATION[0]`` changes whenever the cached entries are dropped (a custom transformer was registered):
+#: what a caller derived from :func:`codec` under another generation is stale. A list, so that callers on
+#: every task call's path read it without a function call.
+GENERATION = [0]
 
 
 def forget_cached_types() -> None:
     """Drop every cached entry (a custom transformer was registered: lookups may now differ)."""
     _ENTRIES.clear()
     _BY_ID.clear()
-    _GENERATION[0] += 1
-
-
-def generation() -> int:
-    """A number that changes whenever cached conversions may have changed (see :func:`codec`)."""
-    return _GENERATION[0]
+    GENERATION[0] += 1
 
 
 def _stand_in(python_type: Any) -> _Entry:
@@ -192,7 +189,7 @@ def codec(python_type: Any) -> _Entry:
     (``py``), the interface's ``literal_type`` and the ``hash_method`` of ``Annotated[T, HashMethod(f)]``.
 
     For callers that convert many values of one interface (the in-kernel call keeps these per task):
-    ``encode_into`` and ``decode`` below are exactly these steps. Valid until :func:`generation` changes.
+    ``encode_into`` and ``decode`` below are exactly these steps. Valid until :data:`GENERATION` changes.
     """
     hit = _BY_ID.get(id(python_type))
     return hit[1] if hit is not None and hit[0] is python_type else _entry(python_type)
