@@ -20,19 +20,18 @@ a cell.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import keyword
 import logging
 import re
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from flyte_nb.core.phases import TERMINAL_PHASES, phase_name
 from flyte_nb.errors import ConfigError, RemoteError, TaskExecutionError
+from flyte_nb.notebook.output_routing import routed_output
 from flyte_nb.notebook.protocols import Execution, RemoteRunner, SignInCode, SubmitStep
 from flyte_nb.runtime.scheduler import check_parallelism
 
@@ -48,7 +47,6 @@ __all__ = [
     "current_remote",
     "remote_unavailable_reason",
     "result_name_for",
-    "routed_output",
     "start_run",
     "watch_kernel_remote",
 ]
@@ -140,64 +138,6 @@ def _raise_in_thread(thread: threading.Thread, exc_type: type[BaseException]) ->
         set_async_exc(ctypes.c_ulong(ident), None)
         return False
     return bool(changed == 1)
-
-
-class _ThreadRouter:
-    """A stand-in for ``sys.stdout``/``sys.stderr`` that sends writes from registered threads to their
-    callbacks and everything else to the stream it wraps.
-
-    Why: a print from a run's thread would otherwise go to whatever cell the kernel handles at that
-    moment (or nowhere: a button click is not a cell); routed, it appears in the run's own panel.
-    """
-
-    # Not an io.TextIOBase: its own encoding/fileno/isatty would hide the real stream's.
-    def __init__(self, wrapped: TextIO) -> None:
-        self.wrapped = wrapped
-        self.routes: dict[int, Callable[[str], None]] = {}
-
-    def write(self, text: str) -> int:
-        route = self.routes.get(threading.get_ident())
-        if route is None:
-            return int(self.wrapped.write(text) or 0)
-        route(text)
-        return len(text)
-
-    def flush(self) -> None:
-        if threading.get_ident() not in self.routes:
-            self.wrapped.flush()
-
-    def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty… of the real stream
-        return getattr(self.wrapped, name)
-
-
-_router_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def routed_output(write: Callable[[str], None]) -> Iterator[None]:
-    """Send this thread's ``sys.stdout``/``sys.stderr`` writes to ``write`` inside the block.
-
-    The routers are removed again when no thread uses them (unless something else replaced
-    ``sys.stdout`` meanwhile, which is then left alone).
-    """
-    ident = threading.get_ident()
-    routers = []
-    with _router_lock:
-        for name in ("stdout", "stderr"):
-            stream = getattr(sys, name)
-            if not isinstance(stream, _ThreadRouter):
-                stream = _ThreadRouter(stream)
-                setattr(sys, name, stream)
-            stream.routes[ident] = write
-            routers.append((name, stream))
-    try:
-        yield
-    finally:
-        with _router_lock:
-            for name, router in routers:
-                router.routes.pop(ident, None)
-                if not router.routes and getattr(sys, name) is router:
-                    setattr(sys, name, router.wrapped)
 
 
 ProgressCallback = Callable[["RunHandle"], None]

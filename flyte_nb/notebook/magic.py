@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from IPython.core import magic_arguments as _ma
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from flyte_nb.errors import ConfigError, FlyteTypeError, RemoteError, ResolverError, TaskDefinitionError
+from flyte_nb.notebook.magic_args import argument, magic_arguments, one_line, parse_argstring
 from flyte_nb.notebook.magic_options import VarSpec, eval_type, parse_var_specs, task_options
 
 if TYPE_CHECKING:
@@ -34,41 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["FlyteMagics", "TaskRecord"]
 
 _log = logging.getLogger(__name__)
-
-
-# IPython's magic_arguments module has no annotations; these typed wrappers keep mypy strict here.
-def magic_arguments(name: str | None = None) -> Callable[[Callable[..., Any]], Any]:
-    return cast(Callable[[Callable[..., Any]], Any], _ma.magic_arguments(name))  # type: ignore[no-untyped-call]
-
-
-def argument(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
-    return cast(Callable[[Callable[..., Any]], Any], _ma.argument(*args, **kwargs))  # type: ignore[no-untyped-call]
-
-
-def parse_argstring(magic_func: Any, argstring: str) -> Any:
-    """Parse a magic's options as a shell would split them; each misuse is a one-line ``UsageError``.
-
-    IPython's own ``parse_argstring`` splits non-POSIX, so ``--env B='x y'`` would become the two words
-    ``B='x`` and ``y'``; here quotes group words and are removed, as in a shell.
-    """
-    from IPython.utils.process import arg_split  # type: ignore[attr-defined]
-
-    parser = magic_func.parser
-    magic = "%" + parser.prog  # the usage line's spelling: %flyte_remote, %%flyte_task
-    try:
-        argv = arg_split(argstring, posix=True, strict=True)
-    except ValueError as exc:  # shlex: "No closing quotation"
-        raise UsageError(
-            f"{magic}: cannot split {argstring.strip()!r} into options ({exc}). Close the quote."
-        ) from None
-    try:
-        return parser.parse_args(argv)
-    except UsageError as exc:  # argparse: unknown option, missing or invalid value
-        raise UsageError(f"{magic}: {_one_line(exc)}. Run {magic}? for the options.") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 @dataclass
@@ -535,7 +500,7 @@ class FlyteMagics(Magics):
             try:
                 self.remote  # noqa: B018 - builds the client now, so bad settings fail here
             except (ConfigError, RemoteError) as exc:
-                raise UsageError(_one_line(exc)) from None
+                raise UsageError(one_line(exc)) from None
             finally:
                 self._remote_changed()  # widgets shown earlier follow (also to say the new one is broken)
         print(self._describe_remote())
@@ -548,7 +513,7 @@ class FlyteMagics(Magics):
         try:
             remote = self.remote
         except (ConfigError, RemoteError) as exc:
-            raise UsageError(_one_line(exc)) from None
+            raise UsageError(one_line(exc)) from None
         if remote is None:
             raise UsageError(
                 "%flyte_remote --logout: no remote is configured, so there is no login to forget."
@@ -563,7 +528,7 @@ class FlyteMagics(Magics):
         try:
             remote = self.remote
         except (ConfigError, RemoteError) as exc:
-            return f"The remote settings do not work: {_one_line(exc)}"
+            return f"The remote settings do not work: {one_line(exc)}"
         if remote is not None:
             return f"Remote: {remote!r}"
         return (
@@ -622,4 +587,4 @@ def _construct(cls: type, fn: Callable[..., Any], args: Any, options: TaskOption
     try:
         return cls(None, fn, execution_mode=mode.DYNAMIC if args.dynamic else mode.DEFAULT, options=options)
     except (TaskDefinitionError, FlyteTypeError) as exc:  # a function that cannot be a task, said in one line
-        raise UsageError(_one_line(exc)) from None
+        raise UsageError(one_line(exc)) from None

@@ -17,7 +17,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from flyte_nb.errors import ConfigError, FlyteNbError
-from flyte_nb.notebook.magic import argument, magic_arguments, parse_argstring
+from flyte_nb.notebook.magic_args import argument, magic_arguments, parse_argstring
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from flyte_nb.notebook import executor
+from flyte_nb.notebook import executor, output_routing
 from flyte_nb.notebook.widgets import ResultView, TaskWidget
 from tests.widgets import tasks
 from tests.widgets.conftest import wait_until
@@ -55,7 +55,7 @@ def test_task_output_appears_in_its_own_panel(
     wait_until(lambda: "step 2 of 3" in w.run_panel.logs.value, what="the task's output in the panel")
     assert "step 0 of 3" in w.run_panel.logs.value
     assert "step" not in capsys.readouterr().out  # not leaked into whichever cell runs meanwhile
-    assert sys.stdout is sys.__stdout__ or not isinstance(sys.stdout, executor._ThreadRouter)
+    assert sys.stdout is sys.__stdout__ or not isinstance(sys.stdout, output_routing.ThreadRouter)
 
 
 def test_print_heavy_runs_update_the_panel_in_batches_not_per_print(namespace: dict[str, Any]) -> None:
