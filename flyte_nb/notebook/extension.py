@@ -6,14 +6,16 @@ Loading does three things, and unloading undoes them:
   flyte_nb state; :func:`current_magics` finds it) and ``%flyte_runs``
   (:class:`~flyte_nb.notebook.runs_magic.FlyteRunsMagics`);
 * registers how tasks and remote executions are displayed with IPython's display formatters
-  (:func:`flyte_nb.notebook.views.register`): the task widget and the live execution view, with static
-  HTML / text beside them; and the previews of files, directories and datasets shown in a cell. The core and network objects only have a plain ``__repr__``; in a kernel
-  without the extension, that text is what a task or an execution shows;
+  (:func:`flyte_nb.notebook.display_hooks.register`): the task widget and the live execution view, with
+  static HTML / text beside them; and the previews of files, directories and datasets shown in a cell.
+  The core and network objects only have a plain ``__repr__``; in a kernel without the extension, that
+  text is what a task or an execution shows;
 * installs the :class:`~flyte_nb.notebook.session.KernelSession` through which the core reads the notebook
   namespace, cell locations and the configured remote (:mod:`flyte_nb.core.session`).
 
 No hooks, signal handlers or imports of the task machinery beyond that: the formatters are registered by
-type name, so neither the core nor grpc is imported until a task or an execution is shown.
+type name, so neither the core, grpc nor the widget code is imported until a task or an execution is
+shown.
 
 To load the extension in every new kernel without editing configuration, pick the "Python 3 (Flyte)"
 kernel that ``pip install flyte-nb`` installs (``share/jupyter/kernels/flyte-python3``): it starts
@@ -38,7 +40,7 @@ _REGISTRY_KEY = "FlyteMagics"
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register the flyte_nb magics, views and notebook session on ``ipython`` (an ``InteractiveShell``)."""
     from flyte_nb.core import session
-    from flyte_nb.notebook import views
+    from flyte_nb.notebook import display_hooks
     from flyte_nb.notebook.magic import FlyteMagics
 
     if _REGISTRY_KEY in ipython.magics_manager.registry:  # loaded twice by hand: keep the state
@@ -48,14 +50,14 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     from flyte_nb.notebook.runs_magic import FlyteRunsMagics
 
     ipython.register_magics(FlyteRunsMagics(ipython, magics))
-    views.register(ipython)
+    display_hooks.register(ipython)
     session.install(magics.session)
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
     """Remove what loading added (the tasks already defined stay in the namespace, as plain objects)."""
     from flyte_nb.core import session
-    from flyte_nb.notebook import views
+    from flyte_nb.notebook import display_hooks
 
     manager = ipython.magics_manager
     magics = manager.registry.pop(_REGISTRY_KEY, None)
@@ -67,7 +69,7 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
             table = manager.magics[kind]
             for name in names:
                 table.pop(name, None)
-    views.unregister(ipython)
+    display_hooks.unregister(ipython)
     session.uninstall(magics.session)
 
 

@@ -1,7 +1,7 @@
 """How a task (and a remote execution) shows up in a notebook.
 
-:func:`register` (called by ``%load_ext flyte_nb``) hands these views to IPython's display formatters for
-``Task`` and ``RemoteExecution``; :func:`unregister` takes them back.
+:mod:`flyte_nb.notebook.display_hooks` (called by ``%load_ext flyte_nb``) hands these views to IPython's
+display formatters for ``Task``, ``RemoteExecution`` and the data types, and takes them back on unload.
 
 * :func:`display_task` — in a kernel whose frontend renders widgets, the interactive
   :class:`~flyte_nb.notebook.widgets.TaskWidget`; the same display also carries the static HTML and
@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flyte_nb.notebook.widgets import _render as r
@@ -26,9 +25,6 @@ from flyte_nb.notebook.widgets import _render as r
 _log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.lib.pretty import RepresentationPrinter
-
     from flyte_nb.core.task import Task
     from flyte_nb.notebook.protocols import Execution, RemoteRunner
 
@@ -38,10 +34,8 @@ __all__ = [
     "display_task",
     "execution_html",
     "execution_text",
-    "register",
     "task_html",
     "task_text",
-    "unregister",
     "widgets_available",
 ]
 
@@ -306,51 +300,3 @@ def display_data_value(value: Any) -> None:
 
 
 # -- registration --------------------------------------------------------------------------------------
-# By module and class name, so that registering imports neither the core nor grpc; IPython matches
-# subclasses (PythonFunctionTask, CellBodyTask) through their MRO.
-_VIEWS: tuple[tuple[str, str, Callable[[Any], None], Callable[[Any], str]], ...] = (
-    ("flyte_nb.core.task", "Task", display_task, task_text),
-    ("flyte_nb.remote.executions", "RemoteExecution", display_execution, execution_text),
-)
-# Files, directories and datasets keep their repr as text (a list of them prints as before); displayed
-# on their own (a cell's last line, display()) they show their preview.
-_DATA_VIEWS: tuple[tuple[str, str], ...] = (
-    ("flyte_nb.core.types.file", "FlyteFile"),
-    ("flyte_nb.core.types.directory", "FlyteDirectory"),
-    ("flyte_nb.core.types.structured_dataset", "StructuredDataset"),
-)
-
-
-def _pretty(text: Callable[[Any], str]) -> Callable[[Any, Any, bool], None]:
-    """A ``text/plain`` printer (IPython's pretty-printer signature) showing ``text(obj)``."""
-
-    def printer(obj: Any, p: RepresentationPrinter, cycle: bool) -> None:
-        p.text(text(obj))  # type: ignore[no-untyped-call]  # IPython.lib.pretty is not annotated
-
-    return printer
-
-
-def register(shell: InteractiveShell) -> None:
-    """Show tasks and executions in ``shell`` with these views.
-
-    ``display(task)`` (and a task as a cell's last line) goes to :func:`display_task`; a task inside a
-    list or in a terminal prints :func:`task_text`. The same for ``RemoteExecution``.
-    """
-    formatter = shell.display_formatter
-    assert formatter is not None  # an InteractiveShell always has one once initialised
-    for module, name, show, text in _VIEWS:
-        formatter.ipython_display_formatter.for_type_by_name(module, name, show)
-        formatter.formatters["text/plain"].for_type_by_name(module, name, _pretty(text))
-    for module, name in _DATA_VIEWS:
-        formatter.ipython_display_formatter.for_type_by_name(module, name, display_data_value)
-
-
-def unregister(shell: InteractiveShell) -> None:
-    """Undo :func:`register`: tasks and executions show their plain ``repr`` again."""
-    formatter = shell.display_formatter
-    assert formatter is not None  # as in register()
-    for module, name, _show, _text in _VIEWS:
-        for target in (formatter.ipython_display_formatter, formatter.formatters["text/plain"]):
-            target.pop(f"{module}.{name}", None)
-    for module, name in _DATA_VIEWS:
-        formatter.ipython_display_formatter.pop(f"{module}.{name}", None)
