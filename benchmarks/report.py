@@ -23,20 +23,20 @@ HEADER = (
 
 # What was changed in flyte_nb where a measurement pointed at a cost (kept with the numbers it explains).
 FIXES = """\
-- **Task call (2), second round:** at ~29 µs (45x flytekit) a cProfile of `add(a=1, b=2)` showed the
-  conversions were a third of the time; the rest was plumbing: two frozen-dataclass `__init__` calls
-  for the default context, a second `MemoryStore` and a context copy per call, a generator context
-  manager to push the context, four `with_()` calls that changed nothing, `isinstance` against protobuf
-  classes (slow in upb), a copy of every literal into its map, enum attribute lookups, and seven hook
-  layers (`local_execute` → `sandbox_execute` → `dispatch_execute` → `pre_execute`/`execute`/
-  `post_execute`) each asking the engine for every value's converter. Now the default context is built
-  from its defaults, primitives are written in place into the `LiteralMap` entry, and a task whose class
-  overrides none of the hooks (not cached, not dynamic) runs the same round trip in one frame
-  (`flyte_nb/core/local_call.py`) with its interface's converters looked up once; a failing conversion
-  is redone by the general path, so errors read the same (tests compare both paths). Same-machine A/B
-  against the code before this round: ~37 µs -> ~13 µs under the same load. A hand-written loop doing only the
-  protobuf work of this call (build the map, read it back, write and read the output) takes ~7.5 µs of
-  those 13.
+- **Task call (2), second round:** at ~29 µs (45x flytekit) a cProfile of `add(a=1, b=2)` (20,000
+  calls) showed the conversions were a third of the time; the rest was plumbing: two frozen-dataclass
+  `__init__` calls for the default context, a second `MemoryStore` and a context copy per call, a
+  generator context manager to push the context, four `with_()` calls that changed nothing, a copy of
+  every literal into its map, and the hook layers (`local_execute` → `sandbox_execute` →
+  `dispatch_execute` → `pre_execute`/`execute`/`post_execute`) each asking the engine for every value's
+  converter. Now the default context is built from its defaults, `with_()` that changes nothing returns
+  the context itself, primitives are written in place into their `LiteralMap` entry, and a task whose
+  class overrides none of the hooks (not cached, not dynamic, not a generator, no decks) runs the same
+  literal round trip in one frame (`flyte_nb/core/local_call.py`), its interface's converters looked up
+  once. Errors on both paths come from the same functions; `tests/core/test_call_path.py` runs a table of
+  tasks and calls (every kind of wrong value, defaults, NamedTuple outputs, dataclasses, enums, pickles,
+  HashMethod, a user exception) through both paths and compares values, errors and the context the task
+  sees. ~108k -> ~89k instructions per call under callgrind; ~29 µs -> ~15 µs in the benchmark.
 - **Fan-out (8):** the process sandbox ran a dynamic task's sub-nodes one after another, so a 16-way
   fan-out cost the serial sum of 18 processes. Sub-nodes now start as soon as their inputs are ready,
   at most `max_parallelism` processes at a time (default: the cores; `flyte_nb/runtime/scheduler.py`).
@@ -63,6 +63,9 @@ FIXES = """\
   ~28 ms). What remains is the protobuf runtime and flyteidl's generated modules (~35 ms, needed to read
   `inputs.pb`) and flyte_nb's core modules (~40 ms, much of it frozen dataclasses built at import), plus
   what the task itself needs; a test checks that numpy, pandas, grpc, IPython and ipywidgets stay out.
+  Since then the files, datasets, decks, secrets and custom-type work added flyte_nb modules the
+  entrypoint loads (27 -> 36; see the profile below, where most of flyte_nb's own time is building its
+  frozen dataclasses at import); trimming them is open work.
 - **Task call (2), first round:** the first run measured 44-50 µs per in-kernel call, 25-36x faster than flytekit
   depending on load, below the 30x target. Profiling (cProfile) showed Python overhead, not
   conversion: `dataclasses.replace` for four context copies per call, two `uuid4()` for in-memory
