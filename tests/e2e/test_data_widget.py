@@ -38,12 +38,21 @@ def test_a_csv_uploaded_in_the_browser_runs_in_the_kernel_and_shows_its_preview(
     widget.locator("button:has-text('Run in kernel')").wait_for()
     field = widget.locator(".flyte-nb-field:has(code:text-is('f'))")
     upload = field.locator(".flyte-nb-path-editor button:has-text('Upload')")
+    # a path that does not exist is refused beside the field, and the message leaves the Upload button
+    # whole and in view (it once squeezed the editor until the button was cut off)
+    path = field.locator(".flyte-nb-path-editor input[type=text]")
+    path.fill("no-such-scores.csv")
+    path.press("Enter")
+    message = field.locator(".flyte-nb-field-message")
+    page.wait_for_function("(el) => el.innerText.includes('does not exist')", arg=message.element_handle())
+    button, text = upload.bounding_box(), message.bounding_box()
+    assert button["width"] > 60 and button["x"] + button["width"] <= text["x"] + 1
+    assert upload.evaluate("(el) => el.scrollWidth <= el.clientWidth + 1")  # label not cut
     # the button opens the browser's file dialog; the file chosen there is sent to the kernel
     with page.expect_file_chooser() as chooser:
         upload.click()
     assert chooser.value.element.get_attribute("accept") == ".csv"  # CSV files offered first
     chooser.value.set_files(files=[{"name": "scores.csv", "mimeType": "text/csv", "buffer": SCORES}])
-    path = field.locator(".flyte-nb-path-editor input[type=text]")
     page.wait_for_function(
         "(el) => el.value.endsWith('/scores.csv') && el.value.includes('flyte-nb-uploads-')",
         arg=path.element_handle(),

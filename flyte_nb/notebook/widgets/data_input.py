@@ -89,7 +89,10 @@ class PathEditor(widgets.HBox):
             layout=widgets.Layout(width="auto", flex="0 0 auto"),
         )
         self._on_message = on_message or (lambda _text: None)
-        super().__init__(children=[self.text, self.upload], directory=directory)
+        # Not shrinkable: a field message beside it must not squeeze the Upload button out of sight.
+        super().__init__(
+            children=[self.text, self.upload], directory=directory, layout=widgets.Layout(flex="0 0 auto")
+        )
         self.add_class("flyte-nb-path-editor")
         widgets.link((self, "value"), (self.text, "value"))
         widgets.link((self, "disabled"), (self.text, "disabled"))
@@ -208,9 +211,10 @@ class FrameEditor(widgets.HBox):
             options=[(_PICK, "")],
             value="",
             tooltip="DataFrames in the notebook: pick one to pass it",
-            layout=widgets.Layout(width="220px", flex="0 0 auto"),
+            layout=widgets.Layout(width="280px", flex="0 0 auto"),  # fits "frame (DataFrame: 4 rows, 3 columns)"
         )
-        super().__init__(children=[self.text, self.variables])
+        # Not shrinkable, as the path editor: a field message must not hide the dropdown.
+        super().__init__(children=[self.text, self.variables], layout=widgets.Layout(flex="0 0 auto"))
         self.add_class("flyte-nb-frame-editor")
         widgets.link((self, "value"), (self.text, "value"))
         widgets.link((self, "disabled"), (self.text, "disabled"))
