@@ -470,7 +470,7 @@ class PythonFunctionTask(Task, Generic[T]):
         """
         __tracebackhide__ = True  # IPython shows the user's frames of a failing task, not ours
         ctx = pushed_context()
-        if (ctx is None or ctx.compilation_state is None) and is_plain(self):
+        if (ctx is None or ctx.compilation_state is None) and is_plain(self, PythonFunctionTask):
             if args:
                 names = list(self._python_interface.inputs)
                 kwargs = execution.bind_arguments(self.name, names, args, kwargs)

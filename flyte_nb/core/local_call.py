@@ -19,7 +19,7 @@ both paths and compares results, errors and the context the task sees.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from flyteidl.core import literals_pb2
 
@@ -34,10 +34,11 @@ from flyte_nb.core.types.engine import GENERATION
 from flyte_nb.errors import FlyteTypeError, StorageError
 
 if TYPE_CHECKING:
-    from flyte_nb.core.function_task import PythonFunctionTask
+    from collections.abc import Callable
+
     from flyte_nb.core.interface import PythonInterface
 
-__all__ = ["HOOKS", "call_plain", "is_plain", "is_plain_class"]
+__all__ = ["HOOKS", "PlainTask", "call_plain", "is_plain", "is_plain_class"]
 
 #: The methods whose overriding sends a call down the general path (a subclass may hook any of them).
 HOOKS = (
@@ -87,25 +88,33 @@ class _Plan(NamedTuple):
 _PLANS: BoundedMemo[int, _Plan] = BoundedMemo(engine.MEMO_SIZE)
 
 
-def is_plain(task: PythonFunctionTask[Any]) -> bool:
-    """Whether :func:`call_plain` may run ``task``: not dynamic, not a generator, not cached, no decks,
-    and no execution hook overridden (:data:`HOOKS`; ``metadata`` is one, so the field is read)."""
+class PlainTask(Protocol):
+    """What :func:`call_plain` reads of a ``PythonFunctionTask`` (passed in by the task itself, so that
+    this module does not import the class that calls it)."""
+
+    _name: str
+    _python_interface: PythonInterface
+    _task_function: Callable[..., Any]
+
+
+def is_plain(task: Any, base: type) -> bool:
+    """Whether :func:`call_plain` may run ``task``, a ``base`` (``PythonFunctionTask``): not dynamic, not a
+    generator, not cached, no decks, and no execution hook of ``base`` overridden (:data:`HOOKS`;
+    ``metadata`` is one, so the field is read)."""
     return (
         task._execution_mode is task.ExecutionBehavior.DEFAULT
         and not task._generator
         and not task._metadata.cache
         and not task._options.enable_deck
-        and (_PLAIN_CLASSES.get(type(task)) or is_plain_class(type(task)))
+        and (_PLAIN_CLASSES.get(type(task)) or is_plain_class(type(task), base))
     )
 
 
-def is_plain_class(cls: type) -> bool:
-    """Whether ``cls`` overrides none of :data:`HOOKS` of ``PythonFunctionTask`` (memoised per class)."""
+def is_plain_class(cls: type, base: type) -> bool:
+    """Whether ``cls`` overrides none of :data:`HOOKS` of ``base`` (memoised per class)."""
     plain = _PLAIN_CLASSES.get(cls)
     if plain is None:
-        from flyte_nb.core.function_task import PythonFunctionTask
-
-        plain = all(getattr(cls, h) is getattr(PythonFunctionTask, h) for h in HOOKS)
+        plain = all(getattr(cls, h) is getattr(base, h) for h in HOOKS)
         _PLAIN_CLASSES.put(cls, plain)
     return plain
 
@@ -130,7 +139,7 @@ def _plan(iface: PythonInterface) -> _Plan:
     return plan
 
 
-def call_plain(task: PythonFunctionTask[Any], ctx: FlyteContext | None, kwargs: dict[str, Any]) -> Any:
+def call_plain(task: PlainTask, ctx: FlyteContext | None, kwargs: dict[str, Any]) -> Any:
     """Run ``task`` on native ``kwargs`` as ``Task.__call__`` would (see the module docstring).
 
     ``ctx`` is the pushed context (never a compiling one), or ``None`` when nothing is pushed.
