@@ -46,7 +46,8 @@ def test_a_csv_uploaded_in_the_browser_runs_in_the_kernel_and_shows_its_preview(
     message = field.locator(".flyte-nb-field-message")
     page.wait_for_function("(el) => el.innerText.includes('does not exist')", arg=message.element_handle())
     button, text = upload.bounding_box(), message.bounding_box()
-    assert button["width"] > 60 and button["x"] + button["width"] <= text["x"] + 1
+    assert button["width"] > 60
+    assert button["x"] + button["width"] <= text["x"] + 1
     assert upload.evaluate("(el) => el.scrollWidth <= el.clientWidth + 1")  # label not cut
     # the button opens the browser's file dialog; the file chosen there is sent to the kernel
     with page.expect_file_chooser() as chooser:
