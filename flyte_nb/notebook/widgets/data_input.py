@@ -211,9 +211,7 @@ class FrameEditor(widgets.HBox):
             options=[(_PICK, "")],
             value="",
             tooltip="DataFrames in the notebook: pick one to pass it",
-            layout=widgets.Layout(
-                width="280px", flex="0 0 auto"
-            ),  # fits "frame (DataFrame: 4 rows, 3 columns)"
+            layout=widgets.Layout(width="280px", flex="0 0 auto"),  # "frame (DataFrame: 4 rows, 3 columns)"
         )
         # Not shrinkable, as the path editor: a field message must not hide the dropdown.
         super().__init__(children=[self.text, self.variables], layout=widgets.Layout(flex="0 0 auto"))
