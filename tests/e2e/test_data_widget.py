@@ -58,7 +58,8 @@ def test_a_csv_uploaded_in_the_browser_runs_in_the_kernel_and_shows_its_preview(
         "(el) => el.value.endsWith('/scores.csv') && el.value.includes('flyte-nb-uploads-')",
         arg=path.element_handle(),
     )
-    assert field.locator(".flyte-nb-field-message").inner_text().strip() == ""  # a CSV, as declared
+    # a CSV, as declared: the earlier message goes (its update may reach the page after the path's)
+    page.wait_for_function("(el) => el.innerText.trim() === ''", arg=message.element_handle(), timeout=10_000)
     assert "Upload (1)" in upload.inner_text()  # the field uses the uploaded file
 
     widget.locator("button:has-text('Run in kernel')").click()
