@@ -179,7 +179,7 @@ class RunLedger:
                 con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                _rollback(con)
                 raise
             self._ready = True
 
@@ -191,7 +191,7 @@ class RunLedger:
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                _rollback(con)
                 raise
             con.execute("COMMIT")
 
@@ -361,6 +361,19 @@ class RunLedger:
         from dataclasses import replace
 
         return replace(record, phase="ABORTED", error=record.error or "the kernel ended during the run")
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    """Undo the open transaction, if there still is one, without hiding the exception being handled.
+
+    SQLite ends a transaction itself after some errors, and a Cancel of a widget run raises inside the
+    run's thread wherever it is, a ledger write included: a failing ROLLBACK would then replace that
+    interrupt with "cannot rollback - no transaction is active", which the ledger reports as a warning,
+    and the cancelled task would run on.
+    """
+    if con.in_transaction:
+        with contextlib.suppress(sqlite3.Error):  # the connection closes next, which also rolls back
+            con.execute("ROLLBACK")
 
 
 def _use_wal(con: sqlite3.Connection) -> None:

@@ -302,3 +302,23 @@ def test_sandbox_runs_are_recorded_through_the_notebook_session(
     assert failed.phase == "FAILED"
     assert "negative" in failed.error
     assert os.path.getsize(tmp_path / "runs.sqlite") > 0
+
+
+def _interrupted_write(ledger: RunLedger, statement: str) -> None:
+    with ledger._write() as con:
+        con.execute(statement)
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_inside_a_write_is_not_replaced_by_a_failing_rollback(tmp_path: Path) -> None:
+    # A widget's Cancel raises RunCancelled (a KeyboardInterrupt) in the run's thread, possibly while the
+    # ledger records the run. Once replaced by sqlite3's "cannot rollback - no transaction is active"
+    # (logged as a ledger warning), the interrupt was lost and the cancelled task ran on.
+    ledger = RunLedger(tmp_path / "runs.sqlite")
+    with pytest.raises(KeyboardInterrupt):  # the transaction already ended, as SQLite does after some errors
+        _interrupted_write(ledger, "COMMIT")
+    with pytest.raises(KeyboardInterrupt):  # a transaction still open is rolled back
+        _interrupted_write(
+            ledger, "INSERT INTO runs (task, mode, started_at, phase) VALUES ('t', 'kernel', 0, 'RUNNING')"
+        )
+    assert ledger.runs() == []  # nothing half-recorded
