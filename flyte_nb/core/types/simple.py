@@ -108,11 +108,14 @@ class SimpleTransformer(TypeTransformer[Any]):
     def to_python_value(self, literal: literals_pb2.Literal, python_type: Any, store: RawStore) -> Any:
         field = self.primitive_field
         if field is not None:
-            # What this transformer writes, read in three steps. Reading an unset message gives an empty
-            # one (nothing is changed), so any other literal falls through to the full decoding below.
+            # What this transformer writes, read directly. Reading an unset message gives an empty one
+            # (nothing is changed), and an unset member of the oneof reads 0, 0.0, "" or False: a value
+            # that reads true is this transformer's own (one WhichOneof call less per value, on every
+            # task call). Anything else falls through to the full decoding below.
             primitive = literal.scalar.primitive
-            if primitive.WhichOneof("value") == field:
-                return getattr(primitive, field)
+            value = getattr(primitive, field)
+            if value or primitive.WhichOneof("value") == field:
+                return value
         scalar = literal.scalar
         kind = scalar.WhichOneof("value")
         if kind == "binary":

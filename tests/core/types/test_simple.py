@@ -131,6 +131,37 @@ def test_int_target_truncates_a_console_float() -> None:
     assert TypeEngine.to_python_value(_prim(float_value=3.9), int) == 3
 
 
+@pytest.mark.parametrize(
+    ("literal", "python_type", "expected"),
+    [
+        # a falsy value of the transformer's own field is still its own (0, 0.0, "", False)
+        (_prim(integer=0), int, 0),
+        (_prim(float_value=0.0), float, 0.0),
+        (_prim(string_value=""), str, ""),
+        (_prim(boolean=False), bool, False),
+        # another member of the oneof reads as the field's default: the full decoding decides
+        (_prim(float_value=2.5), int, 2),
+        (_prim(integer=3), float, 3.0),
+    ],
+)
+def test_primitives_read_their_own_falsy_values_and_convert_the_others(
+    literal: literals_pb2.Literal, python_type: type, expected: object
+) -> None:
+    out = TypeEngine.to_python_value(literal, python_type)
+    assert out == expected
+    assert type(out) is python_type
+
+
+@pytest.mark.parametrize(
+    ("literal", "python_type"), [(_prim(integer=0), str), (_prim(string_value=""), bool)]
+)
+def test_a_falsy_primitive_of_another_type_is_refused(
+    literal: literals_pb2.Literal, python_type: type
+) -> None:
+    with pytest.raises(FlyteTypeError, match="expected a literal holding"):
+        TypeEngine.to_python_value(literal, python_type)
+
+
 def test_float_target_accepts_an_integer() -> None:
     out = TypeEngine.to_python_value(_prim(integer=2), float)
     assert out == 2.0
