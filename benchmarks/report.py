@@ -36,16 +36,19 @@ FIXES = """\
   once. Errors on both paths come from the same functions; `tests/core/test_call_path.py` runs a table of
   tasks and calls (every kind of wrong value, defaults, NamedTuple outputs, dataclasses, enums, pickles,
   HashMethod, a user exception) through both paths and compares values, errors and the context the task
-  sees. ~108k -> ~89k instructions per call under callgrind; ~29 µs -> ~15 µs in the benchmark. The
-  ratio to flytekit follows the machine's load (both sides' times move): 84x-123x over five runs on
-  the final code (two full runs, three of groups 2 and 8 alone), so the >= 100x aim holds in two of
-  them. What is left per call is mostly the protobuf work of the round trip the call must keep.
+  sees. ~108k -> ~89k instructions per call under callgrind; ~29 µs -> ~15 µs in the benchmark. Reading a
+  primitive's own field before asking `WhichOneof` took another ~10 %. The ratio to flytekit follows
+  the machine's load (both sides' times move): on the final code 154x in the full run and 80-83x in
+  three runs of groups 2 and 8 alone right after it (84-123x on the code just before), so the >= 100x
+  aim holds in one run of four. What is left per call is mostly the protobuf work of the round trip
+  the call must keep.
 - **Fan-out (8):** the process sandbox ran a dynamic task's sub-nodes one after another, so a 16-way
   fan-out cost the serial sum of 18 processes. Sub-nodes now start as soon as their inputs are ready,
   at most `max_parallelism` processes at a time (default: the cores; `flyte_nb/runtime/scheduler.py`).
   On 2 cores the best possible is 10/18 = 0.56 of the serial sum (the dynamic task's own process and
-  the final `total` run alone, the 16 squares two at a time); over five runs on the final code the
-  measured ratio was 0.53-0.60 (under 0.56 when the serial run met more of the other work's load). flytekit's local dynamic execution runs the
+  the final `total` run alone, the 16 squares two at a time); over four runs on the final code the
+  measured ratio was 0.49-0.71 (under 0.56 when the serial run met more of the other work's load,
+  over 0.6 when the fanned-out run did). flytekit's local dynamic execution runs the
   sub-tasks as plain calls inside the notebook's interpreter (no container contract), so it is not the
   same work.
 - **Remote feedback (9):** `wait()` polled after 0.25 s and then every 1.5x longer (a 3 s run was seen
