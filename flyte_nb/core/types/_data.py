@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import os
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ from typing import Any, ClassVar
 from mashumaro.types import SerializableType
 
 from flyte_nb.core.storage import BaseStore, RawStore, as_store
+from flyte_nb.core.types._common import strip_annotated
 
 __all__ = [
     "StoredValue",
@@ -263,3 +265,74 @@ class StoredValue(SerializableType):
     @classmethod
     def __get_pydantic_json_schema__(cls, core: Any, handler: Any) -> Any:
         return pydantic_json_schema(core, handler, cls._PYDANTIC_DESCRIPTION)
+
+
+def format_name(item: Any) -> str:
+    """flytekit's reading of ``FlyteFile[item]``: a str, or ``Annotated[str, FileExt("tar.gz")]``."""
+    inner, metadata = strip_annotated(item)
+    text = str(metadata[0]) if metadata and inner is str else str(item)
+    return text.strip().lstrip("~").lstrip(".")
+
+
+class _Hidden:
+    """Hides ``__class_getitem__`` on format classes (mashumaro must not take them for generics)."""
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        raise AttributeError(f"{owner.__qualname__} classes take no further subscripts")
+
+
+def format_subclass(base: type, fmt: str, class_name: str) -> type:
+    """``base[fmt]``: a subclass whose ``extension()`` is ``fmt``, shaped as flytekit's.
+
+    Its ``__name__`` is flytekit's ``class_name`` (pydantic titles the schema of a model holding one
+    after it) and mashumaro treats it as its ``__origin__``; people read the qualname, ``FlyteFile['csv']``.
+    """
+    made = type(
+        class_name,
+        (base,),
+        {"__origin__": base, "__class_getitem__": _Hidden(), "extension": classmethod(lambda cls: fmt)},
+    )
+    made.__qualname__ = f"{base.__qualname__}[{fmt!r}]"
+    made.__module__ = "flyte_nb"
+    return made
+
+
+@functools.cache
+def format_class(base: type[StoredPath], fmt: str) -> type:
+    """The ``base[fmt]`` class (one per format, so the type engine caches it once)."""
+    return format_subclass(base, fmt, base._FORMAT_CLASS_NAME)
+
+
+class StoredPath(StoredValue, os.PathLike[str]):
+    """The base of ``FlyteFile`` and ``FlyteDirectory``: a local path or a URI, with flytekit's class API
+    for a declared format (``FlyteFile["csv"]``) and the text forms both show."""
+
+    path: Any
+    _remote_source: str | None
+    #: flytekit's name for the class (what ``repr`` shows), and for its format subclasses.
+    _KIND: ClassVar[str]
+    _FORMAT_CLASS_NAME: ClassVar[str]
+
+    @classmethod
+    def extension(cls) -> str:
+        """The declared format (``"csv"`` for ``FlyteFile["csv"]`` / ``FlyteDirectory["csv"]``; ``""``: any)."""
+        return ""
+
+    def __class_getitem__(cls, item: Any) -> Any:
+        if item is None:
+            return cls
+        fmt = format_name(item)
+        return cls if not fmt else format_class(cls, fmt)
+
+    @property
+    def remote_source(self) -> str | None:
+        """The remote URI this value is read from, or ``None`` for a local one."""
+        return self._remote_source
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        name = self._KIND if not self.extension() else f"{self._KIND}[{self.extension()!r}]"
+        source = f", remote_source={self._remote_source!r}" if self._remote_source else ""
+        return f"{name}({str(self.path)!r}{source})"

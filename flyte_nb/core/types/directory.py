@@ -13,7 +13,6 @@ downloading it.
 
 from __future__ import annotations
 
-import functools
 import os
 import pathlib
 import uuid
@@ -26,9 +25,9 @@ from flyteidl.core import literals_pb2, types_pb2
 from flyte_nb.core import uris
 from flyte_nb.core.storage import BaseStore, RawStore, as_store
 from flyte_nb.core.types._common import received, scalar_kind
-from flyte_nb.core.types._data import StoredValue, current_store, download_path, labelled
+from flyte_nb.core.types._data import StoredPath, current_store, download_path, format_class, labelled
 from flyte_nb.core.types.base import TypeTransformer
-from flyte_nb.core.types.file import FlyteFile, _embedded_dict, format_name, format_subclass, new_remote_path
+from flyte_nb.core.types.file import FlyteFile, _embedded_dict, new_remote_path
 from flyte_nb.errors import FlyteTypeError, StorageError
 
 __all__ = ["FlyteDirToMultipartBlobTransformer", "FlyteDirectory"]
@@ -37,7 +36,7 @@ MULTIPART = types_pb2.BlobType.MULTIPART
 
 
 @dataclass(init=False, repr=False, eq=False)
-class FlyteDirectory(StoredValue, os.PathLike[str]):
+class FlyteDirectory(StoredPath):
     """A directory a task takes or returns: a local path or a URI prefix, downloaded only when read.
 
     Parameters
@@ -57,6 +56,9 @@ class FlyteDirectory(StoredValue, os.PathLike[str]):
     first, once). ``FlyteDirectory.listdir(d)`` lists its entries as lazy ``FlyteFile`` /
     ``FlyteDirectory`` handles, and ``d.crawl()`` yields every file below it, without downloading.
     """
+
+    _KIND = "FlyteDirectory"
+    _FORMAT_CLASS_NAME = "_SpecificFormatDirectoryClass"  # flytekit's name for FlyteDirectory[fmt] classes
 
     # flytekit's field: it shapes the JSON schema of dataclasses and pydantic models holding one.
     path: Union[str, os.PathLike] = None  # type: ignore[type-arg,assignment]  # noqa: UP007
@@ -83,17 +85,6 @@ class FlyteDirectory(StoredValue, os.PathLike[str]):
             self._local_path = download_path()
 
     # -- flytekit's class API ---------------------------------------------------------------------
-    @classmethod
-    def extension(cls) -> str:
-        """The declared format of the files (``"csv"`` for ``FlyteDirectory["csv"]``; ``""`` for any)."""
-        return ""
-
-    def __class_getitem__(cls, item: Any) -> Any:
-        if item is None:
-            return cls
-        fmt = format_name(item)
-        return cls if not fmt else _format_class(cls, fmt)
-
     @classmethod
     def new_remote(cls, stem: str | None = None, alt: str | None = None) -> FlyteDirectory:
         """A new directory under the current run's raw output prefix; add files with :meth:`new_file`.
@@ -137,11 +128,6 @@ class FlyteDirectory(StoredValue, os.PathLike[str]):
     def remote_directory(self) -> str | os.PathLike[str] | bool | None:
         """The upload destination given to the constructor (``False``: never upload)."""
         return self._remote_directory
-
-    @property
-    def remote_source(self) -> str | None:
-        """The remote URI prefix this directory is read from, or ``None`` for a local directory."""
-        return self._remote_source
 
     @property
     def sep(self) -> str:
@@ -246,14 +232,6 @@ class FlyteDirectory(StoredValue, os.PathLike[str]):
     def __hash__(self) -> int:
         return hash(str(self.path))
 
-    def __str__(self) -> str:
-        return str(self.path)
-
-    def __repr__(self) -> str:
-        name = "FlyteDirectory" if not self.extension() else f"FlyteDirectory[{self.extension()!r}]"
-        source = f", remote_source={self._remote_source!r}" if self._remote_source else ""
-        return f"{name}({str(self.path)!r}{source})"
-
     # -- dataclasses (mashumaro) and pydantic -----------------------------------------------------
     def _serialize(self) -> dict[str, Any]:
         literal = FlyteDirToMultipartBlobTransformer().to_literal(self, type(self), None, current_store())  # type: ignore[arg-type]
@@ -272,12 +250,6 @@ def _rebuild(value: Any, deserializing: bool) -> Any:
     if not deserializing and "_remote_source" in getattr(value, "__dict__", {}):
         return value
     return _from_dict({"path": value.path}, type(value), current_store())
-
-
-@functools.cache
-def _format_class(base: type, fmt: str) -> type:
-    """The ``FlyteDirectory[fmt]`` class (one per format, so the type engine caches it once)."""
-    return format_subclass(base, fmt, "_SpecificFormatDirectoryClass")
 
 
 def _remote_file(uri: str, store: BaseStore) -> FlyteFile:
@@ -424,7 +396,7 @@ class FlyteDirToMultipartBlobTransformer(TypeTransformer[FlyteDirectory]):
 
     def guess_python_type(self, literal_type: types_pb2.LiteralType) -> Any:
         fmt = literal_type.blob.format
-        return _format_class(FlyteDirectory, fmt) if fmt else FlyteDirectory
+        return format_class(FlyteDirectory, fmt) if fmt else FlyteDirectory
 
     def describe(self, python_type: Any) -> str:
         fmt = _format_of(python_type)

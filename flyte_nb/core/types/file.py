@@ -22,7 +22,6 @@ one is downloaded through the store it was decoded with on ``os.fspath(f)`` / ``
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,8 +31,8 @@ from flyteidl.core import literals_pb2, types_pb2
 
 from flyte_nb.core import uris
 from flyte_nb.core.storage import BaseStore, RawStore, as_store
-from flyte_nb.core.types._common import received, scalar_kind, strip_annotated
-from flyte_nb.core.types._data import StoredValue, current_store, download_path, labelled
+from flyte_nb.core.types._common import received, scalar_kind
+from flyte_nb.core.types._data import StoredPath, current_store, download_path, format_class, labelled
 from flyte_nb.core.types.base import TypeTransformer
 from flyte_nb.errors import FlyteTypeError, StorageError
 
@@ -46,22 +45,8 @@ def _noop() -> None:
     return None
 
 
-def format_name(item: Any) -> str:
-    """flytekit's reading of ``FlyteFile[item]``: a str, or ``Annotated[str, FileExt("tar.gz")]``."""
-    inner, metadata = strip_annotated(item)
-    text = str(metadata[0]) if metadata and inner is str else str(item)
-    return text.strip().lstrip("~").lstrip(".")
-
-
-class _Hidden:
-    """Hides ``__class_getitem__`` on format classes (mashumaro must not take them for generics)."""
-
-    def __get__(self, instance: Any, owner: Any) -> Any:
-        raise AttributeError("FlyteFile['fmt'] classes take no further subscripts")
-
-
 @dataclass(init=False, repr=False, eq=False)
-class FlyteFile(StoredValue, os.PathLike[str]):
+class FlyteFile(StoredPath):
     """A file a task takes or returns: a local path or a URI, downloaded only when it is read.
 
     Parameters
@@ -85,6 +70,9 @@ class FlyteFile(StoredValue, os.PathLike[str]):
     (downloading a remote file first, once); ``f.open("rb")`` streams it; ``f.remote_source`` is the URI
     the file came from.
     """
+
+    _KIND = "FlyteFile"
+    _FORMAT_CLASS_NAME = "_SpecificFormatClass"  # flytekit's name for FlyteFile[fmt] classes
 
     # The fields, their types and defaults are flytekit's: dataclass and pydantic JSON schemas of types
     # holding a FlyteFile are part of the wire format.
@@ -116,17 +104,6 @@ class FlyteFile(StoredValue, os.PathLike[str]):
             self._local_path = uris.local_path(text) or text
 
     # -- flytekit's class API ---------------------------------------------------------------------
-    @classmethod
-    def extension(cls) -> str:
-        """The declared format (``"csv"`` for ``FlyteFile["csv"]``; ``""`` for any)."""
-        return ""
-
-    def __class_getitem__(cls, item: Any) -> Any:
-        if item is None:
-            return cls
-        fmt = format_name(item)
-        return cls if not fmt else _format_class(cls, fmt)
-
     @classmethod
     def new_remote_file(cls, name: str | None = None, alt: str | None = None) -> FlyteFile:
         """A new file under the current run's raw output prefix, to write with ``open("wb")``.
@@ -170,11 +147,6 @@ class FlyteFile(StoredValue, os.PathLike[str]):
     def remote_path(self) -> str | os.PathLike[str] | bool | None:
         """The upload destination given to the constructor (``False``: never upload)."""
         return self._remote_path
-
-    @property
-    def remote_source(self) -> str | None:
-        """The remote URI this file is read from, or ``None`` for a local file."""
-        return self._remote_source
 
     def __fspath__(self) -> str:
         if not self._downloaded:
@@ -231,14 +203,6 @@ class FlyteFile(StoredValue, os.PathLike[str]):
     def __hash__(self) -> int:
         return hash(str(self.path))
 
-    def __str__(self) -> str:
-        return str(self.path)
-
-    def __repr__(self) -> str:
-        name = "FlyteFile" if not self.extension() else f"FlyteFile[{self.extension()!r}]"
-        source = f", remote_source={self._remote_source!r}" if self._remote_source else ""
-        return f"{name}({str(self.path)!r}{source})"
-
     # -- dataclasses (mashumaro) and pydantic -----------------------------------------------------
     def _serialize(self) -> dict[str, Any]:
         literal = FlyteFilePathTransformer().to_literal(self, type(self), None, current_store())  # type: ignore[arg-type]
@@ -261,28 +225,6 @@ def _rebuild(value: Any, deserializing: bool) -> Any:
     if not deserializing and "_remote_source" in getattr(value, "__dict__", {}):
         return value
     return file_from_dict({"path": value.path, "metadata": value.metadata}, type(value), current_store())
-
-
-def format_subclass(base: type, fmt: str, class_name: str) -> type:
-    """``base[fmt]``: a subclass whose ``extension()`` is ``fmt``, shaped as flytekit's.
-
-    Its ``__name__`` is flytekit's ``class_name`` (pydantic titles the schema of a model holding one
-    after it) and mashumaro treats it as its ``__origin__``; people read the qualname, ``FlyteFile['csv']``.
-    """
-    made = type(
-        class_name,
-        (base,),
-        {"__origin__": base, "__class_getitem__": _Hidden(), "extension": classmethod(lambda cls: fmt)},
-    )
-    made.__qualname__ = f"{base.__qualname__}[{fmt!r}]"
-    made.__module__ = "flyte_nb"
-    return made
-
-
-@functools.cache
-def _format_class(base: type, fmt: str) -> type:
-    """The ``FlyteFile[fmt]`` class (one per format, so the type engine caches it once)."""
-    return format_subclass(base, fmt, "_SpecificFormatClass")
 
 
 def new_remote_path(raw_prefix: str, name: str | None, alt: str | None) -> str:
@@ -445,7 +387,7 @@ class FlyteFilePathTransformer(TypeTransformer[FlyteFile]):
         return _decoded(blob.uri, _file_class(python_type), as_store(store), metadata)
 
     def guess_python_type(self, literal_type: types_pb2.LiteralType) -> Any:
-        return _format_class(FlyteFile, literal_type.blob.format) if literal_type.blob.format else FlyteFile
+        return format_class(FlyteFile, literal_type.blob.format) if literal_type.blob.format else FlyteFile
 
     def describe(self, python_type: Any) -> str:
         if python_type is os.PathLike:
