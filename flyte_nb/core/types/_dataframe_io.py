@@ -92,15 +92,21 @@ def _sources(uri: str, part: str, store: BaseStore) -> list[Any]:
     return [io.BytesIO(store.read_bytes(uris.join(uri, f))) for f in files]
 
 
-def read_dataframe(sd: literals_pb2.StructuredDataset, columns: list[str], store: BaseStore) -> Any:
-    """The DataFrame stored in ``sd`` with only ``columns`` (all of them when empty)."""
-    pd = pandas_module()
+def _readable_format(sd: literals_pb2.StructuredDataset) -> str:
+    """The dataset's format, parquet or csv (the two flyte_nb reads as DataFrames)."""
     fmt = sd.metadata.structured_dataset_type.format or PARQUET
     if fmt not in (PARQUET, CSV):
         raise FlyteTypeError(
             f"expected a parquet or csv dataset, got format {fmt!r} at {sd.uri!r}. Read it as a "
             "StructuredDataset and open it with the library that wrote it."
         )
+    return fmt
+
+
+def read_dataframe(sd: literals_pb2.StructuredDataset, columns: list[str], store: BaseStore) -> Any:
+    """The DataFrame stored in ``sd`` with only ``columns`` (all of them when empty)."""
+    pd = pandas_module()
+    fmt = _readable_format(sd)
     sources = _sources(sd.uri.rstrip("/") or sd.uri, CSV_PART if fmt == CSV else PARQUET_PART, store)
     if fmt == CSV:
         frames = []
@@ -192,12 +198,7 @@ def read_head(
     ``CSV_HEAD_BYTES`` bytes.
     """
     pd = pandas_module()
-    fmt = sd.metadata.structured_dataset_type.format or PARQUET
-    if fmt not in (PARQUET, CSV):
-        raise FlyteTypeError(
-            f"expected a parquet or csv dataset, got format {fmt!r} at {sd.uri!r}. Read it as a "
-            "StructuredDataset and open it with the library that wrote it."
-        )
+    fmt = _readable_format(sd)
     files = _data_files(sd.uri.rstrip("/") or sd.uri, fmt, store)
     if fmt == CSV:
         with store.open(files[0], "rb") as fh:
