@@ -48,3 +48,21 @@ def _no_ambient_user_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: py
     monkeypatch.setenv("XDG_CONFIG_HOME", str(state / "config"))
     monkeypatch.setenv("FLYTE_NB_TOKEN_CACHE", "file")
     monkeypatch.setenv("FLYTE_NB_LOGIN", "device")
+
+
+# Data for the file and directory tests of several layers (tests/remote, tests/runtime); a module may
+# define its own under the same name.
+@pytest.fixture
+def csv(tmp_path: Path) -> Path:
+    path = tmp_path / "scores.csv"
+    path.write_text("id,score\n1,0.5\n2,0.9\n3,0.1\n")
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "three"
+    (root / "sub").mkdir(parents=True)
+    for name, text in (("a.txt", "alpha"), ("b.txt", "beta"), ("sub/c.txt", "gamma")):
+        (root / name).write_text(text)
+    return root

@@ -21,22 +21,6 @@ pd = pytest.importorskip("pandas")
 np = pytest.importorskip("numpy")
 
 
-@pytest.fixture
-def csv(tmp_path: pathlib.Path) -> pathlib.Path:
-    path = tmp_path / "scores.csv"
-    path.write_text("id,score\n1,0.5\n2,0.9\n3,0.1\n")
-    return path
-
-
-@pytest.fixture
-def folder(tmp_path: pathlib.Path) -> pathlib.Path:
-    root = tmp_path / "three"
-    (root / "sub").mkdir(parents=True)
-    for name, text in (("a.txt", "alpha"), ("b.txt", "beta"), ("sub/c.txt", "gamma")):
-        (root / name).write_text(text)
-    return root
-
-
 def _rel(standin: StandIn, uri: str) -> str:
     rel = standin.bucket.rel_from_native(uri)
     assert rel is not None, uri

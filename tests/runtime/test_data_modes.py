@@ -26,22 +26,6 @@ def _repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(pathlib.Path(__file__).resolve().parents[2])
 
 
-@pytest.fixture
-def csv(tmp_path: pathlib.Path) -> pathlib.Path:
-    path = tmp_path / "scores.csv"
-    path.write_text("id,score\n1,0.5\n2,0.9\n3,0.1\n")
-    return path
-
-
-@pytest.fixture
-def folder(tmp_path: pathlib.Path) -> pathlib.Path:
-    root = tmp_path / "three"
-    (root / "sub").mkdir(parents=True)
-    for name, text in (("a.txt", "alpha"), ("b.txt", "beta"), ("sub/c.txt", "gamma")):
-        (root / name).write_text(text)
-    return root
-
-
 def _run(mode: str, task: Any, **inputs: Any) -> Any:
     return fnb.SandboxExecutor(mode, stdout=lambda s: None, stderr=lambda s: None).run(task, **inputs)
 
